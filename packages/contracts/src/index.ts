@@ -1,0 +1,2 @@
+export * from './proto';
+export * from './events';
