@@ -1,0 +1,110 @@
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { loadHealthProto, type HealthCheckResponse } from '@mpb/contracts';
+import { renderGrpcError } from '@mpb/errors';
+import { errorFields, type Logger } from '@mpb/logger';
+import type { ServiceMetrics } from '../metrics';
+
+export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+type ServingStatus = 'SERVING' | 'NOT_SERVING';
+
+export interface GrpcServerOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+}
+
+/** A gRPC server with the standard health service, error mapping and per-method metrics. */
+export class GrpcServer {
+  private readonly server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  private servingStatus: ServingStatus = 'NOT_SERVING';
+  private readonly watchers = new Set<ServerWritableStream<unknown, HealthCheckResponse>>();
+  private readonly serviceNames = new Set<string>(['']);
+
+  constructor(private readonly o: GrpcServerOptions) {
+    const health = loadHealthProto().grpc.health.v1.Health.service;
+    this.server.addService(health, {
+      Check: (call: ServerUnaryCall<{ service: string }, HealthCheckResponse>, cb: sendUnaryData<HealthCheckResponse>) => {
+        if (!this.serviceNames.has(call.request.service)) {
+          cb({ code: status.NOT_FOUND, details: 'unknown service' });
+          return;
+        }
+        cb(null, { status: this.servingStatus });
+      },
+      Watch: (call: ServerWritableStream<unknown, HealthCheckResponse>) => {
+        call.write({ status: this.servingStatus });
+        this.watchers.add(call);
+        call.on('cancelled', () => this.watchers.delete(call));
+      },
+    });
+  }
+
+  /** Registers a service; each handler returns a promise, and errors become real gRPC statuses. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler has its own message types
+  add(name: string, definition: ServiceDefinition, handlers: Record<string, UnaryHandler<any, any>>): this {
+    const impl: UntypedServiceImplementation = {};
+    for (const [method, handler] of Object.entries(handlers)) {
+      impl[method] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
+        const started = process.hrtime.bigint();
+        const observe = (code: string) =>
+          this.o.metrics.grpcDuration.observe({ method: `${name}/${method}`, code }, Number(process.hrtime.bigint() - started) / 1e9);
+        handler(call.request, call).then(
+          (response) => {
+            observe('OK');
+            cb(null, response);
+          },
+          (err: unknown) => {
+            const rendered = renderGrpcError(err);
+            observe(status[rendered.code]);
+            if (rendered.code === status.INTERNAL) {
+              this.o.metrics.errors.inc({ kind: 'grpc' });
+              this.o.logger.error({ method: `${name}/${method}`, ...errorFields(err, true) }, 'grpc call failed');
+            }
+            cb({ code: rendered.code, details: rendered.details, metadata: rendered.metadata });
+          },
+        );
+      };
+    }
+    this.server.addService(definition, impl);
+    this.serviceNames.add(name);
+    return this;
+  }
+
+  setServing(serving: boolean): void {
+    this.servingStatus = serving ? 'SERVING' : 'NOT_SERVING';
+    for (const w of this.watchers) w.write({ status: this.servingStatus });
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const bound = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.setServing(true);
+    return bound;
+  }
+
+  /** Finishes in-flight calls, forcing after the timeout. */
+  async close(timeoutMs = 5000): Promise<void> {
+    this.setServing(false);
+    for (const w of this.watchers) w.end();
+    this.watchers.clear();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { badRequest, notFound, payloadTooLarge, renderHttpError } from '@mpb/errors';
+import { errorFields, type Logger } from '@mpb/logger';
+import type { ServiceMetrics } from '../metrics';
+import './types';
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface HttpAppOptions {
+  service: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Named checks for /readyz; each must resolve within the timeout. */
+  readiness?: Record<string, ReadinessCheck>;
+  readinessTimeoutMs?: number;
+  /** JSON bodies are parsed by default; a proxy turns this off so bodies pass through untouched. */
+  parseJson?: boolean;
+  bodyLimit?: string;
+  trustProxy?: boolean | number | string;
+  /** Mounted before the routes (CORS, rate limits). */
+  before?: RequestHandler[];
+  routes: (app: Express) => void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const QUIET_PATHS = new Set(['/livez', '/readyz', '/metrics', '/health']);
+
+export function requestIdOf(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+export async function runReadiness(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
+  const results: Record<string, string> = {};
+  let ok = true;
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        results[name] = 'ok';
+      } catch (err) {
+        ok = false;
+        results[name] = err instanceof Error ? err.message : 'failed';
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return { ok, checks: results };
+}
+
+export function createHttpApp(o: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', o.trustProxy ?? false);
+  app.set('json spaces', 0);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    res.locals.requestId = requestId;
+    res.locals.log = o.logger.child({ request_id: requestId });
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      o.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (!QUIET_PATHS.has(req.path)) {
+        res.locals.log[res.statusCode >= 500 ? 'error' : 'info'](
+          { method: req.method, path: req.path, status: res.statusCode, duration_ms: Math.round(seconds * 1e4) / 10 },
+          'request',
+        );
+      }
+    });
+    next();
+  });
+
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok', service: o.service });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await runReadiness(o.readiness ?? {}, o.readinessTimeoutMs ?? 2000);
+    res.status(report.ok ? 200 : 503).json({ status: report.ok ? 'ok' : 'unavailable', service: o.service, checks: report.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', o.metrics.registry.contentType);
+    res.send(await o.metrics.registry.metrics());
+  });
+
+  for (const mw of o.before ?? []) app.use(mw);
+  if (o.parseJson !== false) app.use(express.json({ limit: o.bodyLimit ?? '4mb', strict: true, type: ['application/json', 'application/*+json'] }));
+
+  o.routes(app);
+
+  app.use((req, _res, next) => next(notFound(`route not found: ${req.method} ${req.path}`)));
+  app.use(errorHandler(o));
+  return app;
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+}
+
+function errorHandler(o: HttpAppOptions): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const parserError = err as BodyParserError;
+    let error: unknown = err;
+    if (parserError?.type === 'entity.too.large') error = payloadTooLarge('request body too large');
+    else if (parserError?.type === 'entity.parse.failed') error = badRequest('invalid request body');
+    else if (parserError?.type && parserError.status && parserError.status < 500) error = badRequest('invalid request body');
+    const rendered = renderHttpError(error, res.locals.requestId);
+    if (rendered.status >= 500) {
+      o.metrics.errors.inc({ kind: 'http' });
+      (res.locals.log ?? o.logger).error(errorFields(err, true), 'request failed');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(rendered.status).set(rendered.headers).json(rendered.body);
+  };
+}

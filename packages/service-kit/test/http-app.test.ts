@@ -1,0 +1,90 @@
+import request from 'supertest';
+import Joi from 'joi';
+import { createLogger } from '@mpb/logger';
+import { notFound } from '@mpb/errors';
+import { createHttpApp, createMetrics, validate } from '../src';
+
+const logger = createLogger({ service: 'kit-test', level: 'silent' });
+
+function app(readiness = {}) {
+  return createHttpApp({
+    service: 'kit-test',
+    logger,
+    metrics: createMetrics('kit-test'),
+    readiness,
+    bodyLimit: '1kb',
+    routes: (a) => {
+      a.post('/echo', (req, res) => {
+        res.json(validate(Joi.object({ name: Joi.string().min(2).required() }), req.body));
+      });
+      a.get('/missing', () => {
+        throw notFound('post not found');
+      });
+      a.get('/boom', async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.1:5432 at Pool.connect (/app/node_modules/pg/lib/index.js:1)');
+      });
+    },
+  });
+}
+
+describe('service http app', () => {
+  it('answers /livez', async () => {
+    const res = await request(app()).get('/livez');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ok');
+  });
+
+  it('reports 503 on /readyz naming the failing dependency', async () => {
+    const res = await request(app({ db: async () => undefined, kafka: async () => Promise.reject(new Error('broker down')) })).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.checks).toEqual({ db: 'ok', kafka: 'broker down' });
+  });
+
+  it('exposes Prometheus metrics including HTTP durations', async () => {
+    const a = app();
+    await request(a).get('/missing');
+    const res = await request(a).get('/metrics');
+    expect(res.text).toContain('http_request_duration_seconds_bucket');
+    expect(res.text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('echoes a valid request id and generates one otherwise', async () => {
+    const given = await request(app()).get('/livez').set('X-Request-Id', 'abc-123');
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const bad = await request(app()).get('/livez').set('X-Request-Id', 'evil id{}<script>');
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers malformed JSON with the old message', async () => {
+    const res = await request(app()).post('/echo').set('Content-Type', 'application/json').send('{"name":');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'invalid request body', code: 'BAD_REQUEST' });
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    const res = await request(app()).post('/echo').set('Content-Type', 'application/json').send(JSON.stringify({ name: 'x'.repeat(2000) }));
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers a validation failure with 400 naming the field, and strips unknown keys', async () => {
+    const bad = await request(app()).post('/echo').send({ name: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toContain('name');
+    const ok = await request(app()).post('/echo').send({ name: 'ann', id: 5 });
+    expect(ok.body).toEqual({ name: 'ann' });
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await request(app()).get('/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.error).toContain('route not found');
+  });
+
+  it('hides internal errors behind a generic 500 without stack or address', async () => {
+    const res = await request(app()).get('/boom');
+    expect(res.status).toBe(500);
+    expect(res.body.error).toBe('internal server error');
+    expect(res.text).not.toMatch(/ECONNREFUSED|node_modules|at /);
+  });
+});

@@ -1,0 +1,95 @@
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { createTokenVerifier, type Jwk } from '../src';
+
+const ISS = 'mpb-auth';
+const AUD = 'mpb-api';
+
+function keyPair(kid: string) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid, alg: 'ES256', use: 'sig' };
+  return { privateKey, publicKey, jwk };
+}
+
+const primary = keyPair('k1');
+
+function sign(claims: Record<string, unknown>, o: { key?: KeyObject; kid?: string; header?: Record<string, unknown> } = {}) {
+  return jwt.sign({ sub: '7', typ: 'access', sid: 's1', ...claims }, o.key ?? primary.privateKey, {
+    algorithm: 'ES256',
+    keyid: o.kid ?? 'k1',
+    issuer: ISS,
+    audience: AUD,
+    ...('exp' in claims ? {} : { expiresIn: 60 }),
+    ...(o.header ? { header: o.header as unknown as jwt.JwtHeader } : {}),
+  });
+}
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+function verifier(keys: Jwk[] = [primary.jwk], revoked = new Set<string>()) {
+  let loads = 0;
+  const v = createTokenVerifier({
+    loadKeys: async () => {
+      loads += 1;
+      return keys;
+    },
+    issuer: ISS,
+    audience: AUD,
+    minRefetchIntervalMs: 0,
+    isSessionRevoked: async (sid) => revoked.has(sid),
+  });
+  return { v, loads: () => loads };
+}
+
+describe('token verifier', () => {
+  it('accepts a valid access token and returns the user and session', async () => {
+    await expect(verifier().v.verify(sign({}))).resolves.toEqual({ id: 7, sessionId: 's1' });
+  });
+
+  const attacks: Array<[string, () => string]> = [
+    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${b64({ sub: '7', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.`],
+    [
+      'HS256 signed with the public key',
+      () => {
+        const header = b64({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
+        const payload = b64({ sub: '7', typ: 'access', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) + 60 });
+        const pem = primary.publicKey.export({ type: 'spki', format: 'pem' });
+        const sig = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+        return `${header}.${payload}.${sig}`;
+      },
+    ],
+    ['wrong issuer', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: 'evil', audience: AUD, expiresIn: 60 })],
+    ['wrong audience', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: ISS, audience: 'other', expiresIn: 60 })],
+    ['expired', () => sign({ exp: Math.floor(Date.now() / 1000) - 1 })],
+    ['missing exp', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: ISS, audience: AUD })],
+    ['not an access token', () => sign({ typ: 'refresh' })],
+    ['signed by another key with our kid', () => sign({}, { key: keyPair('k1').privateKey })],
+    ['unknown kid', () => sign({}, { kid: 'nope' })],
+    ['kid with a path', () => sign({}, { kid: '../../etc/passwd' })],
+    ['jku header', () => sign({}, { header: { alg: 'ES256', kid: 'k1', jku: 'http://127.0.0.1:1/keys' } })],
+    ['tampered payload', () => {
+      const [h, , s] = sign({}).split('.');
+      return `${h}.${b64({ sub: '1', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.${s}`;
+    }],
+    ['non-numeric subject', () => sign({ sub: 'admin' })],
+    ['garbage', () => 'not.a.jwt'],
+  ];
+
+  it.each(attacks)('rejects %s', async (_name, token) => {
+    await expect(verifier().v.verify(token())).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'invalid token' });
+  });
+
+  it('rejects a token of a revoked session', async () => {
+    await expect(verifier([primary.jwk], new Set(['s1'])).v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('refetches keys on an unknown kid, so a rotated key works without restart', async () => {
+    const next = keyPair('k2');
+    const keys = [primary.jwk];
+    const { v, loads } = verifier(keys);
+    await v.verify(sign({}));
+    keys.push(next.jwk);
+    await expect(v.verify(sign({}, { key: next.privateKey, kid: 'k2' }))).resolves.toMatchObject({ id: 7 });
+    expect(loads()).toBe(2);
+  });
+});
