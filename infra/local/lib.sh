@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced helper for the local infrastructure scripts (bash, set -euo pipefail by the caller).
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -21,7 +22,41 @@ wait_for_port() {
   done
 }
 
-# pid_alive pidfile: true when the pid file names a running process.
+# pid_alive pidfile: true when the pid file names a running process of this clone (its command
+# line mentions MPB_LOCAL_DIR), so a stale pid reused by another process is never signalled.
 pid_alive() {
-  [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null
+  local pid
+  pid=$(cat "$1" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$MPB_LOCAL_DIR"
+}
+
+# start_detached pidfile logfile cmd...: runs cmd in its own session, immune to the caller's
+# exit/SIGHUP. The child writes its own pid, so the pid file is right even if setsid forks.
+start_detached() {
+  local pidfile=$1 log=$2
+  shift 2
+  rm -f "$pidfile"
+  # shellcheck disable=SC2016 # $$ and $@ belong to the child shell
+  setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+  for _ in {1..50}; do [[ -s $pidfile ]] && return 0; sleep 0.1; done
+  die "could not start: $*"
+}
+
+# stop_pidfile name pidfile: SIGTERM, wait up to 20 s, then SIGKILL.
+stop_pidfile() {
+  local name=$1 pidfile=$2 pid
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"
+    info "$name: not running"
+    return 0
+  fi
+  pid=$(cat "$pidfile")
+  info "$name: stopping (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in {1..100}; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    info "$name: still alive after 20 s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
 }

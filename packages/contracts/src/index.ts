@@ -1,2 +1,3 @@
 export * from './proto';
 export * from './events';
+export * from './identity';

@@ -1,0 +1,14 @@
+/** What auth and every verifier agree on about access tokens. */
+export const ACCESS_TOKEN_TYPE = 'access';
+export const DEFAULT_TOKEN_ISSUER = 'mpb-auth';
+export const DEFAULT_TOKEN_AUDIENCE = 'mpb-api';
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/**
+ * Redis key auth sets when a session is revoked (logout, refresh-token reuse), with a TTL of the
+ * access-token lifetime, so the gateway refuses that session's access tokens before they expire.
+ */
+export const revokedSessionKey = (sessionId: string): string => `auth:revoked-session:${sessionId}`;
+
+/** Headers a client must never be able to set: the gateway strips them before proxying. */
+export const IDENTITY_HEADER_PATTERN = /^(x-user(-.*)?|x-auth(-.*)?|x-authenticated(-.*)?|x-remote-user|x-forwarded-user|x-internal(-.*)?)$/i;
