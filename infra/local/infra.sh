@@ -64,17 +64,25 @@ redis_up() {
 
 # ---------------------------------------------------------------- Kafka
 
+# Maven output goes to a log (stdout of `up` is kept for the env lines), shown on failure.
+mvn_quiet() {
+  mkdir -p "$LOG_DIR"
+  mvn -B -q -Dstyle.color=never "$@" >"$LOG_DIR/maven.log" 2>&1 && return 0
+  tail -n 30 "$LOG_DIR/maven.log" >&2
+  info "maven failed (mvn $*), full output in $LOG_DIR/maven.log"
+  return 1
+}
+
 kafka_fetch() {
   [[ -f $KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar ]] && return 0
   info "kafka: fetching $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS"
   mkdir -p "$(dirname "$KAFKA_LIBS")"
   local tmp
-  tmp=$(mktemp -d "$KAFKA_LIBS.tmp.XXXXXX")
+  tmp=$(mktemp -d "$KAFKA_LIBS.tmp.XXXXXX") && chmod 755 "$tmp"
   # Copy into a temp dir and rename, so an interrupted download never looks complete.
-  # stdout goes to stderr: `up` keeps stdout for the env lines.
-  mvn -B -q -Dstyle.color=never -f "$REPO_ROOT/infra/local/kafka/pom.xml" package \
-    -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$tmp" >&2 ||
-    { rm -rf "$tmp"; die "maven could not fetch kafka"; }
+  mvn_quiet -f "$REPO_ROOT/infra/local/kafka/pom.xml" package \
+    -Dkafka.version="$KAFKA_VERSION" -DoutputDirectory="$tmp" ||
+    { rm -rf "$tmp"; die "could not fetch kafka"; }
   rm -rf "$KAFKA_LIBS"
   mv "$tmp" "$KAFKA_LIBS"
 }
@@ -172,9 +180,10 @@ s3_fetch() {
   dir=$(dirname "$S3_JAR")
   mkdir -p "$dir"
   tmp=$(mktemp -d "$dir/tmp.XXXXXX")
-  mvn -B -q -Dstyle.color=never dependency:copy \
+  # Fully qualified goal, run outside any project: a pom.xml in the caller's cwd must not matter.
+  (cd "$dir" && mvn_quiet org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
     -Dartifact="org.gaul:s3proxy:$S3PROXY_VERSION:jar:jar-with-dependencies" \
-    -DoutputDirectory="$tmp" >&2 || { rm -rf "$tmp"; die "maven could not fetch s3proxy"; }
+    -DoutputDirectory="$tmp") || { rm -rf "$tmp"; die "could not fetch s3proxy"; }
   mv "$tmp/$(basename "$S3_JAR")" "$S3_JAR"
   rm -rf "$tmp"
 }

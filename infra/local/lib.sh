@@ -6,6 +6,9 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MPB_LOCAL_DIR="${MPB_LOCAL_DIR:-$REPO_ROOT/.local}"
 # Downloaded jars, shared across clones so a second clone starts warm.
 MPB_CACHE_DIR="${MPB_CACHE_DIR:-$HOME/.cache/mpb-infra}"
+# Absolute paths: they are matched against process command lines and used after cd.
+[[ $MPB_LOCAL_DIR == /* ]] || MPB_LOCAL_DIR=$PWD/$MPB_LOCAL_DIR
+[[ $MPB_CACHE_DIR == /* ]] || MPB_CACHE_DIR=$PWD/$MPB_CACHE_DIR
 export REPO_ROOT MPB_LOCAL_DIR MPB_CACHE_DIR
 
 info() { printf '[infra] %s\n' "$*" >&2; }

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+
+export const gatewayUrl = (): string => {
+  const url = process.env.E2E_GATEWAY_URL;
+  if (!url) throw new Error('E2E_GATEWAY_URL is not set: run through `npm test` (global setup starts the platform)');
+  return url;
+};
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- responses are checked field by field
+  text: string;
+}
+
+export interface ApiOptions {
+  token?: string;
+  body?: unknown;
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export async function api(method: string, path: string, o: ApiOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  let body: string | Buffer | undefined;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) {
+    body = JSON.stringify(o.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(`${gatewayUrl()}${path}`, { method, headers, body, signal: AbortSignal.timeout(20000) });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+export const uniq = (prefix = 'u'): string => `${prefix}${randomBytes(5).toString('hex')}`;
+
+export interface TestUser {
+  id: number;
+  username: string;
+  email: string;
+  password: string;
+  token: string;
+  refreshToken: string;
+}
+
+/** Registers and logs in a fresh user through the gateway. */
+export async function newUser(overrides: Partial<{ name: string; age: number }> = {}): Promise<TestUser> {
+  const username = uniq('user_');
+  const email = `${username}@example.test`;
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const reg = await api('POST', '/api/auth/register', { body: { name: overrides.name ?? 'Test User', username, email, password, age: overrides.age } });
+  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
+  const login = await api('POST', '/api/auth/login', { body: { username, password } });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
+  return { id: login.body.user.id, username, email, password, token: login.body.token, refreshToken: login.body.refresh_token };
+}

@@ -1,0 +1,33 @@
+// Starts the built services on free ports against the real infrastructure, with `_e2e` databases.
+// Addresses come from the environment (npm test exports them after starting the infrastructure).
+import { generateKeyPairSync } from 'node:crypto';
+import { startPlatform } from '../../infra/local/platform.mjs';
+
+export default async function globalSetup() {
+  if (process.env.E2E_GATEWAY_URL) return; // a running deployment was given: test that instead
+  const logs = [];
+  // Auth signs with a key the tests know, so they can forge tokens that differ in one detail only.
+  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+  process.env.E2E_SIGNING_KEY_PEM = signingKey;
+  const platform = await startPlatform({
+    ports: 'free',
+    infra: process.env,
+    dbSuffix: '_e2e',
+    logLevel: 'warn',
+    onLog: (name, line) => {
+      logs.push(`${name} | ${line}`);
+      if (logs.length > 500) logs.shift();
+    },
+    extraEnv: {
+      gateway: { RATE_LIMIT_AUTH_MAX: '10000', UPSTREAM_TIMEOUT_MS: '5000' },
+      auth: { BCRYPT_COST: '10', SIGNING_KEY_PEM: signingKey },
+    },
+  }).catch((err) => {
+    process.stderr.write(`\n[e2e] platform failed to start: ${err.message}\n${logs.slice(-40).join('\n')}\n`);
+    throw err;
+  });
+  globalThis.__MPB_PLATFORM__ = platform;
+  globalThis.__MPB_PLATFORM_LOGS__ = logs;
+  process.env.E2E_GATEWAY_URL = platform.gatewayUrl;
+  process.env.E2E_SERVICE_PORTS = JSON.stringify(platform.ports);
+}

@@ -1,0 +1,136 @@
+// Starts the platform's services as child processes, waits until each is ready, streams their logs
+// with a name prefix, and stops them in reverse order on SIGINT/SIGTERM.
+// Used by `npm start` (as a program) and by the end-to-end tests (as a module).
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { presentServices, REPO_ROOT, serviceEnv } from './services.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url, timeoutMs, isAlive) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`exited before it was ready (${url})`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`not ready after ${timeoutMs} ms at ${url}: ${last}`);
+}
+
+/**
+ * @param {object} o
+ * @param {'fixed'|'free'} o.ports fixed local ports (npm start) or free ones (tests)
+ * @param {object} o.infra infrastructure env (KAFKA_BROKERS, S3_*, REDIS_URL, PG_URL)
+ * @param {string} [o.dbSuffix]
+ * @param {(name: string, line: string) => void} [o.onLog]
+ * @param {Record<string, Record<string,string>>} [o.extraEnv] per service
+ */
+export async function startPlatform(o) {
+  const services = presentServices();
+  const ports = {};
+  for (const s of services) {
+    ports[s.name] =
+      o.ports === 'free' ? { http: await freePort(), grpc: s.grpc ? await freePort() : undefined } : { http: s.http, grpc: s.grpc };
+  }
+  const children = [];
+  const stop = async () => {
+    for (const c of [...children].reverse()) {
+      if (c.proc.exitCode !== null || c.proc.signalCode !== null) continue;
+      c.proc.kill('SIGTERM');
+      const exited = await Promise.race([c.exited.then(() => true), sleep(15000).then(() => false)]);
+      if (!exited) c.proc.kill('SIGKILL');
+    }
+  };
+  try {
+    for (const s of services) {
+      const env = {
+        ...process.env,
+        ...serviceEnv(s, ports, o.infra, { dbSuffix: o.dbSuffix, logLevel: o.logLevel, extra: o.extraEnv?.[s.name] }),
+      };
+      const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js')], {
+        cwd: path.join(REPO_ROOT, 'services', s.name),
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      children.push({ name: s.name, proc, exited });
+      for (const stream of [proc.stdout, proc.stderr]) {
+        let buf = '';
+        stream.on('data', (chunk) => {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            o.onLog?.(s.name, buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+      }
+      const readyPath = s.name === 'gateway' ? '/health' : '/readyz';
+      await waitReady(`http://127.0.0.1:${ports[s.name].http}${readyPath}`, o.readyTimeoutMs ?? 60000, () => proc.exitCode === null);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ports, children, stop, gatewayUrl: ports.gateway ? `http://127.0.0.1:${ports.gateway.http}` : undefined };
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const width = Math.max(...presentServices().map((s) => s.name.length));
+  const colors = [36, 35, 33, 32, 34, 31];
+  const names = presentServices().map((s) => s.name);
+  const onLog = (name, line) => {
+    const c = colors[names.indexOf(name) % colors.length];
+    process.stdout.write(`\x1b[${c}m${name.padEnd(width)}\x1b[0m | ${line}\n`);
+  };
+  const started = Date.now();
+  let platform;
+  let stopping = false;
+  const shutdown = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n[platform] ${signal}: stopping services\n`);
+    await platform?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  try {
+    platform = await startPlatform({ ports: 'fixed', infra: process.env, onLog, logLevel: process.env.LOG_LEVEL ?? 'info' });
+  } catch (err) {
+    process.stderr.write(`[platform] failed to start: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(
+    `\n[platform] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: gateway at ${platform.gatewayUrl}  (Ctrl-C stops everything)\n\n`,
+  );
+  for (const c of platform.children) {
+    c.exited.then((code) => {
+      if (!stopping) {
+        process.stderr.write(`[platform] ${c.name} exited (${code}); stopping the rest\n`);
+        void shutdown('exit');
+      }
+    });
+  }
+}
