@@ -10,7 +10,6 @@ import {
   loadHealthProto,
   parseEnvelope,
   parsePayload,
-  PROTO_ROOT,
   TOPIC_OF_EVENT,
 } from './index';
 
@@ -62,9 +61,10 @@ describe('protos', () => {
     const files: string[] = [];
     const walk = (d: string) =>
       readdirSync(d).forEach((f) => (statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : files.push(path.join(d, f))));
-    walk(PROTO_ROOT);
+    const root = path.resolve(__dirname, '../../../proto');
+    walk(root);
     const hash = createHash('sha256');
-    for (const f of files.sort()) hash.update(path.relative(PROTO_ROOT, f)).update(readFileSync(f));
+    for (const f of files.sort()) hash.update(path.relative(root, f)).update(readFileSync(f));
     hash.update(JSON.stringify(TOPIC_OF_EVENT));
     expect(hash.digest('hex').slice(0, 16)).toBe(CONTRACT_HASH);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadPackageDefinition, type GrpcObject } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
@@ -13,8 +14,13 @@ export type { UserServiceHandlers, UserServiceClient } from './generated/blog/au
 export type { HealthHandlers, HealthClient } from './generated/grpc/health/v1/Health';
 export type { HealthCheckResponse } from './generated/grpc/health/v1/HealthCheckResponse';
 
-/** The one place protos live: `proto/` at the repository root (copied as-is into images). */
-export const PROTO_ROOT = path.resolve(__dirname, '../../../proto');
+/**
+ * The one source of protos is `proto/` at the repository root. A deployed package (pnpm deploy,
+ * container images) carries a copy made at build time beside its dist/, found first.
+ */
+export const PROTO_ROOT = [path.resolve(__dirname, '../proto'), path.resolve(__dirname, '../../../proto')].find((p) =>
+  existsSync(path.join(p, 'grpc/health/v1/health.proto')),
+) as string;
 
 export const PROTO_LOADER_OPTIONS: Options = {
   keepCase: true,

@@ -1,0 +1,89 @@
+import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
+import type { Logger } from '@mpb/logger';
+
+export interface KafkaOptions {
+  clientId: string;
+  brokers: string[];
+  logger: Logger;
+  /** Milliseconds to open a TCP connection to a broker; kept short so that a missing broker fails fast. */
+  connectionTimeout?: number;
+  requestTimeout?: number;
+  retry?: RetryOptions;
+}
+
+/**
+ * Our handle on a Kafka cluster. kafkajs stays inside this package: the rest of the platform sees only
+ * this object, `EventProducer`, `EventConsumer` and `ensureTopics`.
+ */
+export interface KafkaClient {
+  readonly clientId: string;
+  readonly brokers: readonly string[];
+  readonly logger: Logger;
+  /** @internal The kafkajs client; for this package's own modules only. */
+  readonly raw: Kafka;
+  /** Resolves when a broker answers a metadata request within `timeoutMs`; for readiness probes. */
+  ping(timeoutMs?: number): Promise<void>;
+}
+
+const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs's own log lines to pino, keeping their structured fields. */
+function pinoLogCreator(logger: Logger) {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _timestamp, logger: _kafkaLogger, ...extra } = log;
+      const method = PINO_LEVEL[level] ?? 'info';
+      kafkaLogger[method]({ namespace, ...extra }, String(message));
+    };
+}
+
+export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 5000, retries: 5 };
+
+export function createKafka(options: KafkaOptions): KafkaClient {
+  const { clientId, brokers, logger } = options;
+  if (brokers.length === 0) throw new Error('createKafka: at least one broker is required');
+  const raw = new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: options.connectionTimeout ?? 3000,
+    requestTimeout: options.requestTimeout ?? 30000,
+    retry: options.retry ?? DEFAULT_RETRY,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+  });
+
+  const ping = async (timeoutMs = 3000): Promise<void> => {
+    const admin = raw.admin({ retry: { retries: 0 } });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`kafka did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const work = (async () => {
+      await admin.connect();
+      await admin.describeCluster();
+    })();
+    work.catch(() => undefined);
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
+
+  return { clientId, brokers: [...brokers], logger, raw, ping };
+}
+
+/** Splits a comma-separated broker list (`KAFKA_BROKERS`) into addresses. */
+export function parseBrokers(value: string): string[] {
+  return value
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+}

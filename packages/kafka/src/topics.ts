@@ -1,0 +1,52 @@
+import { deadLetterTopicOf } from '@mpb/contracts';
+import type { KafkaClient } from './kafka';
+
+export interface EnsureTopicsOptions {
+  partitions?: number;
+  /** -1 lets the broker use its default replication factor. */
+  replicationFactor?: number;
+  /** Also create each topic's dead-letter twin (`<topic>.dlt`). Default true. */
+  deadLetter?: boolean;
+}
+
+const isAlreadyExists = (err: unknown): boolean => {
+  const e = err as { type?: string; errors?: Array<{ type?: string }> } | null;
+  if (!e) return false;
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+};
+
+/**
+ * Creates the topics (and their dead-letter twins) that do not exist yet. Safe to run from every
+ * replica at start-up: a topic another process created in the meantime is not an error.
+ * Returns the topics that were missing when it looked.
+ */
+export async function ensureTopics(
+  kafka: KafkaClient,
+  topics: string[],
+  { partitions = 3, replicationFactor = -1, deadLetter = true }: EnsureTopicsOptions = {},
+): Promise<string[]> {
+  const wanted = [...new Set(topics.flatMap((t) => (deadLetter ? [t, deadLetterTopicOf(t)] : [t])))];
+  if (wanted.length === 0) return [];
+  const admin = kafka.raw.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+          waitForLeaders: true,
+        });
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      // When another process won the race kafkajs skips waiting for leaders; metadata waits for them.
+      await admin.fetchTopicMetadata({ topics: missing });
+    }
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}
