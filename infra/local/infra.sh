@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DATABASES=(mpb_auth mpb_posts mpb_comments mpb_attachments mpb_metrics)
-DATABASES+=("${DATABASES[@]/%/_test}")
+DATABASES+=("${DATABASES[@]/%/_test}" "${DATABASES[@]/%/_e2e}")
 
 KAFKA_VERSION=4.1.1
 S3PROXY_VERSION=4.1.0

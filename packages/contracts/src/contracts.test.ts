@@ -70,4 +70,4 @@ describe('protos', () => {
   });
 });
 
-const CONTRACT_HASH = '064c33b2155d75c3';
+const CONTRACT_HASH = 'c1ba8b66a19f9ed4';
