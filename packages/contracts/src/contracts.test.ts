@@ -8,6 +8,9 @@ import {
   InvalidEventError,
   loadAuthProto,
   loadHealthProto,
+  loadCommentsProto,
+  loadMetricsProto,
+  loadPostsProto,
   parseEnvelope,
   parsePayload,
   TOPIC_OF_EVENT,
@@ -53,6 +56,9 @@ describe('protos', () => {
   it('load from the one proto/ folder with their services', () => {
     expect(typeof loadAuthProto().blog.auth.v1.UserService).toBe('function');
     expect(typeof loadHealthProto().grpc.health.v1.Health).toBe('function');
+    expect(typeof loadPostsProto().blog.posts.v1.PostService).toBe('function');
+    expect(typeof loadCommentsProto().blog.comments.v1.CommentService).toBe('function');
+    expect(typeof loadMetricsProto().blog.metrics.v1.MetricsService).toBe('function');
   });
 
   // Canary: a change to proto/ or the event catalog must be deliberate. Teams deploy services one at
@@ -70,4 +76,4 @@ describe('protos', () => {
   });
 });
 
-const CONTRACT_HASH = 'c1ba8b66a19f9ed4';
+const CONTRACT_HASH = '7d1aa343870fc68a';

@@ -3,22 +3,37 @@ import path from 'node:path';
 import { loadPackageDefinition, type GrpcObject } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { ProtoGrpcType as AuthProto } from './generated/auth';
+import type { ProtoGrpcType as CommentsProto } from './generated/comments';
 import type { ProtoGrpcType as HealthProto } from './generated/health';
+import type { ProtoGrpcType as MetricsProto } from './generated/metrics';
+import type { ProtoGrpcType as PostsProto } from './generated/posts';
 
-export type * as authV1 from './generated/blog/auth/v1/User';
 export type { User, User__Output } from './generated/blog/auth/v1/User';
 export type { GetUserRequest } from './generated/blog/auth/v1/GetUserRequest';
 export type { GetUsersRequest } from './generated/blog/auth/v1/GetUsersRequest';
 export type { GetUsersResponse } from './generated/blog/auth/v1/GetUsersResponse';
 export type { UserServiceHandlers, UserServiceClient } from './generated/blog/auth/v1/UserService';
+export type { Post, Post__Output } from './generated/blog/posts/v1/Post';
+export type { GetPostRequest } from './generated/blog/posts/v1/GetPostRequest';
+export type { GetPostsRequest } from './generated/blog/posts/v1/GetPostsRequest';
+export type { GetPostsResponse } from './generated/blog/posts/v1/GetPostsResponse';
+export type { PostServiceHandlers, PostServiceClient } from './generated/blog/posts/v1/PostService';
+export type { Comment, Comment__Output } from './generated/blog/comments/v1/Comment';
+export type { GetCommentRequest } from './generated/blog/comments/v1/GetCommentRequest';
+export type { CommentServiceHandlers, CommentServiceClient } from './generated/blog/comments/v1/CommentService';
+export type { PostCounts, PostCounts__Output } from './generated/blog/metrics/v1/PostCounts';
+export type { RecordViewRequest } from './generated/blog/metrics/v1/RecordViewRequest';
+export type { GetCountsRequest } from './generated/blog/metrics/v1/GetCountsRequest';
+export type { GetCountsResponse } from './generated/blog/metrics/v1/GetCountsResponse';
+export type { MetricsServiceHandlers, MetricsServiceClient } from './generated/blog/metrics/v1/MetricsService';
 export type { HealthHandlers, HealthClient } from './generated/grpc/health/v1/Health';
 export type { HealthCheckResponse } from './generated/grpc/health/v1/HealthCheckResponse';
 
 /**
  * The one source of protos is `proto/` at the repository root. A deployed package (pnpm deploy,
- * container images) carries a copy made at build time beside its dist/, found first.
+ * container images) has no repository around it and uses the copy made at build time beside dist/.
  */
-export const PROTO_ROOT = [path.resolve(__dirname, '../proto'), path.resolve(__dirname, '../../../proto')].find((p) =>
+export const PROTO_ROOT = [path.resolve(__dirname, '../../../proto'), path.resolve(__dirname, '../proto')].find((p) =>
   existsSync(path.join(p, 'grpc/health/v1/health.proto')),
 ) as string;
 
@@ -43,4 +58,7 @@ function load(file: string): GrpcObject {
 }
 
 export const loadAuthProto = (): AuthProto => load('blog/auth/v1/auth.proto') as unknown as AuthProto;
+export const loadPostsProto = (): PostsProto => load('blog/posts/v1/posts.proto') as unknown as PostsProto;
+export const loadCommentsProto = (): CommentsProto => load('blog/comments/v1/comments.proto') as unknown as CommentsProto;
+export const loadMetricsProto = (): MetricsProto => load('blog/metrics/v1/metrics.proto') as unknown as MetricsProto;
 export const loadHealthProto = (): HealthProto => load('grpc/health/v1/health.proto') as unknown as HealthProto;

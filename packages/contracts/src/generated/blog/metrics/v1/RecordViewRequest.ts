@@ -1,0 +1,13 @@
+// Original file: ../../proto/blog/metrics/v1/metrics.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface RecordViewRequest {
+  'post_id'?: (number | string | Long);
+  'viewer_id'?: (number | string | Long);
+}
+
+export interface RecordViewRequest__Output {
+  'post_id': (number);
+  'viewer_id': (number);
+}
