@@ -9,7 +9,11 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 100, maxMs: 5000, factor: 2 };
 
 /** Delay before retry number `attempt` (1-based): exponential, capped, with up to 20% jitter below the cap. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const { initialMs, maxMs, factor } = { ...DEFAULT_BACKOFF, ...options };
   const exponential = initialMs * factor ** Math.max(0, attempt - 1);
   const capped = Math.min(maxMs, exponential);

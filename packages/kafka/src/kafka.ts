@@ -1,5 +1,14 @@
-import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '@mpb/logger';
+
+/** Retries of kafkajs requests and connections (same meaning as kafkajs's `retry`). */
+export interface KafkaRetryOptions {
+  initialRetryTime?: number;
+  maxRetryTime?: number;
+  retries?: number;
+  factor?: number;
+  multiplier?: number;
+}
 
 export interface KafkaOptions {
   clientId: string;
@@ -8,7 +17,7 @@ export interface KafkaOptions {
   /** Milliseconds to open a TCP connection to a broker; kept short so that a missing broker fails fast. */
   connectionTimeout?: number;
   requestTimeout?: number;
-  retry?: RetryOptions;
+  retry?: KafkaRetryOptions;
 }
 
 /**
@@ -43,7 +52,7 @@ function pinoLogCreator(logger: Logger) {
     };
 }
 
-export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 5000, retries: 5 };
+export const DEFAULT_RETRY: KafkaRetryOptions = { initialRetryTime: 250, maxRetryTime: 5000, retries: 5 };
 
 export function createKafka(options: KafkaOptions): KafkaClient {
   const { clientId, brokers, logger } = options;

@@ -13,7 +13,9 @@ const isAlreadyExists = (err: unknown): boolean => {
   const e = err as { type?: string; errors?: Array<{ type?: string }> } | null;
   if (!e) return false;
   if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
-  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS');
+  return (
+    Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')
+  );
 };
 
 /**

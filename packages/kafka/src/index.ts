@@ -1,0 +1,61 @@
+export {
+  createKafka,
+  parseBrokers,
+  DEFAULT_RETRY,
+  type KafkaClient,
+  type KafkaOptions,
+  type KafkaRetryOptions,
+} from './kafka';
+export { ensureTopics, type EnsureTopicsOptions } from './topics';
+export {
+  EventProducer,
+  ProducerClosedError,
+  PublishError,
+  envelopeMessage,
+  topicOfEnvelope,
+  HEADER_EVENT_ID,
+  HEADER_EVENT_TYPE,
+  HEADER_TRACEPARENT,
+  HEADER_TRACESTATE,
+  type EnvelopeMessage,
+  type EventProducerOptions,
+  type ProducerStats,
+} from './producer';
+export {
+  EventConsumer,
+  PermanentEventError,
+  isPermanentEventError,
+  HEADER_DLT_GROUP,
+  HEADER_DLT_REASON,
+  HEADER_ORIGINAL_OFFSET,
+  HEADER_ORIGINAL_PARTITION,
+  HEADER_ORIGINAL_TOPIC,
+  type BatchContext,
+  type BatchEventOptions,
+  type ConsumedEvent,
+  type ConsumerStatus,
+  type EventConsumerOptions,
+  type EventMeta,
+  type SingleEventOptions,
+} from './consumer';
+export {
+  OUTBOX_TABLE,
+  OutboxRelay,
+  createOutboxTable,
+  dropOutboxTable,
+  outboxBacklog,
+  writeOutbox,
+  type OutboxBacklog,
+  type OutboxRelayOptions,
+  type OutboxTableOptions,
+  type WriteOutboxOptions,
+} from './outbox';
+export {
+  PROCESSED_EVENTS_TABLE,
+  createProcessedEventsTable,
+  dropProcessedEventsTable,
+  markProcessed,
+  pruneProcessedEvents,
+} from './processed-events';
+export { createKafkaMetrics, type KafkaMetrics } from './metrics';
+export { backoffDelay, type BackoffOptions } from './backoff';
