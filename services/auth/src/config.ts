@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
-import { baseConfigKeys, loadConfig, secretWithLocalDefault } from '@mpb/service-kit';
+import { createLogger } from '@mpb/logger';
+import { baseConfigKeys, ConfigError, loadConfig, secretWithLocalDefault } from '@mpb/service-kit';
 
 export interface AuthConfig {
   NODE_ENV: 'development' | 'test' | 'production';
@@ -12,7 +13,8 @@ export interface AuthConfig {
   GRPC_PORT: number;
   DATABASE_URL: string;
   REDIS_URL: string;
-  KAFKA_BROKERS: string[];
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: string;
   KAFKA_CLIENT_ID: string;
   MIGRATE_ON_START: boolean;
   JWT_ISSUER: string;
@@ -28,11 +30,6 @@ export interface AuthConfig {
 
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
 
-const brokers = Joi.array()
-  .items(Joi.string().pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port'))
-  .min(1)
-  .single();
-
 export const configSchema = Joi.object<AuthConfig>({
   ...baseConfigKeys,
   HTTP_PORT: Joi.number().port().default(3001),
@@ -41,22 +38,45 @@ export const configSchema = Joi.object<AuthConfig>({
   DATABASE_URL: secretWithLocalDefault('postgres://postgres@127.0.0.1:5432/mpb_auth').concat(
     Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
   ),
-  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
-  KAFKA_BROKERS: Joi.custom((value: unknown) => (typeof value === 'string' ? value.split(',').map((b) => b.trim()) : value))
-    .concat(brokers)
-    .default(['127.0.0.1:9092']),
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .default('redis://127.0.0.1:6379'),
+  KAFKA_BROKERS: Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
+    .default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: Joi.string().default('mpb-auth'),
   MIGRATE_ON_START: Joi.boolean().default(true),
   JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
   JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
-  ACCESS_TOKEN_TTL_SECONDS: Joi.number().integer().min(30).max(24 * 60 * 60).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: Joi.number().integer().min(60).max(365 * 24 * 60 * 60).default(THIRTY_DAYS),
+  ACCESS_TOKEN_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(30)
+    .max(24 * 60 * 60)
+    .default(900),
+  REFRESH_TOKEN_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(60)
+    .max(365 * 24 * 60 * 60)
+    .default(THIRTY_DAYS),
   BCRYPT_COST: Joi.number().integer().min(10).max(15).default(10),
-  SIGNING_KEY_PEM: Joi.string().pattern(/-----BEGIN PRIVATE KEY-----/, 'PKCS#8 PEM').optional(),
+  SIGNING_KEY_PEM: Joi.string()
+    .pattern(/-----BEGIN PRIVATE KEY-----/, 'PKCS#8 PEM')
+    .optional(),
   OUTBOX_MAX_LAG_SECONDS: Joi.number().integer().min(1).default(60),
 });
 
 /** The one place that reads the environment. */
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   return loadConfig(configSchema, env);
+}
+
+/** For entry points: the configuration, or a logged list of every problem and exit code 1. */
+export function loadAuthConfigOrExit(service: string): AuthConfig {
+  try {
+    return loadAuthConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    createLogger({ service }).fatal({ problems: err.problems }, 'invalid configuration');
+    process.exit(1);
+  }
 }

@@ -1,0 +1,13 @@
+import type { Migration } from '@mpb/service-kit';
+import * as createUsers from './20261127000100_create_users';
+import * as createSessions from './20261127000200_create_sessions';
+import * as createSigningKeys from './20261127000300_create_signing_keys';
+import * as createOutbox from './20261127000400_create_outbox';
+
+/** Every migration of auth, by timestamped name; migrateLatest applies them in name order. */
+export const migrations: Record<string, Migration> = {
+  '20261127000100_create_users': createUsers,
+  '20261127000200_create_sessions': createSessions,
+  '20261127000300_create_signing_keys': createSigningKeys,
+  '20261127000400_create_outbox': createOutbox,
+};

@@ -1,0 +1,42 @@
+import { loadAuthConfig } from './config';
+
+describe('auth configuration', () => {
+  it('runs locally with zero configuration', () => {
+    expect(loadAuthConfig({})).toMatchObject({
+      HTTP_PORT: 3001,
+      GRPC_PORT: 50051,
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_auth',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      JWT_ISSUER: 'mpb-auth',
+      JWT_AUDIENCE: 'mpb-api',
+      ACCESS_TOKEN_TTL_SECONDS: 900,
+      REFRESH_TOKEN_TTL_SECONDS: 30 * 24 * 3600,
+      BCRYPT_COST: 10,
+      MIGRATE_ON_START: true,
+    });
+  });
+
+  it('demands the database URL in production', () => {
+    expect(() => loadAuthConfig({ NODE_ENV: 'production' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('names every bad key at once', () => {
+    const attempt = () =>
+      loadAuthConfig({ BCRYPT_COST: '4', KAFKA_BROKERS: 'no port', MIGRATE_ON_START: 'maybe' });
+    expect(attempt).toThrow(/BCRYPT_COST/);
+    expect(attempt).toThrow(/KAFKA_BROKERS/);
+    expect(attempt).toThrow(/MIGRATE_ON_START/);
+  });
+
+  it('reads values from the environment', () => {
+    expect(
+      loadAuthConfig({ HTTP_PORT: '4001', KAFKA_BROKERS: 'a:1,b:2', MIGRATE_ON_START: 'false' }),
+    ).toMatchObject({
+      HTTP_PORT: 4001,
+      KAFKA_BROKERS: 'a:1,b:2',
+      MIGRATE_ON_START: false,
+    });
+  });
+});

@@ -1,0 +1,14 @@
+/** PostgreSQL's SQLSTATE for a unique-index violation. */
+export const UNIQUE_VIOLATION = '23505';
+
+export const isUniqueViolation = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === UNIQUE_VIOLATION;
+
+/** Advisory-lock ids; they are scoped to auth's own database. */
+export const AdvisoryLocks = {
+  migrations: 7_301_001,
+  signingKey: 7_301_002,
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);

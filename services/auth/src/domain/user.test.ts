@@ -1,0 +1,78 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { generateSigningKeyPem, signingKeyFromPem } from './signing-keys';
+import { parseUserId, toOwnProfile, toPublicProfile, userRegisteredPayload, type User } from './user';
+
+const user: User = {
+  id: 3,
+  name: 'Ann',
+  username: 'ann',
+  email: 'ann@example.com',
+  age: null,
+  isActive: true,
+  createdAt: new Date('2026-01-02T03:04:05Z'),
+};
+
+describe('user ids', () => {
+  it.each(['1', '42', String(Number.MAX_SAFE_INTEGER), 7])('accepts %p', (raw) => {
+    expect(parseUserId(raw)).toBe(Number(raw));
+  });
+
+  it.each([
+    'abc',
+    '-1',
+    '0',
+    '1.5',
+    '',
+    ' 1',
+    '1e3',
+    String(2 ** 53),
+    '99999999999999999999',
+    -1,
+    0,
+    1.5,
+    null,
+    undefined,
+  ])('rejects %p', (raw) => {
+    expect(parseUserId(raw)).toBeUndefined();
+  });
+});
+
+describe('user views', () => {
+  it('shows the owner their e-mail, in snake_case', () => {
+    expect(toOwnProfile(user)).toEqual({
+      id: 3,
+      name: 'Ann',
+      username: 'ann',
+      email: 'ann@example.com',
+      age: null,
+      created_at: '2026-01-02T03:04:05.000Z',
+    });
+  });
+
+  it('never shows an e-mail publicly or in events', () => {
+    expect(toPublicProfile(user)).not.toHaveProperty('email');
+    expect(userRegisteredPayload(user)).toEqual({
+      id: 3,
+      username: 'ann',
+      name: 'Ann',
+      created_at: '2026-01-02T03:04:05.000Z',
+    });
+  });
+});
+
+describe('signing keys', () => {
+  it('derive a stable key id and publish no private part', () => {
+    const pem = generateSigningKeyPem();
+    const a = signingKeyFromPem(pem);
+    expect(signingKeyFromPem(pem).kid).toBe(a.kid);
+    expect(a.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Object.keys(a.publicJwk).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  });
+
+  it('refuse anything but an EC P-256 key', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    expect(() => signingKeyFromPem(rsa)).toThrow(/P-256/);
+  });
+});

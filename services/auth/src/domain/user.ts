@@ -1,0 +1,63 @@
+/** A user as the service works with it. The password hash is deliberately not part of it. */
+export interface User {
+  id: number;
+  name: string;
+  username: string;
+  email: string;
+  age: number | null;
+  isActive: boolean;
+  createdAt: Date;
+}
+
+/** What the user sees about themselves (login, /me): includes their e-mail, never credentials. */
+export interface OwnProfile {
+  id: number;
+  name: string;
+  username: string;
+  email: string;
+  age: number | null;
+  created_at: string;
+}
+
+/** What anyone may see about a user. */
+export type PublicProfile = Omit<OwnProfile, 'email'>;
+
+export const toOwnProfile = (u: User): OwnProfile => ({
+  id: u.id,
+  name: u.name,
+  username: u.username,
+  email: u.email,
+  age: u.age,
+  created_at: u.createdAt.toISOString(),
+});
+
+export const toPublicProfile = (u: User): PublicProfile => ({
+  id: u.id,
+  name: u.name,
+  username: u.username,
+  age: u.age,
+  created_at: u.createdAt.toISOString(),
+});
+
+/** Payload of `user.registered`: public fields only, so no consumer ever holds an e-mail or hash. */
+export type UserRegisteredPayload = {
+  id: number;
+  username: string;
+  name: string;
+  created_at: string;
+};
+
+export const userRegisteredPayload = (u: User): UserRegisteredPayload => ({
+  id: u.id,
+  username: u.username,
+  name: u.name,
+  created_at: u.createdAt.toISOString(),
+});
+
+/** A user id from a URL or a call: a positive integer that JavaScript represents exactly. */
+export function parseUserId(raw: unknown): number | undefined {
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string' || !/^[0-9]{1,16}$/.test(text)) return undefined;
+  const id = Number(text);
+  return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
+}

@@ -1,0 +1,60 @@
+import Joi from 'joi';
+
+/** bcrypt only reads the first 72 bytes: a longer password would match any password sharing them. */
+export const PASSWORD_MAX_BYTES = 72;
+
+const password = Joi.string()
+  .min(6)
+  .custom((value: string, helpers) => {
+    // bcrypt stops at a NUL byte, which would silently shorten the password.
+    if (value.includes('\u0000')) return helpers.error('password.nul');
+    if (Buffer.byteLength(value, 'utf8') > PASSWORD_MAX_BYTES) return helpers.error('password.bytes');
+    return value;
+  })
+  .messages({
+    'password.bytes': `{{#label}} must be at most ${PASSWORD_MAX_BYTES} bytes (UTF-8)`,
+    'password.nul': '{{#label}} must not contain NUL characters',
+  });
+
+export interface RegisterInput {
+  name: string;
+  username: string;
+  email: string;
+  password: string;
+  age?: number | null;
+}
+
+export const registerSchema = Joi.object<RegisterInput>({
+  name: Joi.string().trim().min(2).max(100).required(),
+  username: Joi.string().trim().min(3).max(50).required(),
+  email: Joi.string()
+    .trim()
+    .max(254)
+    .email({ tlds: { allow: false } })
+    .required(),
+  password: password.required(),
+  age: Joi.number().integer().min(0).max(123).allow(null),
+});
+
+export interface LoginInput {
+  username: string;
+  password: string;
+}
+
+export const loginSchema = Joi.object<LoginInput>({
+  username: Joi.string().trim().min(3).max(50).required(),
+  password: password.required(),
+});
+
+export interface RefreshInput {
+  refresh_token: string;
+}
+
+/** Only presence and type here: a malformed token is a 401 `invalid refresh token`, not a 400. */
+export const refreshSchema = Joi.object<RefreshInput>({
+  refresh_token: Joi.string().allow('').required(),
+});
+
+export const logoutSchema = Joi.object<Partial<RefreshInput>>({
+  refresh_token: Joi.string().allow(''),
+});

@@ -1,0 +1,56 @@
+import {
+  loadAuthProto,
+  type GetUserRequest,
+  type GetUsersRequest,
+  type GetUsersResponse,
+  type User as GrpcUser,
+} from '@mpb/contracts';
+import { badRequest } from '@mpb/errors';
+import type { Logger } from '@mpb/logger';
+import { GrpcServer, type ServiceMetrics } from '@mpb/service-kit';
+import type { AuthService } from '../domain/auth-service';
+import { parseUserId, type User } from '../domain/user';
+
+export const USER_SERVICE = 'blog.auth.v1.UserService';
+export const MAX_IDS_PER_CALL = 100;
+
+export interface GrpcDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  auth: AuthService;
+}
+
+const toGrpcUser = (u: User): GrpcUser => ({
+  id: u.id,
+  name: u.name,
+  username: u.username,
+  ...(u.age === null ? {} : { age: u.age }),
+  is_active: u.isActive,
+  created_at: u.createdAt.toISOString(),
+});
+
+/** Public profiles only: other services never receive e-mail or password data. */
+export function createGrpcServer({ logger, metrics, auth }: GrpcDeps): GrpcServer {
+  const server = new GrpcServer({ logger, metrics });
+  server.add(USER_SERVICE, loadAuthProto().blog.auth.v1.UserService.service, {
+    GetUser: async (request: GetUserRequest): Promise<GrpcUser> => {
+      const id = parseUserId(request.id);
+      if (id === undefined) throw badRequest('invalid user id');
+      return toGrpcUser(await auth.activeUser(id));
+    },
+    GetUsers: async (request: GetUsersRequest): Promise<GetUsersResponse> => {
+      const requested = request.ids ?? [];
+      if (requested.length > MAX_IDS_PER_CALL) throw badRequest(`at most ${MAX_IDS_PER_CALL} ids per call`);
+      // Ids that cannot exist are simply unknown, like ids that do not.
+      const ids = [...new Set(requested.map(parseUserId).filter((id): id is number => id !== undefined))];
+      const byId = new Map((await auth.activeUsers(ids)).map((u) => [u.id, u]));
+      return {
+        users: ids.flatMap((id) => {
+          const user = byId.get(id);
+          return user ? [toGrpcUser(user)] : [];
+        }),
+      };
+    },
+  });
+  return server;
+}

@@ -1,0 +1,74 @@
+import { Redis } from 'ioredis';
+import { createLogger, errorFields } from '@mpb/logger';
+import { createDb, createMetrics, ensureDatabase, listen, registerShutdown } from '@mpb/service-kit';
+import { migrations } from '../migrations';
+import { loadAuthConfigOrExit } from './config';
+import { createAuthContext } from './context';
+import { migrateWithLock } from './data/migrate';
+import { SERVICE_NAME } from './domain/auth-service';
+import { startEventPipeline } from './events/pipeline';
+import { createGrpcServer } from './grpc/server';
+import { createHttpApp } from './http/app';
+import { readinessChecks } from './readiness';
+
+/** The composition root: config once, every client built here, shut down in reverse order. */
+async function main(): Promise<void> {
+  const config = loadAuthConfigOrExit(SERVICE_NAME);
+  const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  try {
+    const metrics = createMetrics(SERVICE_NAME);
+
+    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
+    const knex = createDb(config.DATABASE_URL);
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateWithLock(knex, migrations);
+      logger.info({ applied }, 'migrations up to date');
+    }
+
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
+    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
+    await redis.ping();
+
+    const context = await createAuthContext({ settings: config, knex, redis, logger });
+    const events = await startEventPipeline({
+      clientId: config.KAFKA_CLIENT_ID,
+      brokers: config.KAFKA_BROKERS,
+      knex,
+      logger,
+      metrics,
+    });
+
+    const app = createHttpApp({
+      ...context,
+      logger,
+      metrics,
+      readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+    });
+    const http = await listen(app, config.HTTP_PORT, config.HOST);
+    const grpc = createGrpcServer({ logger, metrics, auth: context.auth });
+    const grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
+
+    registerShutdown({
+      logger,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+      steps: [
+        { name: 'http', run: () => http.close() },
+        { name: 'grpc', run: () => grpc.close() },
+        { name: 'outbox relay', run: () => events.relay.stop() },
+        { name: 'kafka producer', run: () => events.producer.disconnect() },
+        { name: 'redis', run: () => redis.quit() },
+        { name: 'database', run: () => knex.destroy() },
+      ],
+    });
+    logger.info(
+      { http_port: http.port, grpc_port: grpcPort, kid: context.keyring.signingKey().kid },
+      'auth started',
+    );
+  } catch (err) {
+    logger.fatal(errorFields(err, true), 'auth failed to start');
+    process.exit(1);
+  }
+}
+
+void main();
