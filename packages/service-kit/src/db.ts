@@ -7,17 +7,32 @@ export interface Migration {
   down(k: Knex): Promise<void>;
 }
 
-export function createDb(url: string, pool: { min?: number; max?: number } = {}): Knex {
+export function createDb(url: string, pool: { min?: number; max?: number; applicationName?: string } = {}): Knex {
   return knex({
     client: 'pg',
-    connection: { connectionString: url, application_name: process.title },
+    connection: { connectionString: url, application_name: pool.applicationName ?? 'mpb' },
     pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
     acquireConnectionTimeout: 5000,
   });
 }
 
-/** Migrations are TypeScript modules compiled with the service; their names are timestamped and sorted. */
+/** Advisory-lock id for migrations; each service's database is its own, so one id serves all. */
+const MIGRATION_LOCK = 7_300_001;
+
+/**
+ * Migrations are TypeScript modules compiled with the service; their names are timestamped and
+ * sorted. Replicas (and parallel test workers) starting together take turns on an advisory lock,
+ * so the later ones find nothing to do instead of failing on knex's own migration lock.
+ * Needs a pool of at least two connections (the lock holds one).
+ */
 export async function migrateLatest(db: Knex, migrations: Record<string, Migration>): Promise<string[]> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    return runMigrations(db, migrations);
+  });
+}
+
+async function runMigrations(db: Knex, migrations: Record<string, Migration>): Promise<string[]> {
   const names = Object.keys(migrations).sort();
   const source: Knex.MigrationSource<string> = {
     getMigrations: async () => names,
@@ -40,7 +55,8 @@ export async function ensureDatabase(url: string): Promise<void> {
     const exists = await db.raw('select 1 from pg_database where datname = ?', [name]);
     if (exists.rows.length === 0) {
       await db.raw('create database ??', [name]).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created concurrently
+        // Created concurrently: 42P04 once it exists, 23505 while the other creation commits.
+        if (err.code !== '42P04' && err.code !== '23505') throw err;
       });
     }
   } finally {

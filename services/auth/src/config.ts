@@ -1,7 +1,6 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
-import { createLogger } from '@mpb/logger';
-import { baseConfigKeys, ConfigError, loadConfig, secretWithLocalDefault } from '@mpb/service-kit';
+import { baseConfigKeys, loadConfig, loadConfigOrExit, secretWithLocalDefault } from '@mpb/service-kit';
 
 export interface AuthConfig {
   NODE_ENV: 'development' | 'test' | 'production';
@@ -70,13 +69,5 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
   return loadConfig(configSchema, env);
 }
 
-/** For entry points: the configuration, or a logged list of every problem and exit code 1. */
-export function loadAuthConfigOrExit(service: string): AuthConfig {
-  try {
-    return loadAuthConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    createLogger({ service }).fatal({ problems: err.problems }, 'invalid configuration');
-    process.exit(1);
-  }
-}
+/** For entry points: the configuration, or one line naming every problem and exit code 1. */
+export const loadAuthConfigOrExit = (service: string): AuthConfig => loadConfigOrExit(service, configSchema);

@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createDb, createMetrics, ensureDatabase, listen, registerShutdown } from '@mpb/service-kit';
+import { createDb, createMetrics, ensureDatabase, listen, migrateLatest, registerShutdown } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
 import { createAuthContext } from './context';
-import { migrateWithLock } from './data/migrate';
 import { SERVICE_NAME } from './domain/auth-service';
 import { startEventPipeline } from './events/pipeline';
 import { createGrpcServer } from './grpc/server';
@@ -21,7 +20,7 @@ async function main(): Promise<void> {
     if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
     const knex = createDb(config.DATABASE_URL);
     if (config.MIGRATE_ON_START) {
-      const applied = await migrateWithLock(knex, migrations);
+      const applied = await migrateLatest(knex, migrations);
       logger.info({ applied }, 'migrations up to date');
     }
 

@@ -1,8 +1,7 @@
 import { createLogger, errorFields } from '@mpb/logger';
-import { createDb, ensureDatabase } from '@mpb/service-kit';
+import { createDb, ensureDatabase, migrateLatest } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
-import { migrateWithLock } from './data/migrate';
 import { SERVICE_NAME } from './domain/auth-service';
 
 /** `pnpm migrate`: brings auth's database up to date, then exits (for deploy jobs). */
@@ -12,7 +11,7 @@ async function migrate(): Promise<void> {
   if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
   const knex = createDb(config.DATABASE_URL, { max: 2 });
   try {
-    const applied = await migrateWithLock(knex, migrations);
+    const applied = await migrateLatest(knex, migrations);
     logger.info({ applied }, 'migrations up to date');
   } catch (err) {
     logger.fatal(errorFields(err, true), 'migration failed');

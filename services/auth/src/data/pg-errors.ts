@@ -6,7 +6,6 @@ export const isUniqueViolation = (err: unknown): boolean =>
 
 /** Advisory-lock ids; they are scoped to auth's own database. */
 export const AdvisoryLocks = {
-  migrations: 7_301_001,
   signingKey: 7_301_002,
 } as const;
 

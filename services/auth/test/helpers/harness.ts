@@ -3,11 +3,10 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createDb, createMetrics, ensureDatabase, type ServiceMetrics } from '@mpb/service-kit';
+import { createDb, createMetrics, ensureDatabase, migrateLatest, type ServiceMetrics } from '@mpb/service-kit';
 import { migrations } from '../../migrations';
 import { loadAuthConfig, type AuthConfig } from '../../src/config';
 import { createAuthContext, type AuthContext } from '../../src/context';
-import { migrateWithLock } from '../../src/data/migrate';
 import { startEventPipeline, type EventPipeline } from '../../src/events/pipeline';
 import { createHttpApp } from '../../src/http/app';
 import { readinessChecks } from '../../src/readiness';
@@ -30,14 +29,9 @@ export function testConfig(overrides: Record<string, string> = {}): AuthConfig {
 
 /** Creates and migrates the test database; parallel workers may race on both. */
 export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
-  try {
-    await ensureDatabase(url);
-  } catch {
-    // Two workers issuing CREATE DATABASE together: one fails with a unique violation, retry sees it.
-    await ensureDatabase(url);
-  }
+  await ensureDatabase(url);
   const knex = createDb(url, { max: 5 });
-  await migrateWithLock(knex, migrations);
+  await migrateLatest(knex, migrations);
   return knex;
 }
 
