@@ -1,0 +1,152 @@
+import Joi from 'joi';
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
+import { baseConfigKeys, loadConfig } from '@mpb/service-kit';
+import type { GatewaySettings } from './http/app';
+import type { UpstreamName } from './http/routes';
+
+const MIB = 1024 * 1024;
+const serviceUrl = (port: number) =>
+  Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default(`http://127.0.0.1:${port}`);
+
+/**
+ * An origin is `scheme://host[:port]` with nothing after it; `*` means any origin.
+ * Checked here so a typo fails at start-up instead of silently blocking a front end.
+ */
+const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
+
+export interface GatewayConfig {
+  NODE_ENV: 'development' | 'test' | 'production';
+  LOG_LEVEL: string;
+  HOST: string;
+  HTTP_PORT: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+  SHUTDOWN_DRAIN_MS: number;
+  REDIS_URL: string;
+  REDIS_COMMAND_TIMEOUT_MS: number;
+  AUTH_URL: string;
+  POSTS_URL: string;
+  COMMENTS_URL: string;
+  ATTACHMENTS_URL: string;
+  METRICS_URL: string;
+  UPSTREAM_TIMEOUT_MS: number;
+  UPSTREAM_MAX_SOCKETS: number;
+  HEALTH_TIMEOUT_MS: number;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  JWKS_TIMEOUT_MS: number;
+  BODY_LIMIT_BYTES: number;
+  RATE_LIMIT_AUTH_MAX: number;
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: number;
+  RATE_LIMIT_KEY_PREFIX: string;
+  TRUST_PROXY: string;
+  CORS_ORIGINS: string;
+  CORS_ALLOW_CREDENTIALS: boolean;
+}
+
+const schema = Joi.object<GatewayConfig>({
+  ...baseConfigKeys,
+  HTTP_PORT: Joi.number().port().default(8080),
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .default('redis://127.0.0.1:6379'),
+  /** Every Redis call (rate limit, revoked-session check) gives up after this, so Redis trouble never hangs a request. */
+  REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(10).max(10000).default(500),
+  AUTH_URL: serviceUrl(3001),
+  POSTS_URL: serviceUrl(3002),
+  COMMENTS_URL: serviceUrl(3003),
+  ATTACHMENTS_URL: serviceUrl(3004),
+  METRICS_URL: serviceUrl(3005),
+  /** Longest an upstream may stay silent before the client gets a 504. */
+  UPSTREAM_TIMEOUT_MS: Joi.number().integer().min(100).max(300000).default(10000),
+  /** Keep-alive connections per upstream; requests beyond it wait for a free connection. */
+  UPSTREAM_MAX_SOCKETS: Joi.number().integer().min(1).max(10000).default(256),
+  HEALTH_TIMEOUT_MS: Joi.number().integer().min(50).max(30000).default(2000),
+  JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
+  JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
+  JWKS_TIMEOUT_MS: Joi.number().integer().min(50).max(30000).default(2000),
+  BODY_LIMIT_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(1024 * MIB)
+    .default(4 * MIB),
+  RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: Joi.number().integer().min(1).max(86400).default(60),
+  RATE_LIMIT_KEY_PREFIX: Joi.string().default('gateway:rate:'),
+  /**
+   * Express `trust proxy`: `false` (X-Forwarded-For ignored, the socket address is the client),
+   * a hop count (`1` behind one load balancer), or a comma list of addresses/CIDRs/`loopback`/
+   * `uniquelocal`. `true` (trust anyone) is refused: any client could pick its own address.
+   */
+  TRUST_PROXY: Joi.string()
+    .trim()
+    .default('false')
+    .custom((value: string, helpers) => (/^true$/i.test(value) ? helpers.error('any.invalid') : value))
+    .messages({
+      'any.invalid': '"TRUST_PROXY" must be false, a hop count or an address/CIDR list, never true',
+    }),
+  CORS_ORIGINS: Joi.string()
+    .allow('')
+    .trim()
+    .default('')
+    .custom((value: string, helpers) => {
+      const origins = splitList(value);
+      if (origins.includes('*') && origins.length > 1) return helpers.error('any.invalid');
+      if (origins.some((o) => o !== '*' && !ORIGIN.test(o))) return helpers.error('any.invalid');
+      return value;
+    })
+    .messages({
+      'any.invalid':
+        '"CORS_ORIGINS" must be empty, "*" or a comma list of origins like https://app.example.com',
+    }),
+  CORS_ALLOW_CREDENTIALS: Joi.boolean()
+    .default(false)
+    .when('CORS_ORIGINS', {
+      is: Joi.string().trim().valid('*'),
+      then: Joi.valid(false).messages({
+        'any.only': '"CORS_ALLOW_CREDENTIALS" cannot be true with CORS_ORIGINS=*',
+      }),
+    }),
+});
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** The value handed to Express `trust proxy`. */
+export function trustProxySetting(value: string): false | number | string {
+  if (/^false$/i.test(value) || value === '') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad key. */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  return loadConfig(schema, env);
+}
+
+export function upstreamUrls(c: GatewayConfig): Record<UpstreamName, string> {
+  return {
+    auth: c.AUTH_URL,
+    posts: c.POSTS_URL,
+    comments: c.COMMENTS_URL,
+    attachments: c.ATTACHMENTS_URL,
+    metrics: c.METRICS_URL,
+  };
+}
+
+export function gatewaySettings(c: GatewayConfig): GatewaySettings {
+  return {
+    upstreamTimeoutMs: c.UPSTREAM_TIMEOUT_MS,
+    healthTimeoutMs: c.HEALTH_TIMEOUT_MS,
+    bodyLimits: { default: c.BODY_LIMIT_BYTES },
+    rateLimits: { auth: { max: c.RATE_LIMIT_AUTH_MAX, windowSeconds: c.RATE_LIMIT_AUTH_WINDOW_SECONDS } },
+    rateLimitKeyPrefix: c.RATE_LIMIT_KEY_PREFIX,
+    trustProxy: trustProxySetting(c.TRUST_PROXY),
+    cors: { origins: splitList(c.CORS_ORIGINS), allowCredentials: c.CORS_ALLOW_CREDENTIALS },
+  };
+}

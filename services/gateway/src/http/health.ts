@@ -1,0 +1,49 @@
+import type { RequestHandler } from 'express';
+import { runReadiness, type ReadinessCheck } from '@mpb/service-kit';
+import type { Upstream } from './upstreams';
+
+export interface HealthOptions {
+  upstreams: Upstream[];
+  /** The gateway's own dependency, reported beside the services. */
+  redisPing: ReadinessCheck;
+  timeoutMs: number;
+}
+
+/** An upstream is healthy when its own /readyz says so: its dependencies are reachable too. */
+function upstreamReady(u: Upstream, timeoutMs: number): ReadinessCheck {
+  return async () => {
+    let res: Response;
+    try {
+      res = await fetch(`${u.url}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch {
+      throw new Error('unreachable');
+    }
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`not ready (${res.status})`);
+  };
+}
+
+/**
+ * GET /health: every routed service's /readyz and Redis, in parallel, each bounded. 200 when all
+ * answer, else 503 naming the failing ones. The platform's start script waits on this.
+ */
+export function health(o: HealthOptions): RequestHandler {
+  const checks: Record<string, ReadinessCheck> = {};
+  for (const u of o.upstreams) checks[u.name] = upstreamReady(u, o.timeoutMs);
+  return async (_req, res) => {
+    const [services, own] = await Promise.all([
+      runReadiness(checks, o.timeoutMs),
+      runReadiness({ redis: o.redisPing }, o.timeoutMs),
+    ]);
+    const ok = services.ok && own.ok;
+    const failing = [...Object.entries(services.checks), ...Object.entries(own.checks)]
+      .filter(([, v]) => v !== 'ok')
+      .map(([k]) => k);
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ok' : 'unavailable',
+      services: services.checks,
+      redis: own.checks.redis,
+      ...(ok ? {} : { failing }),
+    });
+  };
+}

@@ -1,0 +1,58 @@
+import { compileRoutes, ROUTES } from './routes';
+
+describe('routing table', () => {
+  const table = compileRoutes(ROUTES);
+
+  it.each([
+    ['/api/auth/login', 'auth-login', 'auth'],
+    ['/api/auth/login/', 'auth-login', 'auth'],
+    ['/API/Auth/Login', 'auth-login', 'auth'],
+    ['/api/auth/register', 'auth-register', 'auth'],
+    ['/api/auth/refresh', 'auth-refresh', 'auth'],
+    ['/api/auth/logout', 'auth', 'auth'],
+    ['/api/auth', 'auth', 'auth'],
+    ['/api/users', 'users', 'auth'],
+    ['/api/users/7', 'users', 'auth'],
+  ])('sends %s to row %s of %s', (path, name, upstream) => {
+    expect(table.match(path)).toMatchObject({ name, upstream });
+  });
+
+  it.each(['/api/usersx', '/api/authx/login', '/api', '/', '/api/posts', '/health'])(
+    'has no row for %s',
+    (path) => {
+      expect(table.match(path)).toBeUndefined();
+    },
+  );
+
+  it('rate-limits and exempts from early token checks exactly sign-in, sign-up and refresh', () => {
+    expect(table.match('/api/auth/login')).toMatchObject({ verifyToken: false, rateLimit: 'auth' });
+    expect(table.match('/api/auth/register')).toMatchObject({ verifyToken: false, rateLimit: 'auth' });
+    expect(table.match('/api/auth/refresh')).toMatchObject({ verifyToken: false });
+    expect(table.match('/api/auth/refresh')?.rateLimit).toBeUndefined();
+    expect(table.match('/api/auth/me')).toMatchObject({ verifyToken: true });
+    expect(table.match('/api/users/1')).toMatchObject({ verifyToken: true, bodyLimit: 'default' });
+  });
+
+  it('lists only the upstreams some row uses', () => {
+    expect(table.upstreams()).toEqual(['auth']);
+  });
+
+  it('takes patterns, first match first', () => {
+    const t = compileRoutes([
+      { name: 'post-comments', path: /^\/api\/posts\/[^/]+\/comments(\/|$)/, upstream: 'comments' },
+      { name: 'posts', path: '/api/posts', upstream: 'posts' },
+    ]);
+    expect(t.match('/api/posts/5/comments')?.upstream).toBe('comments');
+    expect(t.match('/api/posts/5')?.upstream).toBe('posts');
+  });
+
+  it('refuses a table it could not route reliably', () => {
+    expect(() => compileRoutes([{ name: 'x', path: /^\/x/g, upstream: 'auth' }])).toThrow(/flag/);
+    expect(() =>
+      compileRoutes([
+        { name: 'x', path: '/x', upstream: 'auth' },
+        { name: 'x', path: '/y', upstream: 'auth' },
+      ]),
+    ).toThrow(/duplicate/);
+  });
+});

@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { createLogger, errorFields } from '@mpb/logger';
+import { createMetrics, createTokenVerifier, jwksFromUrl, listen, registerShutdown } from '@mpb/service-kit';
+import { gatewaySettings, loadGatewayConfig, upstreamUrls, type GatewayConfig } from './config';
+import { createGatewayApp } from './http/app';
+import { closeKeepAliveOnShutdown } from './http/graceful';
+import { revokedSessionChecker } from './http/identity';
+import { compileRoutes, ROUTES } from './http/routes';
+import { closeUpstreams, createUpstreams } from './http/upstreams';
+
+async function main(config: GatewayConfig): Promise<void> {
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const metrics = createMetrics('gateway');
+
+  // Bounded calls: a command waits at most REDIS_COMMAND_TIMEOUT_MS, queued while reconnecting
+  // included, so Redis trouble turns into a fail-open rate limit or a 503, never a hung request.
+  const redis = new Redis(config.REDIS_URL, {
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+  });
+  let lastRedisWarning = 0;
+  redis.on('error', (err) => {
+    if (Date.now() - lastRedisWarning < 10_000) return;
+    lastRedisWarning = Date.now();
+    logger.warn(errorFields(err), 'redis connection error');
+  });
+
+  const verifier = createTokenVerifier({
+    loadKeys: jwksFromUrl(`${config.AUTH_URL}${JWKS_PATH}`, config.JWKS_TIMEOUT_MS),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    isSessionRevoked: revokedSessionChecker((key) => redis.get(key), revokedSessionKey),
+  });
+
+  const urls = upstreamUrls(config);
+  const routed = compileRoutes(ROUTES).upstreams();
+  const upstreams = createUpstreams(Object.fromEntries(routed.map((name) => [name, urls[name]])), {
+    maxSockets: config.UPSTREAM_MAX_SOCKETS,
+  });
+
+  const app = createGatewayApp({
+    logger,
+    metrics,
+    redis,
+    verifier,
+    upstreams,
+    settings: gatewaySettings(config),
+  });
+  const http = await listen(app, config.HTTP_PORT, config.HOST);
+  const beginClosing = closeKeepAliveOnShutdown(http.server);
+  logger.info(
+    { port: http.port, upstreams: Object.fromEntries(routed.map((name) => [name, urls[name]])) },
+    'gateway listening',
+  );
+
+  registerShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    drainMs: config.SHUTDOWN_DRAIN_MS,
+    steps: [
+      {
+        name: 'http',
+        run: () => {
+          beginClosing();
+          return http.close();
+        },
+      },
+      { name: 'upstreams', run: () => closeUpstreams(upstreams) },
+      { name: 'redis', run: () => redis.quit() },
+    ],
+  });
+}
+
+let config: GatewayConfig;
+try {
+  config = loadGatewayConfig(process.env);
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+main(config).catch((err: unknown) => {
+  process.stderr.write(
+    `gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { closedPort, startEchoUpstream, type EchoUpstream } from './support/upstream';
+import { deadRedis, redisClient, startGateway, type RunningGateway } from './support/gateway';
+import { send } from './support/http';
+import { startJwksServer, signingKey, type JwksServer } from './support/tokens';
+
+let redis: Redis;
+let upstream: EchoUpstream;
+let jwks: JwksServer;
+const open: RunningGateway[] = [];
+
+beforeAll(async () => {
+  redis = redisClient();
+  upstream = await startEchoUpstream();
+  jwks = await startJwksServer([signingKey('k1').jwk]);
+});
+
+afterEach(async () => {
+  upstream.readyStatus = 200;
+  await Promise.all(open.splice(0).map((g) => g.close()));
+});
+
+afterAll(async () => {
+  await upstream.close();
+  await jwks.close();
+  await redis.quit();
+});
+
+async function gateway(o: { auth?: string; redis?: Redis } = {}) {
+  const g = await startGateway({
+    upstreams: { auth: o.auth ?? upstream.url },
+    jwksUrl: jwks.url,
+    redis: o.redis ?? redis,
+  });
+  open.push(g);
+  return g;
+}
+
+describe('GET /health', () => {
+  it('answers 200 when every routed service is ready and Redis answers', async () => {
+    const res = await send((await gateway()).url, '/health');
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok', services: { auth: 'ok' }, redis: 'ok' });
+  });
+
+  it('answers 503 naming a service that is down, within the health timeout', async () => {
+    const res = await send(
+      (await gateway({ auth: `http://127.0.0.1:${await closedPort()}` })).url,
+      '/health',
+    );
+    expect(res.status).toBe(503);
+    expect(res.json()).toMatchObject({
+      status: 'unavailable',
+      services: { auth: 'unreachable' },
+      redis: 'ok',
+      failing: ['auth'],
+    });
+    expect(res.ms).toBeLessThan(1000);
+  });
+
+  it('answers 503 when a service reports itself not ready', async () => {
+    upstream.readyStatus = 503;
+    const res = await send((await gateway()).url, '/health');
+    expect(res.status).toBe(503);
+    expect(res.json()).toMatchObject({ services: { auth: 'not ready (503)' }, failing: ['auth'] });
+  });
+
+  it('answers 503 naming Redis when Redis is down', async () => {
+    const res = await send((await gateway({ redis: await deadRedis(await closedPort()) })).url, '/health');
+    expect(res.status).toBe(503);
+    expect(res.json()).toMatchObject({ services: { auth: 'ok' }, failing: ['redis'] });
+  });
+});
+
+describe('own probes', () => {
+  it('is live and ready with Redis, not ready without it', async () => {
+    const g = await gateway();
+    expect((await send(g.url, '/livez')).status).toBe(200);
+    expect((await send(g.url, '/readyz')).json()).toMatchObject({ status: 'ok', checks: { redis: 'ok' } });
+    const noRedis = await gateway({ redis: await deadRedis(await closedPort()) });
+    expect((await send(noRedis.url, '/readyz')).status).toBe(503);
+  });
+
+  it('exposes Prometheus metrics including the upstream durations', async () => {
+    const g = await gateway();
+    await send(g.url, '/api/users');
+    const res = await send(g.url, '/metrics');
+    expect(res.body.toString()).toContain('gateway_upstream_request_duration_seconds_bucket{');
+    expect(res.body.toString()).toMatch(/upstream="auth",route="users",status="200"/);
+  });
+});

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { createLogger } from '@mpb/logger';
+import {
+  createMetrics,
+  createTokenVerifier,
+  jwksFromUrl,
+  listen,
+  type TokenVerifier,
+} from '@mpb/service-kit';
+import { gatewaySettings, loadGatewayConfig } from '../../src/config';
+import { createGatewayApp, type GatewaySettings } from '../../src/http/app';
+import { revokedSessionChecker } from '../../src/http/identity';
+import type { UpstreamName } from '../../src/http/routes';
+import { closeUpstreams, createUpstreams } from '../../src/http/upstreams';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function redisClient(): Redis {
+  return new Redis(REDIS_URL, { commandTimeout: 1000, maxRetriesPerRequest: 1 });
+}
+
+/**
+ * A client for a Redis that is down, after its one failed attempt: every command fails at once.
+ * It holds nothing open; calling disconnect() on it would only start a 2 s timer inside ioredis.
+ */
+export async function deadRedis(port: number): Promise<Redis> {
+  const redis = new Redis({
+    host: '127.0.0.1',
+    port,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  await new Promise((resolve) => redis.once('end', resolve));
+  return redis;
+}
+
+export interface GatewayOptions {
+  upstreams: Partial<Record<UpstreamName, string>>;
+  /** Where the verifier fetches keys (JWKS_PATH is appended). */
+  jwksUrl: string;
+  redis: Redis;
+  env?: Record<string, string>;
+  settings?: Partial<GatewaySettings>;
+  verifier?: TokenVerifier;
+}
+
+export interface RunningGateway {
+  url: string;
+  settings: GatewaySettings;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway app built as main.ts builds it (config defaults from the real schema), listening on a
+ * free port. Every gateway gets its own rate-limit key prefix unless a test shares one on purpose.
+ */
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const config = loadGatewayConfig({ UPSTREAM_TIMEOUT_MS: '500', HEALTH_TIMEOUT_MS: '500', ...o.env });
+  const settings: GatewaySettings = {
+    ...gatewaySettings(config),
+    rateLimitKeyPrefix: `test:gateway:${randomUUID()}:`,
+    ...o.settings,
+  };
+  const verifier =
+    o.verifier ??
+    createTokenVerifier({
+      loadKeys: jwksFromUrl(`${o.jwksUrl}${JWKS_PATH}`, 500),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      isSessionRevoked: revokedSessionChecker((key) => o.redis.get(key), revokedSessionKey),
+    });
+  const upstreams = createUpstreams(o.upstreams, { maxSockets: 32 });
+  const app = createGatewayApp({
+    logger: createLogger({ service: 'gateway-test', level: 'silent' }),
+    metrics: createMetrics('gateway'),
+    redis: o.redis,
+    verifier,
+    upstreams,
+    settings,
+  });
+  const handle = await listen(app, 0);
+  return {
+    url: `http://127.0.0.1:${handle.port}`,
+    settings,
+    close: async () => {
+      handle.server.closeAllConnections();
+      await handle.close();
+      closeUpstreams(upstreams);
+    },
+  };
+}
