@@ -1,4 +1,8 @@
 /** Root jest: one run over every workspace, so CI counts every test once. */
 module.exports = {
-  projects: ['<rootDir>/packages/*/jest.config.js', '<rootDir>/services/*/jest.config.js', '<rootDir>/e2e/jest.config.js'],
+  projects: [
+    '<rootDir>/packages/*/jest.config.js',
+    '<rootDir>/services/*/jest.config.js',
+    '<rootDir>/e2e/jest.config.js',
+  ],
 };

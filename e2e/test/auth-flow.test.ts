@@ -4,7 +4,13 @@ describe('auth through the gateway', () => {
   it('registers with the old response and logs in with snake_case user and no password hash', async () => {
     const username = uniq('flow_');
     const reg = await api('POST', '/api/auth/register', {
-      body: { name: 'Ann Flow', username, email: `${username}@example.test`, password: 'secret-pass', age: 30 },
+      body: {
+        name: 'Ann Flow',
+        username,
+        email: `${username}@example.test`,
+        password: 'secret-pass',
+        age: 30,
+      },
     });
     expect(reg.status).toBe(201);
     expect(reg.body).toEqual({ message: 'User created successfully' });
@@ -12,7 +18,12 @@ describe('auth through the gateway', () => {
     const login = await api('POST', '/api/auth/login', { body: { username, password: 'secret-pass' } });
     expect(login.status).toBe(200);
     expect(Object.keys(login.body).sort()).toEqual(['refresh_token', 'token', 'user']);
-    expect(login.body.user).toMatchObject({ name: 'Ann Flow', username, email: `${username}@example.test`, age: 30 });
+    expect(login.body.user).toMatchObject({
+      name: 'Ann Flow',
+      username,
+      email: `${username}@example.test`,
+      age: 30,
+    });
     expect(typeof login.body.user.id).toBe('number');
     expect(login.text).not.toMatch(/password|\$2[aby]\$/i);
     for (const key of Object.keys(login.body.user)) expect(key).toMatch(/^[a-z_]+$/);
@@ -34,7 +45,9 @@ describe('auth through the gateway', () => {
     const logout = await api('POST', '/api/auth/logout', { token: refreshed.body.access_token });
     expect(logout.status).toBe(204);
     expect((await api('GET', '/api/auth/me', { token: refreshed.body.access_token })).status).toBe(401);
-    const afterLogout = await api('POST', '/api/auth/refresh', { body: { refresh_token: refreshed.body.refresh_token } });
+    const afterLogout = await api('POST', '/api/auth/refresh', {
+      body: { refresh_token: refreshed.body.refresh_token },
+    });
     expect(afterLogout.status).toBe(401);
   });
 
@@ -46,14 +59,18 @@ describe('auth through the gateway', () => {
     const reuse = await api('POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     // The thief's replay killed the session: the legitimate newest tokens stop working as well.
-    expect((await api('POST', '/api/auth/refresh', { body: { refresh_token: first.body.refresh_token } })).status).toBe(401);
+    expect(
+      (await api('POST', '/api/auth/refresh', { body: { refresh_token: first.body.refresh_token } })).status,
+    ).toBe(401);
     expect((await api('GET', '/api/auth/me', { token: first.body.access_token })).status).toBe(401);
     expect((await api('GET', '/api/auth/me', { token: user.token })).status).toBe(401);
   });
 
   it('keeps other sessions of the same user alive when one is revoked', async () => {
     const user = await newUser();
-    const second = await api('POST', '/api/auth/login', { body: { username: user.username, password: user.password } });
+    const second = await api('POST', '/api/auth/login', {
+      body: { username: user.username, password: user.password },
+    });
     await api('POST', '/api/auth/logout', { token: user.token });
     expect((await api('GET', '/api/auth/me', { token: user.token })).status).toBe(401);
     expect((await api('GET', '/api/auth/me', { token: second.body.token })).status).toBe(200);
@@ -62,7 +79,12 @@ describe('auth through the gateway', () => {
   it('refuses a duplicate username or email with 409', async () => {
     const user = await newUser();
     const sameName = await api('POST', '/api/auth/register', {
-      body: { name: 'Dup', username: user.username, email: `${uniq()}@example.test`, password: 'secret-pass' },
+      body: {
+        name: 'Dup',
+        username: user.username,
+        email: `${uniq()}@example.test`,
+        password: 'secret-pass',
+      },
     });
     expect(sameName.status).toBe(409);
     expect(sameName.body.error).toBe('user already exists');
@@ -75,8 +97,12 @@ describe('auth through the gateway', () => {
 
   it('answers a wrong password and an unknown user alike', async () => {
     const user = await newUser();
-    const wrong = await api('POST', '/api/auth/login', { body: { username: user.username, password: 'not-the-password' } });
-    const unknown = await api('POST', '/api/auth/login', { body: { username: uniq('ghost_'), password: 'whatever-pw' } });
+    const wrong = await api('POST', '/api/auth/login', {
+      body: { username: user.username, password: 'not-the-password' },
+    });
+    const unknown = await api('POST', '/api/auth/login', {
+      body: { username: uniq('ghost_'), password: 'whatever-pw' },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body.error).toBe('invalid username or password');

@@ -31,14 +31,20 @@ describe('bad input through the gateway gets a clear 4xx', () => {
   });
 
   it('refuses a 1 MB password without a 500', async () => {
-    const res = await api('POST', '/api/auth/register', { body: { ...validRegistration(), password: 'p'.repeat(1024 * 1024) } });
+    const res = await api('POST', '/api/auth/register', {
+      body: { ...validRegistration(), password: 'p'.repeat(1024 * 1024) },
+    });
     expect([400, 413]).toContain(res.status);
-    const login = await api('POST', '/api/auth/login', { body: { username: 'someone', password: 'p'.repeat(1024 * 1024) } });
+    const login = await api('POST', '/api/auth/login', {
+      body: { username: 'someone', password: 'p'.repeat(1024 * 1024) },
+    });
     expect([400, 401, 413]).toContain(login.status);
   });
 
   it('refuses a body over the 4 MiB limit with 413', async () => {
-    const res = await api('POST', '/api/auth/register', { raw: JSON.stringify({ ...validRegistration(), name: 'x'.repeat(5 * 1024 * 1024) }) });
+    const res = await api('POST', '/api/auth/register', {
+      raw: JSON.stringify({ ...validRegistration(), name: 'x'.repeat(5 * 1024 * 1024) }),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error).toMatch(/too large/);
   });
@@ -49,9 +55,17 @@ describe('bad input through the gateway gets a clear 4xx', () => {
   });
 
   it('never stores unknown or server-owned fields', async () => {
-    const body = { ...validRegistration(), id: 1, is_active: false, password_hash: 'x', created_at: '2000-01-01T00:00:00Z' };
+    const body = {
+      ...validRegistration(),
+      id: 1,
+      is_active: false,
+      password_hash: 'x',
+      created_at: '2000-01-01T00:00:00Z',
+    };
     expect((await api('POST', '/api/auth/register', { body })).status).toBe(201);
-    const login = await api('POST', '/api/auth/login', { body: { username: body.username, password: body.password } });
+    const login = await api('POST', '/api/auth/login', {
+      body: { username: body.username, password: body.password },
+    });
     expect(login.status).toBe(200);
     expect(login.body.user.id).not.toBe(1);
     expect(login.body.user.created_at).not.toMatch(/^2000/);
@@ -66,7 +80,7 @@ describe('bad input through the gateway gets a clear 4xx', () => {
   it('never leaks a stack trace or database error', async () => {
     const user = await newUser();
     const probes = await Promise.all([
-      api('GET', "/api/users/1%27%20OR%201=1--"),
+      api('GET', '/api/users/1%27%20OR%201=1--'),
       api('POST', '/api/auth/login', { body: { username: "' OR 1=1 --", password: "' OR 1=1 --" } }),
       api('POST', '/api/auth/refresh', { body: { refresh_token: "'; DROP TABLE users; --" } }),
       api('GET', '/api/auth/me', { token: user.token, headers: { 'content-type': 'application/json' } }),

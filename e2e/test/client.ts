@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 export const gatewayUrl = (): string => {
   const url = process.env.E2E_GATEWAY_URL;
-  if (!url) throw new Error('E2E_GATEWAY_URL is not set: run through `npm test` (global setup starts the platform)');
+  if (!url)
+    throw new Error('E2E_GATEWAY_URL is not set: run through `npm test` (global setup starts the platform)');
   return url;
 };
 
@@ -30,7 +31,12 @@ export async function api(method: string, path: string, o: ApiOptions = {}): Pro
     headers['content-type'] ??= 'application/json';
   }
   if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-  const res = await fetch(`${gatewayUrl()}${path}`, { method, headers, body, signal: AbortSignal.timeout(20000) });
+  const res = await fetch(`${gatewayUrl()}${path}`, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(20000),
+  });
   const text = await res.text();
   let parsed: unknown = undefined;
   try {
@@ -57,9 +63,18 @@ export async function newUser(overrides: Partial<{ name: string; age: number }> 
   const username = uniq('user_');
   const email = `${username}@example.test`;
   const password = `pw-${randomBytes(6).toString('hex')}`;
-  const reg = await api('POST', '/api/auth/register', { body: { name: overrides.name ?? 'Test User', username, email, password, age: overrides.age } });
+  const reg = await api('POST', '/api/auth/register', {
+    body: { name: overrides.name ?? 'Test User', username, email, password, age: overrides.age },
+  });
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
   const login = await api('POST', '/api/auth/login', { body: { username, password } });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
-  return { id: login.body.user.id, username, email, password, token: login.body.token, refreshToken: login.body.refresh_token };
+  return {
+    id: login.body.user.id,
+    username,
+    email,
+    password,
+    token: login.body.token,
+    refreshToken: login.body.refresh_token,
+  };
 }

@@ -7,7 +7,11 @@ describe('user.registered on Kafka', () => {
   const seen: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
-    const kafka = new Kafka({ clientId: 'e2e-observer', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'e2e-observer',
+      brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+      logLevel: logLevel.NOTHING,
+    });
     consumer = kafka.consumer({ groupId: uniq('e2e-observer-') });
     await consumer.connect();
     await consumer.subscribe({ topic: Topics.users, fromBeginning: false });
@@ -33,7 +37,13 @@ describe('user.registered on Kafka', () => {
   it('is read by an independent consumer with the documented envelope, keyed by user id', async () => {
     const username = uniq('evt_');
     const email = `${username}@example.test`;
-    expect((await api('POST', '/api/auth/register', { body: { name: 'Event User', username, email, password: 'secret-pass' } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/api/auth/register', {
+          body: { name: 'Event User', username, email, password: 'secret-pass' },
+        })
+      ).status,
+    ).toBe(201);
 
     const deadline = Date.now() + 20000;
     let event: Record<string, unknown> | undefined;

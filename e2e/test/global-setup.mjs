@@ -7,7 +7,10 @@ export default async function globalSetup() {
   if (process.env.E2E_GATEWAY_URL) return; // a running deployment was given: test that instead
   const logs = [];
   // Auth signs with a key the tests know, so they can forge tokens that differ in one detail only.
-  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  });
   process.env.E2E_SIGNING_KEY_PEM = signingKey;
   const platform = await startPlatform({
     ports: 'free',

@@ -12,11 +12,27 @@ describe('token attacks through the gateway are answered 401', () => {
   let publicPem: string;
   const key = () => createPrivateKey(process.env.E2E_SIGNING_KEY_PEM as string);
 
-  const forge = (claims: Record<string, unknown>, o: { omitExp?: boolean; kid?: string; header?: Record<string, unknown> } = {}) =>
+  const forge = (
+    claims: Record<string, unknown>,
+    o: { omitExp?: boolean; kid?: string; header?: Record<string, unknown> } = {},
+  ) =>
     jwt.sign(
-      { sub: String(user.id), sid: randomUUID(), typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, iat: now(), ...(o.omitExp ? {} : { exp: now() + 300 }), ...claims },
+      {
+        sub: String(user.id),
+        sid: randomUUID(),
+        typ: 'access',
+        iss: DEFAULT_TOKEN_ISSUER,
+        aud: DEFAULT_TOKEN_AUDIENCE,
+        iat: now(),
+        ...(o.omitExp ? {} : { exp: now() + 300 }),
+        ...claims,
+      },
       key(),
-      { algorithm: 'ES256', keyid: o.kid ?? kid, ...(o.header ? { header: { alg: 'ES256', kid: o.kid ?? kid, ...o.header } as jwt.JwtHeader } : {}) },
+      {
+        algorithm: 'ES256',
+        keyid: o.kid ?? kid,
+        ...(o.header ? { header: { alg: 'ES256', kid: o.kid ?? kid, ...o.header } as jwt.JwtHeader } : {}),
+      },
     );
 
   beforeAll(async () => {
@@ -35,12 +51,25 @@ describe('token attacks through the gateway are answered 401', () => {
 
   const cases: Array<[string, () => string | undefined, string?]> = [
     ['no token', () => undefined, 'missing token'],
-    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64({ sub: String(user.id), typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 })}.`],
-    ['HS256 signed with the public key', () => {
-      const h = b64({ alg: 'HS256', typ: 'JWT', kid });
-      const p = b64({ sub: String(user.id), typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 });
-      return `${h}.${p}.${createHmac('sha256', publicPem).update(`${h}.${p}`).digest('base64url')}`;
-    }],
+    [
+      'alg none',
+      () =>
+        `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64({ sub: String(user.id), typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 })}.`,
+    ],
+    [
+      'HS256 signed with the public key',
+      () => {
+        const h = b64({ alg: 'HS256', typ: 'JWT', kid });
+        const p = b64({
+          sub: String(user.id),
+          typ: 'access',
+          iss: DEFAULT_TOKEN_ISSUER,
+          aud: DEFAULT_TOKEN_AUDIENCE,
+          exp: now() + 300,
+        });
+        return `${h}.${p}.${createHmac('sha256', publicPem).update(`${h}.${p}`).digest('base64url')}`;
+      },
+    ],
     ['expired by a second', () => forge({ iat: now() - 60, exp: now() - 1 })],
     ['missing exp', () => forge({}, { omitExp: true })],
     ['wrong issuer', () => forge({ iss: 'someone-else' })],
@@ -49,11 +78,28 @@ describe('token attacks through the gateway are answered 401', () => {
     ['kid carrying a path', () => forge({}, { kid: '../../../dev/null' })],
     ['jku header', () => forge({}, { header: { jku: 'http://127.0.0.1:9/jwks.json' } })],
     ['x5u header', () => forge({}, { header: { x5u: 'http://127.0.0.1:9/cert.pem' } })],
-    ['signed by another key', () => jwt.sign({ sub: String(user.id), typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, { algorithm: 'ES256', keyid: kid })],
-    ['tampered payload', () => {
-      const [h, , s] = forge({}).split('.');
-      return `${h}.${b64({ sub: '1', typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 })}.${s}`;
-    }],
+    [
+      'signed by another key',
+      () =>
+        jwt.sign(
+          {
+            sub: String(user.id),
+            typ: 'access',
+            iss: DEFAULT_TOKEN_ISSUER,
+            aud: DEFAULT_TOKEN_AUDIENCE,
+            exp: now() + 300,
+          },
+          generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+          { algorithm: 'ES256', keyid: kid },
+        ),
+    ],
+    [
+      'tampered payload',
+      () => {
+        const [h, , s] = forge({}).split('.');
+        return `${h}.${b64({ sub: '1', typ: 'access', iss: DEFAULT_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, exp: now() + 300 })}.${s}`;
+      },
+    ],
     ['refresh token used as an access token', () => user.refreshToken],
   ];
 
@@ -75,11 +121,15 @@ describe('token attacks through the gateway are answered 401', () => {
   });
 
   it('accepts "bearer" in any case', async () => {
-    expect((await api('GET', '/api/auth/me', { headers: { authorization: `bEaReR ${user.token}` } })).status).toBe(200);
+    expect(
+      (await api('GET', '/api/auth/me', { headers: { authorization: `bEaReR ${user.token}` } })).status,
+    ).toBe(200);
   });
 
   it('ignores identity headers a client sends', async () => {
-    const res = await api('GET', '/api/auth/me', { headers: { 'x-user-id': String(user.id), 'x-authenticated-userid': String(user.id) } });
+    const res = await api('GET', '/api/auth/me', {
+      headers: { 'x-user-id': String(user.id), 'x-authenticated-userid': String(user.id) },
+    });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('missing token');
   });

@@ -50,7 +50,9 @@ export async function startPlatform(o) {
   const ports = {};
   for (const s of services) {
     ports[s.name] =
-      o.ports === 'free' ? { http: await freePort(), grpc: s.grpc ? await freePort() : undefined } : { http: s.http, grpc: s.grpc };
+      o.ports === 'free'
+        ? { http: await freePort(), grpc: s.grpc ? await freePort() : undefined }
+        : { http: s.http, grpc: s.grpc };
   }
   const children = [];
   const stop = async () => {
@@ -65,7 +67,11 @@ export async function startPlatform(o) {
     for (const s of services) {
       const env = {
         ...process.env,
-        ...serviceEnv(s, ports, o.infra, { dbSuffix: o.dbSuffix, logLevel: o.logLevel, extra: o.extraEnv?.[s.name] }),
+        ...serviceEnv(s, ports, o.infra, {
+          dbSuffix: o.dbSuffix,
+          logLevel: o.logLevel,
+          extra: o.extraEnv?.[s.name],
+        }),
       };
       const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js')], {
         cwd: path.join(REPO_ROOT, 'services', s.name),
@@ -86,13 +92,22 @@ export async function startPlatform(o) {
         });
       }
       const readyPath = s.name === 'gateway' ? '/health' : '/readyz';
-      await waitReady(`http://127.0.0.1:${ports[s.name].http}${readyPath}`, o.readyTimeoutMs ?? 60000, () => proc.exitCode === null);
+      await waitReady(
+        `http://127.0.0.1:${ports[s.name].http}${readyPath}`,
+        o.readyTimeoutMs ?? 60000,
+        () => proc.exitCode === null,
+      );
     }
   } catch (err) {
     await stop();
     throw err;
   }
-  return { ports, children, stop, gatewayUrl: ports.gateway ? `http://127.0.0.1:${ports.gateway.http}` : undefined };
+  return {
+    ports,
+    children,
+    stop,
+    gatewayUrl: ports.gateway ? `http://127.0.0.1:${ports.gateway.http}` : undefined,
+  };
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -117,7 +132,12 @@ if (isMain) {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {
-    platform = await startPlatform({ ports: 'fixed', infra: process.env, onLog, logLevel: process.env.LOG_LEVEL ?? 'info' });
+    platform = await startPlatform({
+      ports: 'fixed',
+      infra: process.env,
+      onLog,
+      logLevel: process.env.LOG_LEVEL ?? 'info',
+    });
   } catch (err) {
     process.stderr.write(`[platform] failed to start: ${err.message}\n`);
     process.exit(1);

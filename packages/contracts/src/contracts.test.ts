@@ -36,15 +36,35 @@ describe('event envelope', () => {
     ['empty', ''],
     ['not JSON', '{oops'],
     ['no id', JSON.stringify({ type: 'post.created' })],
-    ['payload not an object', JSON.stringify({ ...createEnvelope({ type: 'post.created', aggregateType: 'post', aggregateId: 1, payload: {}, source: 't' }), payload: 'x' })],
+    [
+      'payload not an object',
+      JSON.stringify({
+        ...createEnvelope({
+          type: 'post.created',
+          aggregateType: 'post',
+          aggregateId: 1,
+          payload: {},
+          source: 't',
+        }),
+        payload: 'x',
+      }),
+    ],
   ])('rejects a malformed event (%s) with a reason', (_name, raw) => {
     expect(() => parseEnvelope(raw)).toThrow(InvalidEventError);
   });
 
   it('validates only the payload fields a consumer asks for', () => {
-    const e = createEnvelope({ type: 'post.deleted', aggregateType: 'post', aggregateId: 7, payload: { id: 7, extra: true }, source: 'posts' });
+    const e = createEnvelope({
+      type: 'post.deleted',
+      aggregateType: 'post',
+      aggregateId: 7,
+      payload: { id: 7, extra: true },
+      source: 'posts',
+    });
     expect(parsePayload(e, Joi.object({ id: Joi.number().integer().required() }))).toMatchObject({ id: 7 });
-    expect(() => parsePayload(e, Joi.object({ user_id: Joi.number().required() }))).toThrow(InvalidEventError);
+    expect(() => parsePayload(e, Joi.object({ user_id: Joi.number().required() }))).toThrow(
+      InvalidEventError,
+    );
   });
 
   it('routes every event type to a topic', () => {
@@ -66,7 +86,9 @@ describe('protos', () => {
   it('match the announced contract hash', () => {
     const files: string[] = [];
     const walk = (d: string) =>
-      readdirSync(d).forEach((f) => (statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : files.push(path.join(d, f))));
+      readdirSync(d).forEach((f) =>
+        statSync(path.join(d, f)).isDirectory() ? walk(path.join(d, f)) : files.push(path.join(d, f)),
+      );
     const root = path.resolve(__dirname, '../../../proto');
     walk(root);
     const hash = createHash('sha256');

@@ -86,7 +86,10 @@ export function createEnvelope<P>(e: NewEvent<P>): EventEnvelope<P> {
 
 const envelopeSchema = Joi.object({
   id: Joi.string().guid().required(),
-  type: Joi.string().pattern(/^[a-z]+(\.[a-z_]+)+$/).max(100).required(),
+  type: Joi.string()
+    .pattern(/^[a-z]+(\.[a-z_]+)+$/)
+    .max(100)
+    .required(),
   version: Joi.number().integer().min(1).required(),
   time: Joi.string().isoDate().required(),
   source: Joi.string().max(100).required(),

@@ -11,4 +11,5 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export const revokedSessionKey = (sessionId: string): string => `auth:revoked-session:${sessionId}`;
 
 /** Headers a client must never be able to set: the gateway strips them before proxying. */
-export const IDENTITY_HEADER_PATTERN = /^(x-user(-.*)?|x-auth(-.*)?|x-authenticated(-.*)?|x-remote-user|x-forwarded-user|x-internal(-.*)?)$/i;
+export const IDENTITY_HEADER_PATTERN =
+  /^(x-user(-.*)?|x-auth(-.*)?|x-authenticated(-.*)?|x-remote-user|x-forwarded-user|x-internal(-.*)?)$/i;

@@ -20,12 +20,18 @@ export type { GetPostsResponse } from './generated/blog/posts/v1/GetPostsRespons
 export type { PostServiceHandlers, PostServiceClient } from './generated/blog/posts/v1/PostService';
 export type { Comment, Comment__Output } from './generated/blog/comments/v1/Comment';
 export type { GetCommentRequest } from './generated/blog/comments/v1/GetCommentRequest';
-export type { CommentServiceHandlers, CommentServiceClient } from './generated/blog/comments/v1/CommentService';
+export type {
+  CommentServiceHandlers,
+  CommentServiceClient,
+} from './generated/blog/comments/v1/CommentService';
 export type { PostCounts, PostCounts__Output } from './generated/blog/metrics/v1/PostCounts';
 export type { RecordViewRequest } from './generated/blog/metrics/v1/RecordViewRequest';
 export type { GetCountsRequest } from './generated/blog/metrics/v1/GetCountsRequest';
 export type { GetCountsResponse } from './generated/blog/metrics/v1/GetCountsResponse';
-export type { MetricsServiceHandlers, MetricsServiceClient } from './generated/blog/metrics/v1/MetricsService';
+export type {
+  MetricsServiceHandlers,
+  MetricsServiceClient,
+} from './generated/blog/metrics/v1/MetricsService';
 export type { HealthHandlers, HealthClient } from './generated/grpc/health/v1/Health';
 export type { HealthCheckResponse } from './generated/grpc/health/v1/HealthCheckResponse';
 
@@ -33,9 +39,10 @@ export type { HealthCheckResponse } from './generated/grpc/health/v1/HealthCheck
  * The one source of protos is `proto/` at the repository root. A deployed package (pnpm deploy,
  * container images) has no repository around it and uses the copy made at build time beside dist/.
  */
-export const PROTO_ROOT = [path.resolve(__dirname, '../../../proto'), path.resolve(__dirname, '../proto')].find((p) =>
-  existsSync(path.join(p, 'grpc/health/v1/health.proto')),
-) as string;
+export const PROTO_ROOT = [
+  path.resolve(__dirname, '../../../proto'),
+  path.resolve(__dirname, '../proto'),
+].find((p) => existsSync(path.join(p, 'grpc/health/v1/health.proto'))) as string;
 
 export const PROTO_LOADER_OPTIONS: Options = {
   keepCase: true,
@@ -59,6 +66,9 @@ function load(file: string): GrpcObject {
 
 export const loadAuthProto = (): AuthProto => load('blog/auth/v1/auth.proto') as unknown as AuthProto;
 export const loadPostsProto = (): PostsProto => load('blog/posts/v1/posts.proto') as unknown as PostsProto;
-export const loadCommentsProto = (): CommentsProto => load('blog/comments/v1/comments.proto') as unknown as CommentsProto;
-export const loadMetricsProto = (): MetricsProto => load('blog/metrics/v1/metrics.proto') as unknown as MetricsProto;
-export const loadHealthProto = (): HealthProto => load('grpc/health/v1/health.proto') as unknown as HealthProto;
+export const loadCommentsProto = (): CommentsProto =>
+  load('blog/comments/v1/comments.proto') as unknown as CommentsProto;
+export const loadMetricsProto = (): MetricsProto =>
+  load('blog/metrics/v1/metrics.proto') as unknown as MetricsProto;
+export const loadHealthProto = (): HealthProto =>
+  load('grpc/health/v1/health.proto') as unknown as HealthProto;

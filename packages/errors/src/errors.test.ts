@@ -1,5 +1,13 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { AppError, conflict, fromGrpcError, notFound, rateLimited, renderGrpcError, renderHttpError } from './index';
+import {
+  AppError,
+  conflict,
+  fromGrpcError,
+  notFound,
+  rateLimited,
+  renderGrpcError,
+  renderHttpError,
+} from './index';
 
 describe('http rendering', () => {
   it('keeps the old {error} shape and adds a stable code and the request id', () => {
@@ -31,16 +39,28 @@ describe('grpc rendering', () => {
 
   it('round-trips code and message through a gRPC status', () => {
     const rendered = renderGrpcError(notFound('post not found'));
-    const back = fromGrpcError({ code: rendered.code, details: rendered.details, metadata: rendered.metadata });
+    const back = fromGrpcError({
+      code: rendered.code,
+      details: rendered.details,
+      metadata: rendered.metadata,
+    });
     expect(back).toBeInstanceOf(AppError);
     expect(back.code).toBe('NOT_FOUND');
     expect(back.message).toBe('post not found');
   });
 
   it('maps a bare status from a foreign server to the closest code', () => {
-    const back = fromGrpcError({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
+    const back = fromGrpcError({
+      code: status.DEADLINE_EXCEEDED,
+      details: 'Deadline exceeded',
+      metadata: new Metadata(),
+    });
     expect(back.code).toBe('TIMEOUT');
-    const internal = fromGrpcError({ code: status.INTERNAL, details: 'secret stack', metadata: new Metadata() });
+    const internal = fromGrpcError({
+      code: status.INTERNAL,
+      details: 'secret stack',
+      metadata: new Metadata(),
+    });
     expect(internal.publicMessage).toBe('internal server error');
   });
 });

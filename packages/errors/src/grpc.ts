@@ -46,14 +46,17 @@ export function renderGrpcError(err: unknown): GrpcErrorRendering {
   return { code: grpcStatusOf(appError.code), details: appError.publicMessage, metadata };
 }
 
-const isErrorCode = (v: unknown): v is ErrorCode => typeof v === 'string' && (ERROR_CODES as readonly string[]).includes(v);
+const isErrorCode = (v: unknown): v is ErrorCode =>
+  typeof v === 'string' && (ERROR_CODES as readonly string[]).includes(v);
 
 /** Turns a gRPC client error back into our family, so callers handle one kind of error. */
 export function fromGrpcError(err: unknown): AppError {
   const e = err as Partial<ServiceError>;
   if (typeof e?.code !== 'number') return toAppError(err);
   const fromMeta = e.metadata?.get(CODE_KEY)?.[0];
-  const code: ErrorCode = isErrorCode(fromMeta) ? fromMeta : (FROM_GRPC_STATUS[e.code as status] ?? 'INTERNAL');
+  const code: ErrorCode = isErrorCode(fromMeta)
+    ? fromMeta
+    : (FROM_GRPC_STATUS[e.code as status] ?? 'INTERNAL');
   const message = code === 'INTERNAL' ? 'internal server error' : (e.details ?? 'upstream error');
   return new AppError(code, message, { cause: err });
 }

@@ -38,6 +38,7 @@ export function renderHttpError(err: unknown, requestId?: string): HttpErrorRend
   if (requestId) body.request_id = requestId;
   if (appError.details && appError.code !== 'INTERNAL') body.details = appError.details;
   const headers: Record<string, string> = {};
-  if (appError.retryAfter !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(appError.retryAfter)));
+  if (appError.retryAfter !== undefined)
+    headers['Retry-After'] = String(Math.max(1, Math.ceil(appError.retryAfter)));
   return { status: httpStatusOf(appError.code), body, headers };
 }

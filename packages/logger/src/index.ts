@@ -15,9 +15,13 @@ const SECRET_KEYS = [
   'secret',
   'private_key',
 ];
-const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `req.headers.${k}`, `res.headers.${k}`]).map(
-  (p) => p.replace(/\.([a-z_]*-[a-z-]*)$/, '["$1"]'),
-);
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [
+  k,
+  `*.${k}`,
+  `*.*.${k}`,
+  `req.headers.${k}`,
+  `res.headers.${k}`,
+]).map((p) => p.replace(/\.([a-z_]*-[a-z-]*)$/, '["$1"]'));
 
 export interface LoggerConfig {
   service: string;

@@ -30,7 +30,8 @@ describe('logger', () => {
       'login',
     );
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['hunter22', 'rt-secret', '$2b$10$abc', 'abc.def.ghi']) expect(text).not.toContain(secret);
+    for (const secret of ['hunter22', 'rt-secret', '$2b$10$abc', 'abc.def.ghi'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('r2');
   });
 });

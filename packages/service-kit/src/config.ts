@@ -12,7 +12,12 @@ export class ConfigError extends Error {
  * Validate, never transform: the schema's defaults are the zero-config local values.
  */
 export function loadConfig<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv = process.env): T {
-  const { value, error } = schema.validate(env, { abortEarly: false, allowUnknown: true, stripUnknown: true, convert: true });
+  const { value, error } = schema.validate(env, {
+    abortEarly: false,
+    allowUnknown: true,
+    stripUnknown: true,
+    convert: true,
+  });
   if (error) throw new ConfigError(error.details.map((d) => d.message));
   return value;
 }
@@ -29,18 +34,28 @@ export const baseConfigKeys = {
 
 /** A secret that has a local default must be set explicitly in production. */
 export const secretWithLocalDefault = (localDefault: string) =>
-  Joi.string().when('NODE_ENV', { is: 'production', then: Joi.required(), otherwise: Joi.optional().default(localDefault) });
+  Joi.string().when('NODE_ENV', {
+    is: 'production',
+    then: Joi.required(),
+    otherwise: Joi.optional().default(localDefault),
+  });
 
 /**
  * For a composition root: on a bad configuration, write one JSON line naming every problem to
  * stderr (no logger exists yet) and exit 1.
  */
-export function loadConfigOrExit<T>(service: string, schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv = process.env): T {
+export function loadConfigOrExit<T>(
+  service: string,
+  schema: Joi.ObjectSchema<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): T {
   try {
     return loadConfig(schema, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: 'invalid configuration', problems: err.problems })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', service, msg: 'invalid configuration', problems: err.problems })}\n`,
+    );
     process.exit(1);
   }
 }

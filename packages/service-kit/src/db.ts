@@ -7,7 +7,10 @@ export interface Migration {
   down(k: Knex): Promise<void>;
 }
 
-export function createDb(url: string, pool: { min?: number; max?: number; applicationName?: string } = {}): Knex {
+export function createDb(
+  url: string,
+  pool: { min?: number; max?: number; applicationName?: string } = {},
+): Knex {
   return knex({
     client: 'pg',
     connection: { connectionString: url, application_name: pool.applicationName ?? 'mpb' },

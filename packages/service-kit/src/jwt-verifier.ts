@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
-import { unauthenticated, unavailable } from '@mpb/errors';
+import { isAppError, unauthenticated, unavailable } from '@mpb/errors';
 import type { AuthenticatedUser } from './http/types';
 
 export interface Jwk extends JsonWebKey {
@@ -37,8 +37,13 @@ export function jwksFromUrl(url: string, timeoutMs = 2000): () => Promise<Jwk[]>
       throw unavailable('authentication keys unavailable', { cause: err });
     }
     if (!res.ok) throw unavailable('authentication keys unavailable');
-    const body = (await res.json()) as { keys?: Jwk[] };
-    return Array.isArray(body.keys) ? body.keys : [];
+    let body: { keys?: Jwk[] };
+    try {
+      body = (await res.json()) as { keys?: Jwk[] };
+    } catch (err) {
+      throw unavailable('authentication keys unavailable', { cause: err });
+    }
+    return Array.isArray(body?.keys) ? body.keys : [];
   };
 }
 
@@ -51,6 +56,7 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   const minInterval = o.minRefetchIntervalMs ?? 10_000;
   let keys = new Map<string, KeyObject>();
   let lastFetch = 0;
+  let lastFailure = 0;
   let inflight: Promise<void> | undefined;
 
   const refresh = async () => {
@@ -63,6 +69,9 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
         }
         keys = next;
         lastFetch = Date.now();
+      } catch (err) {
+        lastFailure = Date.now();
+        throw isAppError(err) ? err : unavailable('authentication keys unavailable', { cause: err });
       } finally {
         inflight = undefined;
       }
@@ -73,6 +82,10 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   const keyFor = async (kid: string): Promise<KeyObject | undefined> => {
     const known = keys.get(kid);
     if (known) return known;
+    // During an auth outage, one fetch per interval: the others fail fast instead of piling up.
+    if (lastFailure > lastFetch && Date.now() - lastFailure < Math.min(minInterval, 1000)) {
+      throw unavailable('authentication keys unavailable');
+    }
     if (lastFetch === 0 || Date.now() - lastFetch >= minInterval) await refresh();
     return keys.get(kid);
   };
@@ -89,14 +102,27 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       if (!key) throw unauthenticated('invalid token');
       let payload: JwtPayload;
       try {
-        payload = jwt.verify(token, key, { algorithms, issuer: o.issuer, audience: o.audience }) as JwtPayload;
+        payload = jwt.verify(token, key, {
+          algorithms,
+          issuer: o.issuer,
+          audience: o.audience,
+        }) as JwtPayload;
       } catch {
         throw unauthenticated('invalid token');
       }
       if (typeof payload.exp !== 'number' || payload.typ !== 'access') throw unauthenticated('invalid token');
-      if (typeof payload.sub !== 'string' || !/^[1-9][0-9]{0,15}$/.test(payload.sub)) throw unauthenticated('invalid token');
+      if (typeof payload.sub !== 'string' || !/^[1-9][0-9]{0,15}$/.test(payload.sub))
+        throw unauthenticated('invalid token');
       const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
-      if (sessionId && o.isSessionRevoked && (await o.isSessionRevoked(sessionId))) throw unauthenticated('invalid token');
+      if (sessionId && o.isSessionRevoked) {
+        let revoked: boolean;
+        try {
+          revoked = await o.isSessionRevoked(sessionId);
+        } catch (err) {
+          throw unavailable('session check unavailable', { cause: err });
+        }
+        if (revoked) throw unauthenticated('invalid token');
+      }
       return { id: Number(payload.sub), sessionId };
     },
   };

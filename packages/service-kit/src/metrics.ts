@@ -29,6 +29,11 @@ export function createMetrics(service: string): ServiceMetrics {
       buckets,
       registers: [registry],
     }),
-    errors: new Counter({ name: 'service_errors_total', help: 'Unexpected errors by kind', labelNames: ['kind'], registers: [registry] }),
+    errors: new Counter({
+      name: 'service_errors_total',
+      help: 'Unexpected errors by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
   };
 }

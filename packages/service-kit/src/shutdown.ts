@@ -21,10 +21,13 @@ export function registerShutdown(o: ShutdownOptions): () => Promise<void> {
   let started: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     started ??= (async () => {
-      const timer = setTimeout(() => {
-        o.logger.error({ timeout_ms: o.timeoutMs }, 'shutdown timed out');
-        exit(1);
-      }, o.timeoutMs + (o.drainMs ?? 0));
+      const timer = setTimeout(
+        () => {
+          o.logger.error({ timeout_ms: o.timeoutMs }, 'shutdown timed out');
+          exit(1);
+        },
+        o.timeoutMs + (o.drainMs ?? 0),
+      );
       timer.unref();
       if (o.drainMs) await new Promise((r) => setTimeout(r, o.drainMs));
       let failed = false;

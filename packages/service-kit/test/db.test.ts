@@ -32,6 +32,8 @@ describe('database helpers (real PostgreSQL)', () => {
     expect(applied.flat()).toEqual([`20260101000000_${table}`]);
     await expect(replicas[0]!.schema.hasTable(table)).resolves.toBe(true);
     await replicas[0]!.schema.dropTable(table);
-    await replicas[0]!('knex_migrations').where({ name: `20260101000000_${table}` }).delete();
+    await replicas[0]!('knex_migrations')
+      .where({ name: `20260101000000_${table}` })
+      .delete();
   });
 });

@@ -1,5 +1,12 @@
 import type { Client } from '@grpc/grpc-js';
-import { loadAuthProto, loadHealthProto, type UserServiceClient, type HealthClient, type GetUserRequest, type User } from '@mpb/contracts';
+import {
+  loadAuthProto,
+  loadHealthProto,
+  type UserServiceClient,
+  type HealthClient,
+  type GetUserRequest,
+  type User,
+} from '@mpb/contracts';
 import { notFound } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
 import { callUnary, createGrpcClient, createMetrics, GrpcServer } from '../src';
@@ -15,7 +22,8 @@ describe('gRPC server and client', () => {
     const auth = loadAuthProto().blog.auth.v1;
     server.add('blog.auth.v1.UserService', auth.UserService.service, {
       GetUser: async (req: GetUserRequest): Promise<User> => {
-        if (Number(req.id) === 1) return { id: 1, name: 'Ann', username: 'ann', is_active: true, created_at: 'now' };
+        if (Number(req.id) === 1)
+          return { id: 1, name: 'Ann', username: 'ann', is_active: true, created_at: 'now' };
         if (Number(req.id) === 2) await new Promise((r) => setTimeout(r, 300));
         if (Number(req.id) === 3) throw new Error('db exploded at /srv/x.js');
         throw notFound('user not found');
@@ -34,27 +42,44 @@ describe('gRPC server and client', () => {
   });
 
   it('returns the response of a handler', async () => {
-    await expect(callUnary(users, users.GetUser, { id: 1 })).resolves.toMatchObject({ id: 1, username: 'ann' });
+    await expect(callUnary(users, users.GetUser, { id: 1 })).resolves.toMatchObject({
+      id: 1,
+      username: 'ann',
+    });
   });
 
   it('maps a domain error to its code and message on the caller side', async () => {
-    await expect(callUnary(users, users.GetUser, { id: 9 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'user not found' });
+    await expect(callUnary(users, users.GetUser, { id: 9 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'user not found',
+    });
   });
 
   it('hides an internal error message from the caller', async () => {
-    await expect(callUnary(users, users.GetUser, { id: 3 })).rejects.toMatchObject({ code: 'INTERNAL', message: 'internal server error' });
+    await expect(callUnary(users, users.GetUser, { id: 3 })).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: 'internal server error',
+    });
   });
 
   it('enforces the deadline', async () => {
-    await expect(callUnary(users, users.GetUser, { id: 2 }, { deadlineMs: 50 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(callUnary(users, users.GetUser, { id: 2 }, { deadlineMs: 50 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
   });
 
   it('answers the standard health check, for the server and for a named service', async () => {
     await expect(callUnary(health, health.Check, { service: '' })).resolves.toEqual({ status: 'SERVING' });
-    await expect(callUnary(health, health.Check, { service: 'blog.auth.v1.UserService' })).resolves.toEqual({ status: 'SERVING' });
-    await expect(callUnary(health, health.Check, { service: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(callUnary(health, health.Check, { service: 'blog.auth.v1.UserService' })).resolves.toEqual({
+      status: 'SERVING',
+    });
+    await expect(callUnary(health, health.Check, { service: 'nope' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     server.setServing(false);
-    await expect(callUnary(health, health.Check, { service: '' })).resolves.toEqual({ status: 'NOT_SERVING' });
+    await expect(callUnary(health, health.Check, { service: '' })).resolves.toEqual({
+      status: 'NOT_SERVING',
+    });
     server.setServing(true);
   });
 });

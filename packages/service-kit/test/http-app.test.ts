@@ -21,7 +21,9 @@ function app(readiness = {}) {
         throw notFound('post not found');
       });
       a.get('/boom', async () => {
-        throw new Error('connect ECONNREFUSED 10.0.0.1:5432 at Pool.connect (/app/node_modules/pg/lib/index.js:1)');
+        throw new Error(
+          'connect ECONNREFUSED 10.0.0.1:5432 at Pool.connect (/app/node_modules/pg/lib/index.js:1)',
+        );
       });
     },
   });
@@ -35,7 +37,9 @@ describe('service http app', () => {
   });
 
   it('reports 503 on /readyz naming the failing dependency', async () => {
-    const res = await request(app({ db: async () => undefined, kafka: async () => Promise.reject(new Error('broker down')) })).get('/readyz');
+    const res = await request(
+      app({ db: async () => undefined, kafka: async () => Promise.reject(new Error('broker down')) }),
+    ).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.checks).toEqual({ db: 'ok', kafka: 'broker down' });
   });
@@ -62,7 +66,10 @@ describe('service http app', () => {
   });
 
   it('answers a body over the limit with 413', async () => {
-    const res = await request(app()).post('/echo').set('Content-Type', 'application/json').send(JSON.stringify({ name: 'x'.repeat(2000) }));
+    const res = await request(app())
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ name: 'x'.repeat(2000) }));
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
   });

@@ -13,7 +13,10 @@ function keyPair(kid: string) {
 
 const primary = keyPair('k1');
 
-function sign(claims: Record<string, unknown>, o: { key?: KeyObject; kid?: string; header?: Record<string, unknown> } = {}) {
+function sign(
+  claims: Record<string, unknown>,
+  o: { key?: KeyObject; kid?: string; header?: Record<string, unknown> } = {},
+) {
   return jwt.sign({ sub: '7', typ: 'access', sid: 's1', ...claims }, o.key ?? primary.privateKey, {
     algorithm: 'ES256',
     keyid: o.kid ?? 'k1',
@@ -47,40 +50,87 @@ describe('token verifier', () => {
   });
 
   const attacks: Array<[string, () => string]> = [
-    ['alg none', () => `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${b64({ sub: '7', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.`],
+    [
+      'alg none',
+      () =>
+        `${b64({ alg: 'none', typ: 'JWT', kid: 'k1' })}.${b64({ sub: '7', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.`,
+    ],
     [
       'HS256 signed with the public key',
       () => {
         const header = b64({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
-        const payload = b64({ sub: '7', typ: 'access', iss: ISS, aud: AUD, exp: Math.floor(Date.now() / 1000) + 60 });
+        const payload = b64({
+          sub: '7',
+          typ: 'access',
+          iss: ISS,
+          aud: AUD,
+          exp: Math.floor(Date.now() / 1000) + 60,
+        });
         const pem = primary.publicKey.export({ type: 'spki', format: 'pem' });
         const sig = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
         return `${header}.${payload}.${sig}`;
       },
     ],
-    ['wrong issuer', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: 'evil', audience: AUD, expiresIn: 60 })],
-    ['wrong audience', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: ISS, audience: 'other', expiresIn: 60 })],
+    [
+      'wrong issuer',
+      () =>
+        jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, {
+          algorithm: 'ES256',
+          keyid: 'k1',
+          issuer: 'evil',
+          audience: AUD,
+          expiresIn: 60,
+        }),
+    ],
+    [
+      'wrong audience',
+      () =>
+        jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, {
+          algorithm: 'ES256',
+          keyid: 'k1',
+          issuer: ISS,
+          audience: 'other',
+          expiresIn: 60,
+        }),
+    ],
     ['expired', () => sign({ exp: Math.floor(Date.now() / 1000) - 1 })],
-    ['missing exp', () => jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, { algorithm: 'ES256', keyid: 'k1', issuer: ISS, audience: AUD })],
+    [
+      'missing exp',
+      () =>
+        jwt.sign({ sub: '7', typ: 'access' }, primary.privateKey, {
+          algorithm: 'ES256',
+          keyid: 'k1',
+          issuer: ISS,
+          audience: AUD,
+        }),
+    ],
     ['not an access token', () => sign({ typ: 'refresh' })],
     ['signed by another key with our kid', () => sign({}, { key: keyPair('k1').privateKey })],
     ['unknown kid', () => sign({}, { kid: 'nope' })],
     ['kid with a path', () => sign({}, { kid: '../../etc/passwd' })],
     ['jku header', () => sign({}, { header: { alg: 'ES256', kid: 'k1', jku: 'http://127.0.0.1:1/keys' } })],
-    ['tampered payload', () => {
-      const [h, , s] = sign({}).split('.');
-      return `${h}.${b64({ sub: '1', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.${s}`;
-    }],
+    [
+      'tampered payload',
+      () => {
+        const [h, , s] = sign({}).split('.');
+        return `${h}.${b64({ sub: '1', typ: 'access', iss: ISS, aud: AUD, exp: 9e9 })}.${s}`;
+      },
+    ],
     ['non-numeric subject', () => sign({ sub: 'admin' })],
     ['garbage', () => 'not.a.jwt'],
   ];
 
   it.each(attacks)('rejects %s', async (_name, token) => {
-    await expect(verifier().v.verify(token())).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'invalid token' });
+    await expect(verifier().v.verify(token())).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'invalid token',
+    });
   });
 
   it('rejects a token of a revoked session', async () => {
-    await expect(verifier([primary.jwk], new Set(['s1'])).v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(verifier([primary.jwk], new Set(['s1'])).v.verify(sign({}))).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
   });
 
   it('refetches keys on an unknown kid, so a rotated key works without restart', async () => {
@@ -91,5 +141,26 @@ describe('token verifier', () => {
     keys.push(next.jwk);
     await expect(v.verify(sign({}, { key: next.privateKey, kid: 'k2' }))).resolves.toMatchObject({ id: 7 });
     expect(loads()).toBe(2);
+  });
+
+  it('answers 503, not 401 or 500, when keys or the session check are unavailable', async () => {
+    const down = createTokenVerifier({
+      loadKeys: async () => Promise.reject(new Error('ECONNREFUSED')),
+      issuer: ISS,
+      audience: AUD,
+    });
+    await expect(down.verify(sign({}))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // A second call within the back-off fails fast without another fetch.
+    await expect(down.verify(sign({}))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const redisDown = createTokenVerifier({
+      loadKeys: async () => [primary.jwk],
+      issuer: ISS,
+      audience: AUD,
+      isSessionRevoked: async () => Promise.reject(new Error('redis timeout')),
+    });
+    await expect(redisDown.verify(sign({}))).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'session check unavailable',
+    });
   });
 });

@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createDb, createMetrics, ensureDatabase, listen, migrateLatest, registerShutdown } from '@mpb/service-kit';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  listen,
+  migrateLatest,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
 import { createAuthContext } from './context';

@@ -4,7 +4,6 @@ import { createLogger, errorFields } from '@mpb/logger';
 import { createMetrics, createTokenVerifier, jwksFromUrl, listen, registerShutdown } from '@mpb/service-kit';
 import { gatewaySettings, loadGatewayConfig, upstreamUrls, type GatewayConfig } from './config';
 import { createGatewayApp } from './http/app';
-import { closeKeepAliveOnShutdown } from './http/graceful';
 import { revokedSessionChecker } from './http/identity';
 import { compileRoutes, ROUTES } from './http/routes';
 import { closeUpstreams, createUpstreams } from './http/upstreams';
@@ -49,7 +48,6 @@ async function main(config: GatewayConfig): Promise<void> {
     settings: gatewaySettings(config),
   });
   const http = await listen(app, config.HTTP_PORT, config.HOST);
-  const beginClosing = closeKeepAliveOnShutdown(http.server);
   logger.info(
     { port: http.port, upstreams: Object.fromEntries(routed.map((name) => [name, urls[name]])) },
     'gateway listening',
@@ -60,13 +58,7 @@ async function main(config: GatewayConfig): Promise<void> {
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     drainMs: config.SHUTDOWN_DRAIN_MS,
     steps: [
-      {
-        name: 'http',
-        run: () => {
-          beginClosing();
-          return http.close();
-        },
-      },
+      { name: 'http', run: () => http.close() },
       { name: 'upstreams', run: () => closeUpstreams(upstreams) },
       { name: 'redis', run: () => redis.quit() },
     ],

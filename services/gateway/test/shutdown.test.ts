@@ -5,7 +5,6 @@ import { createLogger } from '@mpb/logger';
 import { createMetrics, listen } from '@mpb/service-kit';
 import { gatewaySettings, loadGatewayConfig } from '../src/config';
 import { createGatewayApp } from '../src/http/app';
-import { closeKeepAliveOnShutdown } from '../src/http/graceful';
 import { closeUpstreams, createUpstreams } from '../src/http/upstreams';
 import { redisClient } from './support/gateway';
 
@@ -41,7 +40,6 @@ describe('shutdown', () => {
       settings: gatewaySettings(loadGatewayConfig({})),
     });
     const handle = await listen(app, 0);
-    const beginClosing = closeKeepAliveOnShutdown(handle.server);
     const agent = new http.Agent({ keepAlive: true });
     try {
       const reply = new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
@@ -57,7 +55,6 @@ describe('shutdown', () => {
       });
       await new Promise((r) => setTimeout(r, 100));
       const started = Date.now();
-      beginClosing();
       await handle.close();
       const closedAfter = Date.now() - started;
       expect(await reply).toEqual({ status: 200, connection: 'close', body: '{"done":true}' });

@@ -1,23 +1,27 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
-import type { UserServiceClient as _blog_auth_v1_UserServiceClient, UserServiceDefinition as _blog_auth_v1_UserServiceDefinition } from './blog/auth/v1/UserService';
+import type {
+  UserServiceClient as _blog_auth_v1_UserServiceClient,
+  UserServiceDefinition as _blog_auth_v1_UserServiceDefinition,
+} from './blog/auth/v1/UserService';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
-  new(...args: ConstructorParameters<Constructor>): Subtype;
+  new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 
 export interface ProtoGrpcType {
   blog: {
     auth: {
       v1: {
-        GetUserRequest: MessageTypeDefinition
-        GetUsersRequest: MessageTypeDefinition
-        GetUsersResponse: MessageTypeDefinition
-        User: MessageTypeDefinition
-        UserService: SubtypeConstructor<typeof grpc.Client, _blog_auth_v1_UserServiceClient> & { service: _blog_auth_v1_UserServiceDefinition }
-      }
-    }
-  }
+        GetUserRequest: MessageTypeDefinition;
+        GetUsersRequest: MessageTypeDefinition;
+        GetUsersResponse: MessageTypeDefinition;
+        User: MessageTypeDefinition;
+        UserService: SubtypeConstructor<typeof grpc.Client, _blog_auth_v1_UserServiceClient> & {
+          service: _blog_auth_v1_UserServiceDefinition;
+        };
+      };
+    };
+  };
 }
-

@@ -1,7 +1,11 @@
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { fromGrpcError } from '@mpb/errors';
 
-type ClientConstructor<C> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => C;
+type ClientConstructor<C> = new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+  options?: object,
+) => C;
 
 export function createGrpcClient<C extends Client>(Ctor: ClientConstructor<C>, address: string): C {
   return new Ctor(address, credentials.createInsecure(), {
@@ -26,13 +30,24 @@ type UnaryMethod<Req, Res> = (
 ) => unknown;
 
 /** Calls a unary method with a deadline; failures come back as our error family. */
-export function callUnary<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req, o: CallOptions = {}): Promise<Res> {
+export function callUnary<Req, Res>(
+  client: Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  o: CallOptions = {},
+): Promise<Res> {
   const metadata = new Metadata();
   if (o.requestId) metadata.set('x-request-id', o.requestId);
   return new Promise<Res>((resolve, reject) => {
-    method.call(client, request, metadata, { deadline: new Date(Date.now() + (o.deadlineMs ?? 2000)) }, (err, response) => {
-      if (err) reject(fromGrpcError(err));
-      else resolve(response as Res);
-    });
+    method.call(
+      client,
+      request,
+      metadata,
+      { deadline: new Date(Date.now() + (o.deadlineMs ?? 2000)) },
+      (err, response) => {
+        if (err) reject(fromGrpcError(err));
+        else resolve(response as Res);
+      },
+    );
   });
 }

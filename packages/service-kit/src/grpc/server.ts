@@ -32,7 +32,10 @@ export class GrpcServer {
   constructor(private readonly o: GrpcServerOptions) {
     const health = loadHealthProto().grpc.health.v1.Health.service;
     this.server.addService(health, {
-      Check: (call: ServerUnaryCall<{ service: string }, HealthCheckResponse>, cb: sendUnaryData<HealthCheckResponse>) => {
+      Check: (
+        call: ServerUnaryCall<{ service: string }, HealthCheckResponse>,
+        cb: sendUnaryData<HealthCheckResponse>,
+      ) => {
         if (!this.serviceNames.has(call.request.service)) {
           cb({ code: status.NOT_FOUND, details: 'unknown service' });
           return;
@@ -55,7 +58,10 @@ export class GrpcServer {
       impl[method] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
         const started = process.hrtime.bigint();
         const observe = (code: string) =>
-          this.o.metrics.grpcDuration.observe({ method: `${name}/${method}`, code }, Number(process.hrtime.bigint() - started) / 1e9);
+          this.o.metrics.grpcDuration.observe(
+            { method: `${name}/${method}`, code },
+            Number(process.hrtime.bigint() - started) / 1e9,
+          );
         handler(call.request, call).then(
           (response) => {
             observe('OK');
@@ -66,7 +72,10 @@ export class GrpcServer {
             observe(status[rendered.code]);
             if (rendered.code === status.INTERNAL) {
               this.o.metrics.errors.inc({ kind: 'grpc' });
-              this.o.logger.error({ method: `${name}/${method}`, ...errorFields(err, true) }, 'grpc call failed');
+              this.o.logger.error(
+                { method: `${name}/${method}`, ...errorFields(err, true) },
+                'grpc call failed',
+              );
             }
             cb({ code: rendered.code, details: rendered.details, metadata: rendered.metadata });
           },
@@ -85,7 +94,9 @@ export class GrpcServer {
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     this.setServing(true);
     return bound;

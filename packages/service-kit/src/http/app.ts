@@ -75,7 +75,12 @@ export function createHttpApp(o: HttpAppOptions): Express {
       o.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       if (!QUIET_PATHS.has(req.path)) {
         res.locals.log[res.statusCode >= 500 ? 'error' : 'info'](
-          { method: req.method, path: req.path, status: res.statusCode, duration_ms: Math.round(seconds * 1e4) / 10 },
+          {
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            duration_ms: Math.round(seconds * 1e4) / 10,
+          },
           'request',
         );
       }
@@ -88,7 +93,9 @@ export function createHttpApp(o: HttpAppOptions): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const report = await runReadiness(o.readiness ?? {}, o.readinessTimeoutMs ?? 2000);
-    res.status(report.ok ? 200 : 503).json({ status: report.ok ? 'ok' : 'unavailable', service: o.service, checks: report.checks });
+    res
+      .status(report.ok ? 200 : 503)
+      .json({ status: report.ok ? 'ok' : 'unavailable', service: o.service, checks: report.checks });
   });
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', o.metrics.registry.contentType);
@@ -96,7 +103,14 @@ export function createHttpApp(o: HttpAppOptions): Express {
   });
 
   for (const mw of o.before ?? []) app.use(mw);
-  if (o.parseJson !== false) app.use(express.json({ limit: o.bodyLimit ?? '4mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  if (o.parseJson !== false)
+    app.use(
+      express.json({
+        limit: o.bodyLimit ?? '4mb',
+        strict: true,
+        type: ['application/json', 'application/*+json'],
+      }),
+    );
 
   o.routes(app);
 
@@ -116,7 +130,8 @@ function errorHandler(o: HttpAppOptions): ErrorRequestHandler {
     let error: unknown = err;
     if (parserError?.type === 'entity.too.large') error = payloadTooLarge('request body too large');
     else if (parserError?.type === 'entity.parse.failed') error = badRequest('invalid request body');
-    else if (parserError?.type && parserError.status && parserError.status < 500) error = badRequest('invalid request body');
+    else if (parserError?.type && parserError.status && parserError.status < 500)
+      error = badRequest('invalid request body');
     const rendered = renderHttpError(error, res.locals.requestId);
     if (rendered.status >= 500) {
       o.metrics.errors.inc({ kind: 'http' });

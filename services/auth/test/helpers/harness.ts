@@ -3,7 +3,13 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createDb, createMetrics, ensureDatabase, migrateLatest, type ServiceMetrics } from '@mpb/service-kit';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  migrateLatest,
+  type ServiceMetrics,
+} from '@mpb/service-kit';
 import { migrations } from '../../migrations';
 import { loadAuthConfig, type AuthConfig } from '../../src/config';
 import { createAuthContext, type AuthContext } from '../../src/context';

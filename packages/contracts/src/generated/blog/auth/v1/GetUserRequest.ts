@@ -3,9 +3,9 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetUserRequest {
-  'id'?: (number | string | Long);
+  id?: number | string | Long;
 }
 
 export interface GetUserRequest__Output {
-  'id': (number);
+  id: number;
 }

@@ -3,9 +3,9 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetUsersRequest {
-  'ids'?: (number | string | Long)[];
+  ids?: (number | string | Long)[];
 }
 
 export interface GetUsersRequest__Output {
-  'ids': (number)[];
+  ids: number[];
 }

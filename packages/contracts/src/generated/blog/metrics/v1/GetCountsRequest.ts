@@ -3,11 +3,11 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetCountsRequest {
-  'post_ids'?: (number | string | Long)[];
-  'viewer_id'?: (number | string | Long);
+  post_ids?: (number | string | Long)[];
+  viewer_id?: number | string | Long;
 }
 
 export interface GetCountsRequest__Output {
-  'post_ids': (number)[];
-  'viewer_id': (number);
+  post_ids: number[];
+  viewer_id: number;
 }

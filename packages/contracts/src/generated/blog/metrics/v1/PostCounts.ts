@@ -3,15 +3,15 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface PostCounts {
-  'post_id'?: (number | string | Long);
-  'likes'?: (number | string | Long);
-  'views'?: (number | string | Long);
-  'liked_by_viewer'?: (boolean);
+  post_id?: number | string | Long;
+  likes?: number | string | Long;
+  views?: number | string | Long;
+  liked_by_viewer?: boolean;
 }
 
 export interface PostCounts__Output {
-  'post_id': (number);
-  'likes': (number);
-  'views': (number);
-  'liked_by_viewer': (boolean);
+  post_id: number;
+  likes: number;
+  views: number;
+  liked_by_viewer: boolean;
 }

@@ -3,11 +3,11 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface RecordViewRequest {
-  'post_id'?: (number | string | Long);
-  'viewer_id'?: (number | string | Long);
+  post_id?: number | string | Long;
+  viewer_id?: number | string | Long;
 }
 
 export interface RecordViewRequest__Output {
-  'post_id': (number);
-  'viewer_id': (number);
+  post_id: number;
+  viewer_id: number;
 }

@@ -3,11 +3,11 @@
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetPostRequest {
-  'id'?: (number | string | Long);
-  'include_deleted'?: (boolean);
+  id?: number | string | Long;
+  include_deleted?: boolean;
 }
 
 export interface GetPostRequest__Output {
-  'id': (number);
-  'include_deleted': (boolean);
+  id: number;
+  include_deleted: boolean;
 }
