@@ -13,5 +13,5 @@ module.exports = (dir, name) => ({
     ],
   },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
+  setupFilesAfterEnv: [require('path').join(__dirname, 'jest.setup.js')],
 });

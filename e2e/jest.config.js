@@ -5,5 +5,4 @@ module.exports = {
   // The platform runs as real processes for the whole e2e run: started once, shared by the files.
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
-  testTimeout: 60000,
 };

@@ -111,7 +111,7 @@ export async function startPlatform(o) {
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
+async function main() {
   const width = Math.max(...presentServices().map((s) => s.name.length));
   const colors = [36, 35, 33, 32, 34, 31];
   const names = presentServices().map((s) => s.name);
@@ -154,3 +154,5 @@ if (isMain) {
     });
   }
 }
+
+if (isMain) void main();
