@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
 import { api, newUser, type TestUser } from './client';
@@ -10,6 +10,7 @@ describe('token attacks through the gateway are answered 401', () => {
   let user: TestUser;
   let kid: string;
   let publicPem: string;
+  let sessionId: string;
   const key = () => createPrivateKey(process.env.E2E_SIGNING_KEY_PEM as string);
 
   const forge = (
@@ -19,7 +20,7 @@ describe('token attacks through the gateway are answered 401', () => {
     jwt.sign(
       {
         sub: String(user.id),
-        sid: randomUUID(),
+        sid: sessionId,
         typ: 'access',
         iss: DEFAULT_TOKEN_ISSUER,
         aud: DEFAULT_TOKEN_AUDIENCE,
@@ -37,6 +38,8 @@ describe('token attacks through the gateway are answered 401', () => {
 
   beforeAll(async () => {
     user = await newUser();
+    // Forged tokens reuse the user's real session, so they differ from a genuine token in one detail only.
+    sessionId = (jwt.decode(user.token) as { sid: string }).sid;
     const jwks = await api('GET', '/api/auth/jwks');
     expect(jwks.status).toBe(200);
     const jwk = jwks.body.keys[0];
@@ -103,12 +106,15 @@ describe('token attacks through the gateway are answered 401', () => {
     ['refresh token used as an access token', () => user.refreshToken],
   ];
 
-  it.each(cases)('%s', async (_name, token, message) => {
-    const res = await api('GET', '/api/auth/me', { token: token() });
-    expect(res.status).toBe(401);
-    expect(res.body.code).toBe('UNAUTHENTICATED');
-    if (message) expect(res.body.error).toBe(message);
-  });
+  it.each(cases.map(([name, token, message]) => ({ name, token, message })))(
+    '$name',
+    async ({ token, message }) => {
+      const res = await api('GET', '/api/auth/me', { token: token() });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHENTICATED');
+      if (message) expect(res.body.error).toBe(message);
+    },
+  );
 
   it.each([
     ['Token abc', 'invalid token format'],

@@ -15,9 +15,13 @@ export const SERVICES = [
   { name: 'gateway', http: 8080 },
 ];
 
-/** Services whose code exists in this checkout (later issues add the rest). */
-export const presentServices = () =>
-  SERVICES.filter((s) => existsSync(path.join(REPO_ROOT, 'services', s.name, 'package.json')));
+/** Services whose code exists in this checkout; MPB_SERVICES=auth,gateway narrows it (development). */
+export const presentServices = (only = process.env.MPB_SERVICES) =>
+  SERVICES.filter(
+    (s) =>
+      existsSync(path.join(REPO_ROOT, 'services', s.name, 'package.json')) &&
+      (!only || only.split(',').includes(s.name)),
+  );
 
 /**
  * Environment for every service, given the ports in use (`ports[name] = { http, grpc }`),
