@@ -14,7 +14,7 @@ mkdir -p "$(dirname "$results")"
 rm -f "$results"
 step "running tests"
 set +e
-pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" "$@"
+pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" --forceExit "$@"
 status=$?
 set -e
 node -e '
