@@ -1,0 +1,307 @@
+#!/usr/bin/env node
+// Read-path benchmark for posts: GET /api/posts/:id and GET /api/posts?limit=20 under a fixed
+// number of concurrent keep-alive connections, next to a bare Node http server (the ceiling of
+// this machine and this load generator). Plain Node, no dependencies, no build.
+//
+//   node bench/posts-read.mjs                                   # through the gateway on :8080
+//   node bench/posts-read.mjs --base http://127.0.0.1:3002 --auth-url http://127.0.0.1:3001
+//   node bench/posts-read.mjs --base http://127.0.0.1:3002 --token <access token>
+//
+// Options (or environment): --base (BENCH_BASE_URL), --auth-url (BENCH_AUTH_URL; default: the base,
+// as the gateway serves /api/auth), --token (BENCH_TOKEN), --duration seconds (10),
+// --concurrency (50), --posts fixture posts to create (50), --json (print one JSON line at the end).
+// The root ESLint config declares no Node globals for plain JavaScript files yet.
+/* global process, console, fetch, AbortSignal, URL */
+import http from 'node:http';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+function options(argv) {
+  const o = {
+    base: process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:8080',
+    authUrl: process.env.BENCH_AUTH_URL,
+    token: process.env.BENCH_TOKEN,
+    duration: 10,
+    concurrency: 50,
+    posts: 50,
+    json: false,
+  };
+  for (let i = 2; i < argv.length; i += 1) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--base':
+        o.base = value();
+        break;
+      case '--auth-url':
+        o.authUrl = value();
+        break;
+      case '--token':
+        o.token = value();
+        break;
+      case '--duration':
+        o.duration = Number(value());
+        break;
+      case '--concurrency':
+        o.concurrency = Number(value());
+        break;
+      case '--posts':
+        o.posts = Number(value());
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--help':
+        console.log(
+          'usage: node bench/posts-read.mjs [--base URL] [--auth-url URL] [--token T] [--duration S] [--concurrency N] [--posts N] [--json]',
+        );
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
+    }
+  }
+  o.base = o.base.replace(/\/+$/, '');
+  o.authUrl = (o.authUrl ?? o.base).replace(/\/+$/, '');
+  for (const key of ['duration', 'concurrency', 'posts']) {
+    if (!Number.isInteger(o[key]) || o[key] < 1) throw new Error(`--${key} must be a positive integer`);
+  }
+  return o;
+}
+
+/** One JSON request for the fixture set-up (no keep-alive needed). */
+async function call(method, url, body, token) {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A user of its own (register + login through auth's API) unless a token was given. */
+async function accessToken(o) {
+  if (o.token) return o.token;
+  const s = randomBytes(5).toString('hex');
+  const user = {
+    name: `Bench ${s}`,
+    username: `bench_${s}`,
+    email: `bench_${s}@example.test`,
+    password: `bench-${s}-pw`,
+  };
+  const registered = await call('POST', `${o.authUrl}/api/auth/register`, user);
+  if (registered.status !== 201) {
+    throw new Error(
+      `register at ${o.authUrl} failed: ${registered.status} ${JSON.stringify(registered.body)}`,
+    );
+  }
+  const login = await call('POST', `${o.authUrl}/api/auth/login`, {
+    username: user.username,
+    password: user.password,
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return login.body.token;
+}
+
+async function createFixtures(o, token) {
+  const ids = [];
+  const tag = `bench-${randomBytes(3).toString('hex')}`;
+  for (let i = 0; i < o.posts; i += 1) {
+    const res = await call(
+      'POST',
+      `${o.base}/api/posts`,
+      {
+        title: `Benchmark post ${i}`,
+        description: `A post the read benchmark created (${i}). `.repeat(8),
+        tag,
+      },
+      token,
+    );
+    if (res.status !== 201)
+      throw new Error(`creating a post failed: ${res.status} ${JSON.stringify(res.body)}`);
+    ids.push(res.body.id);
+  }
+  return ids;
+}
+
+/**
+ * The ceiling: a bare http server answering a post-sized JSON body, in its own thread so it does
+ * not share the load generator's event loop.
+ */
+function startCeiling(postJson, pageJson) {
+  const code = `
+    const http = require('node:http');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const server = http.createServer((req, res) => {
+      const body = req.url.startsWith('/api/posts?') ? workerData.page : workerData.post;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    server.keepAliveTimeout = 65000;
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    parentPort.on('message', (m) => { if (m === 'stop') server.close(() => process.exit(0)); server.closeAllConnections(); });
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { post: postJson, page: pageJson } });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (port) =>
+      resolve({
+        base: `http://127.0.0.1:${port}`,
+        stop: () =>
+          new Promise((done) => {
+            worker.once('exit', done);
+            worker.postMessage('stop');
+          }),
+      }),
+    );
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** `concurrency` loops, each on its own keep-alive connection, for `seconds`. */
+async function load({ name, base, paths, seconds, concurrency }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  const target = new URL(base);
+  const latencies = [];
+  let errors = 0;
+  let non2xx = 0;
+  let next = 0;
+  const once = (path) =>
+    new Promise((resolve) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, path, method: 'GET', agent },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => resolve(res.statusCode));
+          res.on('error', () => resolve(0));
+        },
+      );
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+
+  // A short warm-up, not measured: connections opened, JIT warmed, caches filled.
+  const warmUntil = Date.now() + Math.min(1000, seconds * 100);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < warmUntil) await once(paths[next++ % paths.length]);
+    }),
+  );
+
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        const t0 = process.hrtime.bigint();
+        const status = await once(paths[next++ % paths.length]);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (status === 0) errors += 1;
+        else if (status < 200 || status >= 300) non2xx += 1;
+        else latencies.push(ms);
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    requests: latencies.length + errors + non2xx,
+    rps: Math.round(latencies.length / elapsed),
+    p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    errors,
+    non_2xx: non2xx,
+  };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    memory_gib: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+function printTable(rows) {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'requests'];
+  const lines = rows.map((r) =>
+    [r.name, r.rps, r.p50_ms, r.p99_ms, r.errors, r.non_2xx, r.requests].map(String),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+}
+
+async function main() {
+  const o = options(process.argv);
+  const m = machine();
+  console.log(`machine: ${m.cpu} x${m.cpus}, ${m.memory_gib} GiB, node ${m.node}, ${m.platform}`);
+  console.log(
+    `target: ${o.base} (auth ${o.authUrl}), ${o.duration} s per scenario, ${o.concurrency} connections`,
+  );
+
+  const token = await accessToken(o);
+  const ids = await createFixtures(o, token);
+  console.log(`fixtures: ${ids.length} posts (ids ${ids[0]}..${ids.at(-1)})`);
+
+  const one = await call('GET', `${o.base}/api/posts/${ids[0]}`);
+  const page = await call('GET', `${o.base}/api/posts?limit=20`);
+  const ceiling = await startCeiling(JSON.stringify(one.body), JSON.stringify(page.body));
+
+  const results = [];
+  const run = async (name, base, paths) => {
+    const r = await load({ name, base, paths, seconds: o.duration, concurrency: o.concurrency });
+    results.push(r);
+    console.log(
+      `  ${name}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, errors ${r.errors + r.non_2xx}`,
+    );
+  };
+  try {
+    await run('ceiling GET /api/posts/:id', ceiling.base, ['/api/posts/1']);
+    await run('ceiling GET /api/posts?limit=20', ceiling.base, ['/api/posts?limit=20']);
+    await run(
+      'GET /api/posts/:id',
+      o.base,
+      ids.map((id) => `/api/posts/${id}`),
+    );
+    await run('GET /api/posts?limit=20', o.base, ['/api/posts?limit=20']);
+  } finally {
+    await ceiling.stop();
+  }
+  console.log('');
+  printTable(results);
+  if (o.json)
+    console.log(
+      JSON.stringify({
+        machine: m,
+        target: o.base,
+        duration_s: o.duration,
+        concurrency: o.concurrency,
+        results,
+      }),
+    );
+}
+
+main().catch((err) => {
+  console.error(`benchmark failed: ${err.message}`);
+  process.exit(1);
+});

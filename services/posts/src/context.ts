@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import { Counter } from 'prom-client';
+import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import type { Logger } from '@mpb/logger';
+import {
+  createTokenVerifier,
+  jwksFromUrl,
+  type Jwk,
+  type ServiceMetrics,
+  type TokenVerifier,
+} from '@mpb/service-kit';
+import { jwksUrlOf, type PostsConfig } from './config';
+import { PostRepository } from './data/post-repository';
+import { CountsWithFallback } from './domain/counts';
+import type { MetricsPort } from './domain/ports';
+import { PostsService } from './domain/posts-service';
+
+export type PostsSettings = Pick<PostsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL'>;
+
+export interface PostsContext {
+  posts: PostsService;
+  counts: CountsWithFallback;
+  verifier: TokenVerifier;
+}
+
+export interface PostsContextDeps {
+  settings: PostsSettings;
+  knex: Knex;
+  redis: Redis;
+  /** The metrics service (a gRPC client in main.ts). */
+  metricsService: MetricsPort;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Where the verifier gets auth's public keys; auth's JWKS endpoint unless a test hands its own. */
+  loadKeys?: () => Promise<Jwk[]>;
+}
+
+const FALLBACK_METRIC = 'posts_counts_fallback_total';
+
+/** Builds the domain objects on top of the clients main.ts (or a test) created. */
+export function createPostsContext(d: PostsContextDeps): PostsContext {
+  const fallbacks =
+    (d.metrics.registry.getSingleMetric(FALLBACK_METRIC) as Counter<'reason'> | undefined) ??
+    new Counter({
+      name: FALLBACK_METRIC,
+      help: 'Reads served with last known counts because metrics failed or was being skipped',
+      labelNames: ['reason'],
+      registers: [d.metrics.registry],
+    });
+  const counts = new CountsWithFallback({
+    metrics: d.metricsService,
+    logger: d.logger.child({ component: 'metrics-counts' }),
+    onFallback: (reason) => fallbacks.inc({ reason }),
+  });
+  const verifier = createTokenVerifier({
+    loadKeys: d.loadKeys ?? jwksFromUrl(jwksUrlOf(d.settings.AUTH_URL, JWKS_PATH)),
+    issuer: d.settings.JWT_ISSUER,
+    audience: d.settings.JWT_AUDIENCE,
+    minRefetchIntervalMs: 5_000,
+    // Auth marks revoked sessions in Redis for one access-token lifetime.
+    isSessionRevoked: async (sessionId) => (await d.redis.exists(revokedSessionKey(sessionId))) === 1,
+  });
+  return {
+    posts: new PostsService({ posts: new PostRepository(d.knex), counts }),
+    counts,
+    verifier,
+  };
+}

@@ -1,0 +1,74 @@
+import { credentials, type Client } from '@grpc/grpc-js';
+import {
+  loadMetricsProto,
+  type GetCountsRequest,
+  type GetCountsResponse,
+  type MetricsServiceClient,
+  type PostCounts as GrpcPostCounts,
+  type RecordViewRequest,
+} from '@mpb/contracts';
+import { callUnary } from '@mpb/service-kit';
+import type { PostCounts } from '../domain/post';
+import type { MetricsPort } from '../domain/ports';
+
+export interface MetricsClientOptions {
+  /** host:port of metrics' gRPC server. */
+  address: string;
+  deadlineMs: number;
+}
+
+export interface MetricsClient extends MetricsPort {
+  close(): void;
+}
+
+const toCounts = (c: GrpcPostCounts): PostCounts => ({
+  likes: Math.max(0, Number(c.likes ?? 0)),
+  views: Math.max(0, Number(c.views ?? 0)),
+});
+
+/**
+ * Metrics over gRPC, every call bounded by the deadline. The channel is built here rather than
+ * with the kit's createGrpcClient only to cap the reconnect backoff: grpc-js waits up to two minutes
+ * between attempts by default, which would keep counts at their fallback long after metrics is back.
+ */
+export function createMetricsClient(o: MetricsClientOptions): MetricsClient {
+  const { MetricsService } = loadMetricsProto().blog.metrics.v1;
+  const client: MetricsServiceClient = new MetricsService(o.address, credentials.createInsecure(), {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.initial_reconnect_backoff_ms': 500,
+    'grpc.max_reconnect_backoff_ms': 5_000,
+    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+  });
+  const call = { deadlineMs: o.deadlineMs };
+  return {
+    async recordView(postId, viewerId) {
+      const res = await callUnary<RecordViewRequest, GrpcPostCounts>(
+        client,
+        client.RecordView,
+        { post_id: postId, viewer_id: viewerId },
+        call,
+      );
+      return toCounts(res);
+    },
+    async getCounts(postIds, viewerId) {
+      const res = await callUnary<GetCountsRequest, GetCountsResponse>(
+        client,
+        client.GetCounts,
+        { post_ids: postIds, viewer_id: viewerId },
+        call,
+      );
+      const wanted = new Set(postIds);
+      const counts = new Map<number, PostCounts>();
+      for (const c of res.counts ?? []) {
+        const id = Number(c.post_id);
+        if (wanted.has(id)) counts.set(id, toCounts(c));
+      }
+      return counts;
+    },
+    close() {
+      (client as Client).close();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { Redis } from 'ioredis';
+import { createLogger, errorFields } from '@mpb/logger';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  listen,
+  migrateLatest,
+  registerShutdown,
+} from '@mpb/service-kit';
+import { migrations } from '../migrations';
+import { loadPostsConfigOrExit } from './config';
+import { createPostsContext } from './context';
+import { SERVICE_NAME } from './domain/posts-service';
+import { startEventPipeline } from './events/pipeline';
+import { createMetricsClient } from './grpc/metrics-client';
+import { createGrpcServer } from './grpc/server';
+import { createHttpApp } from './http/app';
+import { readinessChecks } from './readiness';
+
+/** The composition root: config once, every client built here, shut down in reverse order. */
+async function main(): Promise<void> {
+  const config = loadPostsConfigOrExit(SERVICE_NAME);
+  const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  try {
+    const metrics = createMetrics(SERVICE_NAME);
+
+    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
+    const knex = createDb(config.DATABASE_URL, { applicationName: SERVICE_NAME });
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateLatest(knex, migrations);
+      logger.info({ applied }, 'migrations up to date');
+    }
+
+    const redis = new Redis(config.REDIS_URL, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: 3000,
+      // A session check must not hang a request while Redis is unreachable.
+      commandTimeout: 1000,
+    });
+    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
+    await redis.ping();
+
+    // Metrics may not be running (or deployed) yet: the client connects lazily, reads fall back.
+    const metricsService = createMetricsClient({
+      address: config.METRICS_GRPC_ADDR,
+      deadlineMs: config.METRICS_DEADLINE_MS,
+    });
+    const context = createPostsContext({ settings: config, knex, redis, metricsService, logger, metrics });
+    const events = await startEventPipeline({
+      clientId: config.KAFKA_CLIENT_ID,
+      brokers: config.KAFKA_BROKERS,
+      knex,
+      logger,
+      metrics,
+    });
+
+    const app = createHttpApp({
+      ...context,
+      logger,
+      metrics,
+      readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+    });
+    const http = await listen(app, config.HTTP_PORT, config.HOST);
+    const grpc = createGrpcServer({ logger, metrics, posts: context.posts });
+    const grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
+
+    registerShutdown({
+      logger,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+      steps: [
+        { name: 'http', run: () => http.close() },
+        { name: 'grpc', run: () => grpc.close() },
+        { name: 'outbox relay', run: () => events.relay.stop() },
+        { name: 'kafka producer', run: () => events.producer.disconnect() },
+        { name: 'metrics client', run: () => metricsService.close() },
+        { name: 'redis', run: () => redis.quit() },
+        { name: 'database', run: () => knex.destroy() },
+      ],
+    });
+    logger.info(
+      { http_port: http.port, grpc_port: grpcPort, metrics_grpc: config.METRICS_GRPC_ADDR },
+      'posts started',
+    );
+  } catch (err) {
+    logger.fatal(errorFields(err, true), 'posts failed to start');
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,169 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import { createLogger, type Logger } from '@mpb/logger';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  migrateLatest,
+  type ServiceMetrics,
+} from '@mpb/service-kit';
+import { migrations } from '../../migrations';
+import { loadPostsConfig, type PostsConfig } from '../../src/config';
+import { createPostsContext, type PostsContext } from '../../src/context';
+import { startEventPipeline, type EventPipeline } from '../../src/events/pipeline';
+import { createMetricsClient, type MetricsClient } from '../../src/grpc/metrics-client';
+import { createHttpApp } from '../../src/http/app';
+import { readinessChecks } from '../../src/readiness';
+import { TestKeys } from './tokens';
+
+/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
+const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const TEST_DATABASE_URL = process.env.POSTS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_posts_test`;
+
+export function testConfig(overrides: Record<string, string> = {}): PostsConfig {
+  return loadPostsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    ...overrides,
+  });
+}
+
+/** Creates and migrates the test database; parallel workers may race on both. */
+export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
+  await ensureDatabase(url);
+  const knex = createDb(url, { max: 5 });
+  await migrateLatest(knex, migrations);
+  return knex;
+}
+
+/** A port nothing listens on: metrics "not deployed yet". */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
+}
+
+/** Log lines written by the service under test. */
+export class CapturedLogs {
+  readonly lines: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      this.lines.push(chunk.toString());
+      done();
+    },
+  });
+  text(): string {
+    return this.lines.join('');
+  }
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface AppVariant {
+  app: Express;
+  context: PostsContext;
+  logs: CapturedLogs;
+}
+
+export interface TestPosts {
+  config: PostsConfig;
+  app: Express;
+  context: PostsContext;
+  knex: Knex;
+  redis: Redis;
+  events: EventPipeline;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  logs: CapturedLogs;
+  keys: TestKeys;
+  /** An access token for this user, signed with the test key the verifier trusts. */
+  tokenFor(userId: number, sessionId?: string): string;
+  /** Another app over the same clients, talking to another metrics address (or deadline). */
+  appWith(o: { metricsAddr: string; metricsDeadlineMs?: number }): AppVariant;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Metrics' gRPC address; by default a port nothing listens on. */
+  metricsAddr?: string;
+  metricsDeadlineMs?: number;
+}
+
+/** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
+export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
+  const config = testConfig({
+    METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
+    ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
+  });
+  const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
+  const metrics = createMetrics('posts');
+  const knex = await prepareDatabase(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const clients: MetricsClient[] = [];
+
+  const events = await startEventPipeline({
+    clientId: 'posts-test',
+    brokers: config.KAFKA_BROKERS,
+    knex,
+    logger: createLogger({ service: 'posts', level: 'silent' }),
+    metrics,
+  });
+  const readiness = readinessChecks({
+    knex,
+    redis,
+    events,
+    outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
+  });
+
+  const build = (metricsAddr: string, deadlineMs: number): AppVariant => {
+    const logs = new CapturedLogs();
+    const logger = createLogger({ service: 'posts', level: 'debug', destination: logs.stream });
+    const client = createMetricsClient({ address: metricsAddr, deadlineMs });
+    clients.push(client);
+    const context = createPostsContext({
+      settings: config,
+      knex,
+      redis,
+      metricsService: client,
+      logger,
+      metrics,
+      loadKeys: keys.loadKeys,
+    });
+    return { app: createHttpApp({ ...context, logger, metrics, readiness }), context, logs };
+  };
+
+  const main = build(config.METRICS_GRPC_ADDR, config.METRICS_DEADLINE_MS);
+  return {
+    config,
+    app: main.app,
+    context: main.context,
+    knex,
+    redis,
+    events,
+    logger: createLogger({ service: 'posts', level: 'debug', destination: main.logs.stream }),
+    metrics,
+    logs: main.logs,
+    keys,
+    tokenFor: (userId, sessionId) => keys.sign(userId, { sessionId }),
+    appWith: ({ metricsAddr, metricsDeadlineMs }) =>
+      build(metricsAddr, metricsDeadlineMs ?? config.METRICS_DEADLINE_MS),
+    async close() {
+      for (const client of clients) client.close();
+      await events.relay.stop();
+      await events.producer.disconnect();
+      await redis.quit();
+      await knex.destroy();
+    },
+  };
+}

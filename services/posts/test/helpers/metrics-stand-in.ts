@@ -1,0 +1,89 @@
+import {
+  loadMetricsProto,
+  type GetCountsRequest,
+  type GetCountsResponse,
+  type PostCounts,
+  type RecordViewRequest,
+} from '@mpb/contracts';
+import { createLogger } from '@mpb/logger';
+import { createMetrics, GrpcServer } from '@mpb/service-kit';
+
+export const STAND_IN_LIKES = 7;
+export const STAND_IN_VIEWS = 40;
+
+/**
+ * A stand-in for the metrics *service*: a real gRPC server on a real port speaking the metrics
+ * contract, with fixed counts (7 likes, 40 views before the views it records). It remembers every
+ * call so tests can count them, and can be made slow.
+ */
+export class MetricsStandIn {
+  readonly getCountsCalls: Array<{ post_ids: number[]; viewer_id: number }> = [];
+  readonly recordViewCalls: Array<{ post_id: number; viewer_id: number }> = [];
+  delayMs = 0;
+  private readonly views = new Map<number, number>();
+  private readonly server: GrpcServer;
+  port = 0;
+
+  constructor() {
+    this.server = new GrpcServer({
+      logger: createLogger({ service: 'metrics-stand-in', level: 'silent' }),
+      metrics: createMetrics('metrics-stand-in'),
+    });
+    this.server.add(
+      'blog.metrics.v1.MetricsService',
+      loadMetricsProto().blog.metrics.v1.MetricsService.service,
+      {
+        RecordView: async (req: RecordViewRequest): Promise<PostCounts> => {
+          const postId = Number(req.post_id);
+          this.recordViewCalls.push({ post_id: postId, viewer_id: Number(req.viewer_id) });
+          await this.pause();
+          const views = this.viewsOf(postId) + 1;
+          this.views.set(postId, views);
+          return { post_id: postId, likes: STAND_IN_LIKES, views, liked_by_viewer: false };
+        },
+        GetCounts: async (req: GetCountsRequest): Promise<GetCountsResponse> => {
+          const ids = (req.post_ids ?? []).map(Number);
+          this.getCountsCalls.push({ post_ids: ids, viewer_id: Number(req.viewer_id) });
+          await this.pause();
+          return {
+            counts: ids.map((id) => ({
+              post_id: id,
+              likes: STAND_IN_LIKES,
+              views: this.viewsOf(id),
+              liked_by_viewer: false,
+            })),
+          };
+        },
+      },
+    );
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Listens on the port given, or a free one. */
+  async start(port = 0): Promise<this> {
+    this.port = await this.server.listen(port);
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.server.close(500);
+  }
+
+  callsFor(postId: number): { getCounts: number; recordView: number } {
+    return {
+      getCounts: this.getCountsCalls.filter((c) => c.post_ids.includes(postId)).length,
+      recordView: this.recordViewCalls.filter((c) => c.post_id === postId).length,
+    };
+  }
+
+  private viewsOf(postId: number): number {
+    return this.views.get(postId) ?? STAND_IN_VIEWS;
+  }
+
+  private pause(): Promise<void> {
+    return this.delayMs > 0 ? new Promise((r) => setTimeout(r, this.delayMs)) : Promise.resolve();
+  }
+}

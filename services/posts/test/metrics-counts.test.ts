@@ -1,0 +1,169 @@
+import request from 'supertest';
+import { bearer, createPost, newUserId } from './helpers/factories';
+import { closedPort, startTestPosts, type AppVariant, type TestPosts } from './helpers/harness';
+import { MetricsStandIn, STAND_IN_LIKES, STAND_IN_VIEWS } from './helpers/metrics-stand-in';
+import { waitFor } from './helpers/wait';
+
+let t: TestPosts;
+let standIn: MetricsStandIn;
+let withMetrics: AppVariant;
+
+beforeAll(async () => {
+  standIn = await new MetricsStandIn().start();
+  // The main app of this harness has no metrics at all: nothing listens on its address.
+  t = await startTestPosts();
+  withMetrics = t.appWith({ metricsAddr: standIn.address, metricsDeadlineMs: 2000 });
+});
+
+afterAll(async () => {
+  await t.close();
+  await standIn.stop();
+});
+
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await run();
+  return { value, ms: Date.now() - started };
+}
+
+describe('counts from the metrics service', () => {
+  it('records one view per read, with the reader, and answers the counts including it', async () => {
+    const reader = newUserId();
+    const post = await createPost(withMetrics.app, t.tokenFor(newUserId()));
+
+    const anonymous = await request(withMetrics.app).get(`/api/posts/${post.id}`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS + 1 });
+
+    const signedIn = await request(withMetrics.app)
+      .get(`/api/posts/${post.id}`)
+      .set('Authorization', bearer(t.tokenFor(reader)));
+    expect(signedIn.body).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS + 2 });
+
+    expect(standIn.recordViewCalls.filter((c) => c.post_id === post.id)).toEqual([
+      { post_id: post.id, viewer_id: 0 },
+      { post_id: post.id, viewer_id: reader },
+    ]);
+  });
+
+  it('counts no view for a HEAD request', async () => {
+    const post = await createPost(withMetrics.app, t.tokenFor(newUserId()));
+    expect((await request(withMetrics.app).head(`/api/posts/${post.id}`)).status).toBe(200);
+    expect(standIn.callsFor(post.id)).toEqual({ getCounts: 1, recordView: 0 });
+  });
+
+  it('asks for the counts of a whole page in exactly one call', async () => {
+    const author = newUserId();
+    const token = t.tokenFor(author);
+    const posts = [];
+    for (let i = 0; i < 5; i += 1) posts.push(await createPost(withMetrics.app, token));
+    const before = standIn.getCountsCalls.length;
+    const beforeViews = standIn.recordViewCalls.length;
+
+    const res = await request(withMetrics.app).get(`/api/posts?user_id=${author}&limit=3`);
+    expect(res.status).toBe(200);
+    expect(res.body).toHaveLength(3);
+    for (const p of res.body)
+      expect(p).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS });
+    expect(standIn.getCountsCalls.length - before).toBe(1);
+    expect(standIn.getCountsCalls.at(-1)).toEqual({
+      post_ids: res.body.map((p: { id: number }) => p.id),
+      viewer_id: 0,
+    });
+
+    const second = await request(withMetrics.app).get(`/api/posts?user_id=${author}&limit=3&page=2`);
+    expect(second.body).toHaveLength(2);
+    expect(standIn.getCountsCalls.length - before).toBe(2);
+    // Listing is not viewing.
+    expect(standIn.recordViewCalls.length).toBe(beforeViews);
+  });
+
+  it('makes no call for an empty page', async () => {
+    const before = standIn.getCountsCalls.length;
+    const res = await request(withMetrics.app).get(`/api/posts?user_id=${newUserId()}`);
+    expect(res.body).toEqual([]);
+    expect(standIn.getCountsCalls.length).toBe(before);
+  });
+});
+
+describe('without metrics', () => {
+  it('serves the list and the post with counts 0, quickly, and warns once rather than per request', async () => {
+    const post = await createPost(t.app, t.tokenFor(newUserId()));
+    const list = await timed(() => request(t.app).get(`/api/posts?user_id=${post.user_id}`));
+    expect(list.value.status).toBe(200);
+    expect(list.value.body[0]).toMatchObject({ id: post.id, like: 0, count_viewers: 0 });
+    expect(list.ms).toBeLessThan(1000);
+
+    for (let i = 0; i < 10; i += 1) {
+      const one = await timed(() => request(t.app).get(`/api/posts/${post.id}`));
+      expect(one.value.status).toBe(200);
+      expect(one.value.body).toMatchObject({ like: 0, count_viewers: 0 });
+      expect(one.ms).toBeLessThan(1000);
+    }
+    const warnings = t.logs.entries().filter((l) => l.level === 'warn' && /metrics/.test(String(l.msg)));
+    expect(warnings).toHaveLength(1);
+    expect(t.logs.entries().some((l) => l.level === 'error')).toBe(false);
+  });
+
+  it('stays ready: metrics is not one of the readiness checks', async () => {
+    // Leftovers of an earlier, interrupted run are published first.
+    await waitFor(async () => ((await t.events.relay.backlog()).oldestAgeSeconds < 30 ? true : undefined));
+    const res = await waitFor(async () => {
+      const probe = await request(t.app).get('/readyz');
+      return probe.status === 200 ? probe : undefined;
+    }, 10_000);
+    expect(res.body.checks).toEqual({ database: 'ok', redis: 'ok', kafka: 'ok', outbox: 'ok' });
+    expect((await request(t.app).get('/livez')).status).toBe(200);
+    const metrics = await request(t.app).get('/metrics');
+    expect(metrics.text).toContain('posts_counts_fallback_total');
+  });
+
+  it('serves the last known counts when metrics turns slow, and stops asking for a while', async () => {
+    const slow = await new MetricsStandIn().start();
+    try {
+      const variant = t.appWith({ metricsAddr: slow.address, metricsDeadlineMs: 150 });
+      const post = await createPost(variant.app, t.tokenFor(newUserId()));
+      const known = await request(variant.app).get(`/api/posts?user_id=${post.user_id}`);
+      expect(known.body[0]).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS });
+
+      slow.delayMs = 2000;
+      const late = await timed(() => request(variant.app).get(`/api/posts/${post.id}`));
+      expect(late.value.status).toBe(200);
+      expect(late.value.body).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS });
+      expect(late.ms).toBeLessThan(1000);
+      const callsAfterTimeout = slow.callsFor(post.id);
+
+      // Within the pause after a failure, metrics is not called at all.
+      const skipped = await timed(() => request(variant.app).get(`/api/posts?user_id=${post.user_id}`));
+      expect(skipped.value.body[0]).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS });
+      expect(skipped.ms).toBeLessThan(100);
+      expect(slow.callsFor(post.id)).toEqual(callsAfterTimeout);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('picks counts up again once metrics is back', async () => {
+    const port = await closedPort();
+    const variant = t.appWith({ metricsAddr: `127.0.0.1:${port}`, metricsDeadlineMs: 300 });
+    const post = await createPost(variant.app, t.tokenFor(newUserId()));
+    expect((await request(variant.app).get(`/api/posts/${post.id}`)).body.count_viewers).toBe(0);
+
+    const revived = new MetricsStandIn();
+    await revived.start(port);
+    try {
+      const res = await waitFor(
+        async () => {
+          const r = await request(variant.app).get(`/api/posts?user_id=${post.user_id}`);
+          return r.body[0]?.like === STAND_IN_LIKES ? r : undefined;
+        },
+        10_000,
+        200,
+      );
+      expect(res.body[0]).toMatchObject({ id: post.id, count_viewers: STAND_IN_VIEWS });
+      expect(variant.logs.entries().some((l) => l.msg === 'metrics reachable again')).toBe(true);
+    } finally {
+      await revived.stop();
+    }
+  });
+});

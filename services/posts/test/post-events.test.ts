@@ -1,0 +1,175 @@
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import request from 'supertest';
+import { Topics } from '@mpb/contracts';
+import { bearer, createPost, newPost, newUserId, suffix } from './helpers/factories';
+import { startTestPosts, type TestPosts } from './helpers/harness';
+import { waitFor } from './helpers/wait';
+
+let t: TestPosts;
+let consumer: Consumer;
+const received: KafkaMessage[] = [];
+
+beforeAll(async () => {
+  t = await startTestPosts();
+  // An independent consumer, as another service would read the topic.
+  const kafka = new Kafka({
+    clientId: 'posts-events-test',
+    brokers: t.config.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  // A short fetch wait: disconnecting waits for the fetch in flight, up to 5 s by default.
+  consumer = kafka.consumer({
+    groupId: `posts-events-test-${suffix()}`,
+    sessionTimeout: 10_000,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  // From the beginning: a new group joining is slower than the first events of the test.
+  await consumer.subscribe({ topic: Topics.posts, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      received.push(message);
+    },
+  });
+});
+
+afterAll(async () => {
+  await consumer.disconnect();
+  await t.close();
+});
+
+interface Envelope {
+  id: string;
+  type: string;
+  version: number;
+  time: string;
+  source: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+  trace: Record<string, string>;
+}
+
+async function eventOf(type: string, postId: number): Promise<{ envelope: Envelope; message: KafkaMessage }> {
+  const message = await waitFor(async () =>
+    received.find((m) => {
+      const e = JSON.parse(m.value?.toString() ?? '{}') as Envelope;
+      return e.type === type && e.aggregate_id === String(postId);
+    }),
+  );
+  return { envelope: JSON.parse(message.value!.toString()) as Envelope, message };
+}
+
+describe('post events', () => {
+  it('publishes post.created, post.updated and post.deleted in the envelope, keyed by the post id', async () => {
+    const owner = newUserId();
+    const token = bearer(t.tokenFor(owner));
+    const traceparent = `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`;
+    const created = await request(t.app)
+      .post('/api/posts')
+      .set('Authorization', token)
+      .set('traceparent', traceparent)
+      .send(newPost({ tag: 'events' }));
+    expect(created.status).toBe(201);
+    const post = created.body;
+
+    const updated = await request(t.app)
+      .put(`/api/posts/${post.id}`)
+      .set('Authorization', token)
+      .send({ title: 'Updated title', description: 'Updated description' });
+    expect(updated.status).toBe(200);
+    expect((await request(t.app).delete(`/api/posts/${post.id}`).set('Authorization', token)).status).toBe(
+      204,
+    );
+    const row = await t.knex('posts').first('deleted_at').where({ id: post.id });
+
+    const createdEvent = await eventOf('post.created', post.id);
+    expect(Object.keys(createdEvent.envelope).sort()).toEqual([
+      'aggregate_id',
+      'aggregate_type',
+      'id',
+      'payload',
+      'source',
+      'time',
+      'trace',
+      'type',
+      'version',
+    ]);
+    expect(createdEvent.envelope).toMatchObject({
+      type: 'post.created',
+      version: 1,
+      source: 'posts',
+      aggregate_type: 'post',
+      aggregate_id: String(post.id),
+      trace: { traceparent },
+    });
+    expect(createdEvent.envelope.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(createdEvent.envelope.payload).toEqual({
+      id: post.id,
+      user_id: owner,
+      title: post.title,
+      tag: 'events',
+      created_at: post.created_at,
+    });
+
+    const updatedEvent = await eventOf('post.updated', post.id);
+    expect(updatedEvent.envelope.payload).toEqual({
+      id: post.id,
+      user_id: owner,
+      title: 'Updated title',
+      description: 'Updated description',
+      tag: 'events',
+      updated_at: updated.body.updated_at,
+    });
+
+    const deletedEvent = await eventOf('post.deleted', post.id);
+    expect(deletedEvent.envelope.payload).toEqual({
+      id: post.id,
+      user_id: owner,
+      deleted_at: row.deleted_at.toISOString(),
+    });
+
+    for (const { message } of [createdEvent, updatedEvent, deletedEvent]) {
+      expect(message.key?.toString()).toBe(String(post.id));
+      expect(message.headers?.['event-type']?.toString()).toMatch(/^post\./);
+    }
+    // One post's events stay in order: one key, one partition.
+    const offsets = [createdEvent, updatedEvent, deletedEvent].map(({ message }) => BigInt(message.offset));
+    expect([...offsets].sort((a, b) => (a < b ? -1 : 1))).toEqual(offsets);
+  });
+
+  it('writes no event for a change that did not happen', async () => {
+    const owner = newUserId();
+    const post = await createPost(t.app, t.tokenFor(owner));
+    const other = bearer(t.tokenFor(newUserId()));
+    expect(
+      (await request(t.app).put(`/api/posts/${post.id}`).set('Authorization', other).send({ title: 'Nope' }))
+        .status,
+    ).toBe(403);
+    expect((await request(t.app).delete(`/api/posts/${post.id}`).set('Authorization', other)).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await request(t.app)
+          .put(`/api/posts/${post.id}`)
+          .set('Authorization', bearer(t.tokenFor(owner)))
+          .send({ title: null })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .post('/api/posts')
+          .set('Authorization', bearer(t.tokenFor(owner)))
+          .send({ title: '   ' })
+      ).status,
+    ).toBe(400);
+
+    const events = await t
+      .knex('outbox')
+      .select('type')
+      .where({ key: String(post.id) });
+    expect(events.map((e) => e.type)).toEqual(['post.created']);
+  });
+});
