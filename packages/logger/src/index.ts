@@ -45,8 +45,9 @@ export function createLogger({ service, level = 'info', destination }: LoggerCon
 
 /** Error details for logs: type and message, the stack only at debug level. */
 export function errorFields(err: unknown, withStack = false): Record<string, unknown> {
-  if (!(err instanceof Error)) return { err: String(err) };
-  const fields: Record<string, unknown> = { err: { type: err.name, message: err.message } };
-  if (withStack) (fields.err as Record<string, unknown>).stack = err.stack;
-  return fields;
+  // `error`, not `err`: pino's err serializer would rewrite this plain object.
+  if (!(err instanceof Error)) return { error: { message: String(err) } };
+  const error: Record<string, unknown> = { type: err.name, message: err.message };
+  if (withStack) error.stack = err.stack;
+  return { error };
 }

@@ -6,6 +6,7 @@ export * from './validate';
 export * from './http/app';
 export * from './http/listen';
 export * from './http/auth';
+export * from './http/trace';
 export * from './jwt-verifier';
 export * from './grpc/server';
 export * from './grpc/client';

@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { closedPort, startEchoUpstream, type EchoUpstream } from './support/upstream';
 import { deadRedis, redisClient, startGateway, type RunningGateway } from './support/gateway';
 import { send } from './support/http';
+import { compileRoutes, ROUTES } from '../src/http/routes';
+
+const ROUTED = compileRoutes(ROUTES).upstreams();
 import { startJwksServer, signingKey, type JwksServer } from './support/tokens';
 
 let redis: Redis;
@@ -28,7 +31,8 @@ afterAll(async () => {
 
 async function gateway(o: { auth?: string; redis?: Redis } = {}) {
   const g = await startGateway({
-    upstreams: { auth: o.auth ?? upstream.url },
+    // Every routed service is the healthy stand-in unless a test makes auth the broken one.
+    upstreams: { ...Object.fromEntries(ROUTED.map((n) => [n, upstream.url])), auth: o.auth ?? upstream.url },
     jwksUrl: jwks.url,
     redis: o.redis ?? redis,
   });
@@ -40,7 +44,11 @@ describe('GET /health', () => {
   it('answers 200 when every routed service is ready and Redis answers', async () => {
     const res = await send((await gateway()).url, '/health');
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', services: { auth: 'ok' }, redis: 'ok' });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      services: Object.fromEntries(ROUTED.map((n) => [n, 'ok'])),
+      redis: 'ok',
+    });
   });
 
   it('answers 503 naming a service that is down, within the health timeout', async () => {
@@ -62,7 +70,8 @@ describe('GET /health', () => {
     upstream.readyStatus = 503;
     const res = await send((await gateway()).url, '/health');
     expect(res.status).toBe(503);
-    expect(res.json()).toMatchObject({ services: { auth: 'not ready (503)' }, failing: ['auth'] });
+    // The one stand-in plays every service here, so each routed one reports it.
+    expect(res.json()).toMatchObject({ services: { auth: 'not ready (503)' }, failing: [...ROUTED].sort() });
   });
 
   it('answers 503 naming Redis when Redis is down', async () => {

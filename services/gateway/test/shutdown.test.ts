@@ -5,6 +5,7 @@ import { createLogger } from '@mpb/logger';
 import { createMetrics, listen } from '@mpb/service-kit';
 import { gatewaySettings, loadGatewayConfig } from '../src/config';
 import { createGatewayApp } from '../src/http/app';
+import { UPSTREAM_NAMES } from '../src/http/routes';
 import { closeUpstreams, createUpstreams } from '../src/http/upstreams';
 import { redisClient } from './support/gateway';
 
@@ -30,7 +31,9 @@ afterAll(async () => {
 
 describe('shutdown', () => {
   it('finishes an in-flight request, then closes even though the client keeps connections alive', async () => {
-    const upstreams = createUpstreams({ auth: slowUrl }, { maxSockets: 4 });
+    const upstreams = createUpstreams(Object.fromEntries(UPSTREAM_NAMES.map((n) => [n, slowUrl])), {
+      maxSockets: 4,
+    });
     const app = createGatewayApp({
       logger: createLogger({ service: 'gateway-test', level: 'silent' }),
       metrics: createMetrics('gateway'),

@@ -12,6 +12,10 @@ export function createGrpcClient<C extends Client>(Ctor: ClientConstructor<C>, a
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // grpc-js waits up to two minutes between reconnects by default; a peer that comes back should
+    // be used again within seconds.
+    'grpc.initial_reconnect_backoff_ms': 500,
+    'grpc.max_reconnect_backoff_ms': 5_000,
     // Round-robin over every address a DNS name resolves to, so replicas share the load.
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });

@@ -1,8 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import type { TraceContext } from '@mpb/contracts';
 import { JWKS_PATH } from '@mpb/contracts';
 import { badRequest } from '@mpb/errors';
-import { requireAuth, validate, type TokenVerifier } from '@mpb/service-kit';
+import { requireAuth, traceContextOf, validate, type TokenVerifier } from '@mpb/service-kit';
 import type { AuthService } from '../domain/auth-service';
 import type { Keyring } from '../domain/ports';
 import { parseUserId, toOwnProfile, toPublicProfile } from '../domain/user';
@@ -15,18 +14,6 @@ export interface RouteDeps {
   logoutVerifier: TokenVerifier;
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** W3C trace context of the request, carried into the events it causes. */
-function traceOf(req: Request): TraceContext {
-  const traceparent = req.headers.traceparent;
-  if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return {};
-  const tracestate = req.headers.tracestate;
-  return typeof tracestate === 'string' && tracestate.length <= 512
-    ? { traceparent, tracestate }
-    : { traceparent };
-}
-
 /** express.json leaves the body undefined when there is none; validation then names the missing fields. */
 const bodyOf = (req: Request): unknown => req.body ?? {};
 
@@ -35,7 +22,7 @@ export function authRoutes({ auth, keyring, verifier, logoutVerifier }: RouteDep
   const authenticated = requireAuth(verifier);
 
   router.post('/api/auth/register', async (req, res) => {
-    await auth.register(validate(registerSchema, bodyOf(req)), traceOf(req));
+    await auth.register(validate(registerSchema, bodyOf(req)), traceContextOf(req));
     res.status(201).json({ message: 'User created successfully' });
   });
 

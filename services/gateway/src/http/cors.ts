@@ -10,7 +10,7 @@ export interface CorsOptions {
 
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id';
-const EXPOSED_HEADERS = 'X-Request-Id, Retry-After';
+const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, X-Total-Count, Link';
 
 /**
  * Answers preflights itself (204, never proxied) and marks allowed origins on every response.

@@ -13,11 +13,17 @@ describe('routing table', () => {
     ['/api/auth', 'auth', 'auth'],
     ['/api/users', 'users', 'auth'],
     ['/api/users/7', 'users', 'auth'],
+    ['/api/posts', 'posts', 'posts'],
+    ['/api/posts/12', 'posts', 'posts'],
+    ['/api/posts/12/comments', 'post-comments', 'comments'],
+    ['/api/posts/12/COMMENTS', 'post-comments', 'comments'],
+    ['/api/comments', 'comments', 'comments'],
+    ['/api/comments/3', 'comments', 'comments'],
   ])('sends %s to row %s of %s', (path, name, upstream) => {
     expect(table.match(path)).toMatchObject({ name, upstream });
   });
 
-  it.each(['/api/usersx', '/api/authx/login', '/api', '/', '/api/posts', '/health'])(
+  it.each(['/api/usersx', '/api/authx/login', '/api', '/', '/api/postsx', '/api/commentsx', '/health'])(
     'has no row for %s',
     (path) => {
       expect(table.match(path)).toBeUndefined();
@@ -34,7 +40,7 @@ describe('routing table', () => {
   });
 
   it('lists only the upstreams some row uses', () => {
-    expect(table.upstreams()).toEqual(['auth']);
+    expect(table.upstreams().sort()).toEqual(['auth', 'comments', 'posts']);
   });
 
   it('takes patterns, first match first', () => {

@@ -43,6 +43,10 @@ export const ROUTES: readonly RouteRow[] = [
   { name: 'auth-refresh', path: '/api/auth/refresh', upstream: 'auth', verifyToken: false },
   { name: 'auth', path: '/api/auth', upstream: 'auth' },
   { name: 'users', path: '/api/users', upstream: 'auth' },
+  // Sub-resources of a post owned by other services come before the general posts row.
+  { name: 'post-comments', path: /^\/api\/posts\/[^/]+\/comments(\/|$)/, upstream: 'comments' },
+  { name: 'comments', path: '/api/comments', upstream: 'comments' },
+  { name: 'posts', path: '/api/posts', upstream: 'posts' },
 ];
 
 export interface MatchedRoute {

@@ -12,7 +12,7 @@ import {
 import { gatewaySettings, loadGatewayConfig } from '../../src/config';
 import { createGatewayApp, type GatewaySettings } from '../../src/http/app';
 import { revokedSessionChecker } from '../../src/http/identity';
-import type { UpstreamName } from '../../src/http/routes';
+import { UPSTREAM_NAMES, type UpstreamName } from '../../src/http/routes';
 import { closeUpstreams, createUpstreams } from '../../src/http/upstreams';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -73,7 +73,10 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       audience: config.JWT_AUDIENCE,
       isSessionRevoked: revokedSessionChecker((key) => o.redis.get(key), revokedSessionKey),
     });
-  const upstreams = createUpstreams(o.upstreams, { maxSockets: 32 });
+  // Rows for services a test does not name go to the same stand-in as auth.
+  const fallback = Object.values(o.upstreams)[0];
+  const all = Object.fromEntries(UPSTREAM_NAMES.map((name) => [name, fallback]));
+  const upstreams = createUpstreams({ ...all, ...o.upstreams }, { maxSockets: 32 });
   const app = createGatewayApp({
     logger: createLogger({ service: 'gateway-test', level: 'silent' }),
     metrics: createMetrics('gateway'),

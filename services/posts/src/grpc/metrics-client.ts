@@ -1,4 +1,4 @@
-import { credentials, type Client } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import {
   loadMetricsProto,
   type GetCountsRequest,
@@ -7,7 +7,7 @@ import {
   type PostCounts as GrpcPostCounts,
   type RecordViewRequest,
 } from '@mpb/contracts';
-import { callUnary } from '@mpb/service-kit';
+import { callUnary, createGrpcClient } from '@mpb/service-kit';
 import type { PostCounts } from '../domain/post';
 import type { MetricsPort } from '../domain/ports';
 
@@ -26,21 +26,10 @@ const toCounts = (c: GrpcPostCounts): PostCounts => ({
   views: Math.max(0, Number(c.views ?? 0)),
 });
 
-/**
- * Metrics over gRPC, every call bounded by the deadline. The channel is built here rather than
- * with the kit's createGrpcClient only to cap the reconnect backoff: grpc-js waits up to two minutes
- * between attempts by default, which would keep counts at their fallback long after metrics is back.
- */
+/** Metrics over gRPC, every call bounded by the deadline. */
 export function createMetricsClient(o: MetricsClientOptions): MetricsClient {
   const { MetricsService } = loadMetricsProto().blog.metrics.v1;
-  const client: MetricsServiceClient = new MetricsService(o.address, credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 5_000,
-    'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    'grpc.initial_reconnect_backoff_ms': 500,
-    'grpc.max_reconnect_backoff_ms': 5_000,
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-  });
+  const client: MetricsServiceClient = createGrpcClient(MetricsService, o.address);
   const call = { deadlineMs: o.deadlineMs };
   return {
     async recordView(postId, viewerId) {

@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
-import type { TraceContext } from '@mpb/contracts';
 import { badRequest } from '@mpb/errors';
-import { optionalAuth, requireAuth, validate, type TokenVerifier } from '@mpb/service-kit';
+import { optionalAuth, requireAuth, traceContextOf, validate, type TokenVerifier } from '@mpb/service-kit';
 import { pageLinks } from '../domain/pagination';
 import { parseId } from '../domain/post';
 import { ANONYMOUS, Messages, type PostsService } from '../domain/posts-service';
@@ -16,18 +15,6 @@ import {
 export interface RouteDeps {
   posts: PostsService;
   verifier: TokenVerifier;
-}
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** W3C trace context of the request, carried into the events it causes. */
-function traceOf(req: Request): TraceContext {
-  const traceparent = req.headers.traceparent;
-  if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return {};
-  const tracestate = req.headers.tracestate;
-  return typeof tracestate === 'string' && tracestate.length <= 512
-    ? { traceparent, tracestate }
-    : { traceparent };
 }
 
 /** express.json leaves the body undefined when there is none; validation then names the missing fields. */
@@ -68,18 +55,18 @@ export function postRoutes({ posts, verifier }: RouteDeps): Router {
   // Protected routes check the token before the body, as the old API did.
   router.post('/api/posts', authenticated, async (req, res) => {
     const input = toNewPostInput(validate(createPostSchema, bodyOf(req)));
-    const post = await posts.create(res.locals.user!.id, input, traceOf(req));
+    const post = await posts.create(res.locals.user!.id, input, traceContextOf(req));
     res.status(201).location(`/api/posts/${post.id}`).json(post);
   });
 
   router.put('/api/posts/:id', authenticated, async (req, res) => {
     const id = postIdOf(req);
     const changes = toPostChanges(validate(updatePostSchema, bodyOf(req)));
-    res.json(await posts.update(res.locals.user!.id, id, changes, traceOf(req)));
+    res.json(await posts.update(res.locals.user!.id, id, changes, traceContextOf(req)));
   });
 
   router.delete('/api/posts/:id', authenticated, async (req, res) => {
-    await posts.remove(res.locals.user!.id, postIdOf(req), traceOf(req));
+    await posts.remove(res.locals.user!.id, postIdOf(req), traceContextOf(req));
     res.status(204).end();
   });
 

@@ -1,0 +1,77 @@
+import Joi from 'joi';
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER, JWKS_PATH } from '@mpb/contracts';
+import { baseConfigKeys, loadConfig, loadConfigOrExit, secretWithLocalDefault } from '@mpb/service-kit';
+
+export interface CommentsConfig {
+  NODE_ENV: 'development' | 'test' | 'production';
+  LOG_LEVEL: string;
+  HOST: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+  SHUTDOWN_DRAIN_MS: number;
+  HTTP_PORT: number;
+  GRPC_PORT: number;
+  DATABASE_URL: string;
+  /** Where auth marks revoked sessions. */
+  REDIS_URL: string;
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: string;
+  KAFKA_CLIENT_ID: string;
+  /** Consumer group reading post events; every replica uses the same one. */
+  KAFKA_GROUP_ID: string;
+  MIGRATE_ON_START: boolean;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
+  AUTH_URL: string;
+  /** host:port of the posts gRPC server, asked whether a post exists before a comment is stored. */
+  POSTS_GRPC_ADDR: string;
+  POSTS_DEADLINE_MS: number;
+  /** /readyz fails when the oldest unpublished outbox event is older than this. */
+  OUTBOX_MAX_LAG_SECONDS: number;
+  /** /readyz fails when post events wait and the consumer has not processed one for this long. */
+  CONSUMER_MAX_STALL_SECONDS: number;
+}
+
+export const configSchema = Joi.object<CommentsConfig>({
+  ...baseConfigKeys,
+  HTTP_PORT: Joi.number().port().default(3003),
+  GRPC_PORT: Joi.number().port().default(50053),
+  // The URL carries the database credentials, so production must name it.
+  DATABASE_URL: secretWithLocalDefault('postgres://postgres@127.0.0.1:5432/mpb_comments').concat(
+    Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
+  ),
+  REDIS_URL: Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .default('redis://127.0.0.1:6379'),
+  KAFKA_BROKERS: Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
+    .default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: Joi.string().default('mpb-comments'),
+  KAFKA_GROUP_ID: Joi.string()
+    .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
+    .default('comments'),
+  MIGRATE_ON_START: Joi.boolean().default(true),
+  JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
+  JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
+  AUTH_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://127.0.0.1:3001'),
+  POSTS_GRPC_ADDR: Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:50052'),
+  POSTS_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),
+  OUTBOX_MAX_LAG_SECONDS: Joi.number().integer().min(1).default(60),
+  CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
+});
+
+/** auth's key set: AUTH_URL (which may carry a path prefix) + JWKS_PATH. */
+export const jwksUrlOf = (authUrl: string): string => `${authUrl.replace(/\/+$/, '')}${JWKS_PATH}`;
+
+/** The one place that reads the environment. */
+export function loadCommentsConfig(env: NodeJS.ProcessEnv = process.env): CommentsConfig {
+  return loadConfig(configSchema, env);
+}
+
+/** For entry points: the configuration, or one line naming every problem and exit code 1. */
+export const loadCommentsConfigOrExit = (service: string): CommentsConfig =>
+  loadConfigOrExit(service, configSchema);

@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { Logger } from '@mpb/logger';
+import { createTokenVerifier, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import type { CommentsConfig } from './config';
+import { CommentRepository } from './data/comment-repository';
+import { sessionRevocationCheck } from './data/session-revocations';
+import { CommentsService } from './domain/comments-service';
+import type { PostDirectory } from './domain/ports';
+
+export type CommentsSettings = Pick<CommentsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
+
+export interface CommentsContext {
+  comments: CommentsService;
+  /** Verifies access tokens with auth's public keys and refuses revoked sessions. */
+  verifier: TokenVerifier;
+}
+
+/** Builds the domain objects on top of the clients main.ts (or a test) created. */
+export function createCommentsContext(c: {
+  settings: CommentsSettings;
+  knex: Knex;
+  redis: Redis;
+  logger: Logger;
+  posts: PostDirectory;
+  /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
+  loadKeys: () => Promise<Jwk[]>;
+  cascadeChunkSize?: number;
+}): CommentsContext {
+  return {
+    comments: new CommentsService({
+      comments: new CommentRepository(c.knex),
+      posts: c.posts,
+      logger: c.logger,
+      cascadeChunkSize: c.cascadeChunkSize,
+    }),
+    verifier: createTokenVerifier({
+      loadKeys: c.loadKeys,
+      issuer: c.settings.JWT_ISSUER,
+      audience: c.settings.JWT_AUDIENCE,
+      isSessionRevoked: sessionRevocationCheck(c.redis),
+    }),
+  };
+}

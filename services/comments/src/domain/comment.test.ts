@@ -1,0 +1,86 @@
+import {
+  commentCreatedPayload,
+  commentDeletedPayload,
+  commentUpdatedPayload,
+  parseId,
+  toCommentResponse,
+  type Comment,
+} from './comment';
+
+const comment: Comment = {
+  id: 11,
+  postId: 7,
+  userId: 3,
+  text: 'hello',
+  like: 0,
+  blocked: false,
+  createdAt: new Date('2026-01-02T03:04:05Z'),
+  updatedAt: new Date('2026-01-02T04:00:00Z'),
+  deletedAt: null,
+};
+
+describe('ids', () => {
+  it.each(['1', '42', String(Number.MAX_SAFE_INTEGER), 7])('accepts %p', (raw) => {
+    expect(parseId(raw)).toBe(Number(raw));
+  });
+
+  it.each([
+    'abc',
+    '-1',
+    '0',
+    '1.5',
+    '',
+    ' 1',
+    '1e3',
+    '0x10',
+    String(2 ** 53),
+    '99999999999999999999',
+    -1,
+    0,
+    1.5,
+    null,
+    undefined,
+    ['1'],
+  ])('rejects %p', (raw) => {
+    expect(parseId(raw)).toBeUndefined();
+  });
+});
+
+describe('comment views', () => {
+  it('answer in the old CommentResponse shape, snake_case, without deleted_at', () => {
+    expect(toCommentResponse(comment)).toEqual({
+      id: 11,
+      post_id: 7,
+      user_id: 3,
+      text: 'hello',
+      like: 0,
+      blocked: false,
+      created_at: '2026-01-02T03:04:05.000Z',
+      updated_at: '2026-01-02T04:00:00.000Z',
+    });
+  });
+
+  it('put ids and times in events, never the text', () => {
+    expect(commentCreatedPayload(comment)).toEqual({
+      id: 11,
+      post_id: 7,
+      user_id: 3,
+      created_at: '2026-01-02T03:04:05.000Z',
+    });
+    expect(commentUpdatedPayload(comment)).toEqual({
+      id: 11,
+      post_id: 7,
+      user_id: 3,
+      updated_at: '2026-01-02T04:00:00.000Z',
+    });
+    const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
+    expect(commentDeletedPayload(deleted, 'post_deleted')).toEqual({
+      id: 11,
+      post_id: 7,
+      user_id: 3,
+      deleted_at: '2026-01-03T00:00:00.000Z',
+      reason: 'post_deleted',
+    });
+    expect(() => commentDeletedPayload(comment, 'user')).toThrow(/not deleted/);
+  });
+});

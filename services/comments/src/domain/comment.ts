@@ -1,0 +1,93 @@
+/** A comment as the service works with it. */
+export interface Comment {
+  id: number;
+  postId: number;
+  userId: number;
+  text: string;
+  like: number;
+  blocked: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+/** The old API's `CommentResponse`, field for field. */
+export interface CommentResponse {
+  id: number;
+  post_id: number;
+  user_id: number;
+  text: string;
+  like: number;
+  blocked: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export const toCommentResponse = (c: Comment): CommentResponse => ({
+  id: c.id,
+  post_id: c.postId,
+  user_id: c.userId,
+  text: c.text,
+  like: c.like,
+  blocked: c.blocked,
+  created_at: c.createdAt.toISOString(),
+  updated_at: c.updatedAt.toISOString(),
+});
+
+/** An id from a URL, a query, an event or a call: a positive integer JavaScript represents exactly. */
+export function parseId(raw: unknown): number | undefined {
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string' || !/^[0-9]{1,16}$/.test(text)) return undefined;
+  const id = Number(text);
+  return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
+}
+
+export type CommentDeletedReason = 'user' | 'post_deleted';
+
+export interface CommentCreatedPayload {
+  id: number;
+  post_id: number;
+  user_id: number;
+  created_at: string;
+}
+
+export interface CommentUpdatedPayload {
+  id: number;
+  post_id: number;
+  user_id: number;
+  updated_at: string;
+}
+
+export interface CommentDeletedPayload {
+  id: number;
+  post_id: number;
+  user_id: number;
+  deleted_at: string;
+  reason: CommentDeletedReason;
+}
+
+/** Events carry ids and times, never the text: consumers that need it ask over gRPC. */
+export const commentCreatedPayload = (c: Comment): CommentCreatedPayload => ({
+  id: c.id,
+  post_id: c.postId,
+  user_id: c.userId,
+  created_at: c.createdAt.toISOString(),
+});
+
+export const commentUpdatedPayload = (c: Comment): CommentUpdatedPayload => ({
+  id: c.id,
+  post_id: c.postId,
+  user_id: c.userId,
+  updated_at: c.updatedAt.toISOString(),
+});
+
+export function commentDeletedPayload(c: Comment, reason: CommentDeletedReason): CommentDeletedPayload {
+  if (!c.deletedAt) throw new Error(`comment ${c.id} is not deleted`);
+  return {
+    id: c.id,
+    post_id: c.postId,
+    user_id: c.userId,
+    deleted_at: c.deletedAt.toISOString(),
+    reason,
+  };
+}

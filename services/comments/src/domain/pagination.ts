@@ -1,0 +1,61 @@
+import { badRequest } from '@mpb/errors';
+
+export const DEFAULT_PAGE_LIMIT = 20;
+export const MAX_PAGE_LIMIT = 100;
+/** Keeps the row offset an exact integer. */
+export const MAX_PAGE = Math.floor(Number.MAX_SAFE_INTEGER / MAX_PAGE_LIMIT);
+
+export interface PageRequest {
+  /** 1-based. */
+  page: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  request: PageRequest;
+}
+
+const INTEGER = /^[+-]?[0-9]{1,30}$/;
+const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
+
+/** An integer query value, or undefined when absent; anything else (text, decimals, repeats) is a 400. */
+function integerParam(raw: unknown, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !INTEGER.test(raw)) throw badRequest(`invalid ${name}`);
+  return Number(raw);
+}
+
+/** `page` (default 1) and `limit` (default 20) are clamped into range; non-integers are refused. */
+export function parsePageRequest(query: { page?: unknown; limit?: unknown }): PageRequest {
+  const page = clamp(integerParam(query.page, 'page') ?? 1, 1, MAX_PAGE);
+  const limit = clamp(integerParam(query.limit, 'limit') ?? DEFAULT_PAGE_LIMIT, 1, MAX_PAGE_LIMIT);
+  return { page, limit, offset: (page - 1) * limit };
+}
+
+export const lastPageOf = (total: number, limit: number): number => Math.max(1, Math.ceil(total / limit));
+
+/**
+ * An RFC 8288 `Link` header value with first, prev, next and last. The targets are relative
+ * references (path and query), which resolve against the URL the client asked for, wherever the
+ * gateway is mounted; `params` are kept in every link (the post filter).
+ */
+export function linkHeader(
+  path: string,
+  params: Record<string, string>,
+  { page, limit }: PageRequest,
+  total: number,
+): string {
+  const last = lastPageOf(total, limit);
+  const target = (p: number): string => {
+    const query = new URLSearchParams({ ...params, page: String(p), limit: String(limit) });
+    return `${path}?${query.toString()}`;
+  };
+  const links: Array<[string, number]> = [['first', 1]];
+  if (page > 1) links.push(['prev', Math.min(page - 1, last)]);
+  if (page < last) links.push(['next', page + 1]);
+  links.push(['last', last]);
+  return links.map(([rel, p]) => `<${target(p)}>; rel="${rel}"`).join(', ');
+}

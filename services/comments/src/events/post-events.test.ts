@@ -1,0 +1,50 @@
+import { createEnvelope, EventTypes, type EventType } from '@mpb/contracts';
+import { isPermanentEventError } from '@mpb/kafka';
+import { createLogger } from '@mpb/logger';
+import type { CommentsService } from '../domain/comments-service';
+import { postEventsHandler } from './post-events';
+
+function setup() {
+  const removed: Array<{ postId: number; eventId: string; consumer: string }> = [];
+  const comments = {
+    removeCommentsOfDeletedPost: async (postId: number, e: { consumer: string; eventId: string }) => {
+      removed.push({ postId, eventId: e.eventId, consumer: e.consumer });
+      return 0;
+    },
+  } as unknown as CommentsService;
+  const handle = postEventsHandler({
+    comments,
+    consumer: 'comments',
+    logger: createLogger({ service: 'comments-test', level: 'silent' }),
+  });
+  return { handle, removed };
+}
+
+const event = (type: EventType, payload: Record<string, unknown>) =>
+  createEnvelope({ type, aggregateType: 'post', aggregateId: 5, payload, source: 'posts' });
+
+describe('post events', () => {
+  it('removes the comments of a deleted post, keyed by the event id and the group', async () => {
+    const { handle, removed } = setup();
+    const deleted = event(EventTypes.PostDeleted, { id: 5, user_id: 1 });
+    await handle(deleted);
+    expect(removed).toEqual([{ postId: 5, eventId: deleted.id, consumer: 'comments' }]);
+  });
+
+  it('skips the other post events', async () => {
+    const { handle, removed } = setup();
+    await handle(event(EventTypes.PostCreated, { id: 5 }));
+    await handle(event(EventTypes.PostUpdated, { id: 'whatever' }));
+    expect(removed).toHaveLength(0);
+  });
+
+  it.each([{ id: 'x' }, { id: -1 }, {}, { id: 1.5 }])(
+    'refuses the payload %p as a permanent error, to be parked',
+    async (payload) => {
+      const { handle, removed } = setup();
+      const err = await handle(event(EventTypes.PostDeleted, payload)).catch((e: unknown) => e);
+      expect(isPermanentEventError(err)).toBe(true);
+      expect(removed).toHaveLength(0);
+    },
+  );
+});

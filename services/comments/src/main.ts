@@ -1,0 +1,106 @@
+import { Redis } from 'ioredis';
+import { createLogger, errorFields } from '@mpb/logger';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  jwksFromUrl,
+  listen,
+  migrateLatest,
+  registerShutdown,
+} from '@mpb/service-kit';
+import { migrations } from '../migrations';
+import { jwksUrlOf, loadCommentsConfigOrExit } from './config';
+import { createCommentsContext } from './context';
+import { SERVICE_NAME } from './domain/comments-service';
+import { startEventPipeline } from './events/pipeline';
+import { postEventsHandler } from './events/post-events';
+import { GrpcPostDirectory } from './grpc/post-directory';
+import { createGrpcServer } from './grpc/server';
+import { createHttpApp } from './http/app';
+import { readinessChecks } from './readiness';
+
+/** The composition root: config once, every client built here, shut down in reverse order. */
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const config = loadCommentsConfigOrExit(SERVICE_NAME);
+  const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  try {
+    const metrics = createMetrics(SERVICE_NAME);
+
+    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
+    const knex = createDb(config.DATABASE_URL);
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateLatest(knex, migrations);
+      logger.info({ applied }, 'migrations up to date');
+    }
+
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
+    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
+    await redis.ping();
+
+    // auth and posts may start later: keys are fetched on the first token, posts asked per request.
+    const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
+    const context = createCommentsContext({
+      settings: config,
+      knex,
+      redis,
+      logger,
+      posts,
+      loadKeys: jwksFromUrl(jwksUrlOf(config.AUTH_URL)),
+    });
+    const events = await startEventPipeline({
+      clientId: config.KAFKA_CLIENT_ID,
+      brokers: config.KAFKA_BROKERS,
+      groupId: config.KAFKA_GROUP_ID,
+      knex,
+      logger,
+      metrics,
+    });
+    await events.startConsumer(
+      postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
+    );
+
+    const app = createHttpApp({
+      ...context,
+      logger,
+      metrics,
+      readiness: readinessChecks({
+        knex,
+        redis,
+        events,
+        outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
+        consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
+        startedAt,
+      }),
+    });
+    const http = await listen(app, config.HTTP_PORT, config.HOST);
+    const grpc = createGrpcServer({ logger, metrics, comments: context.comments });
+    const grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
+
+    registerShutdown({
+      logger,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+      steps: [
+        { name: 'http', run: () => http.close() },
+        { name: 'grpc', run: () => grpc.close() },
+        { name: 'post-events consumer', run: () => events.consumer?.stop() },
+        { name: 'outbox relay', run: () => events.relay.stop() },
+        { name: 'kafka producer', run: () => events.producer.disconnect() },
+        { name: 'posts client', run: () => posts.close() },
+        { name: 'redis', run: () => redis.quit() },
+        { name: 'database', run: () => knex.destroy() },
+      ],
+    });
+    logger.info(
+      { http_port: http.port, grpc_port: grpcPort, group_id: config.KAFKA_GROUP_ID },
+      'comments started',
+    );
+  } catch (err) {
+    logger.fatal(errorFields(err, true), 'comments failed to start');
+    process.exit(1);
+  }
+}
+
+void main();

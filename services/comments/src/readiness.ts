@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { ReadinessCheck } from '@mpb/service-kit';
+import type { EventPipeline } from './events/pipeline';
+
+export interface ReadinessDeps {
+  knex: Knex;
+  redis: Redis;
+  events: Pick<EventPipeline, 'kafka' | 'producer' | 'relay' | 'consumer'>;
+  outboxMaxLagSeconds: number;
+  consumerMaxStallSeconds: number;
+  /** When the service started; progress of the consumer is measured from here until its first event. */
+  startedAt?: Date;
+}
+
+/** /readyz: every dependency reachable, the outbox draining and the post-events consumer making progress. */
+export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
+  const startedAt = d.startedAt ?? new Date();
+  return {
+    database: () => d.knex.raw('select 1'),
+    redis: () => d.redis.ping(),
+    kafka: async () => {
+      if (!d.events.producer.isConnected()) throw new Error('producer not connected');
+      await d.events.kafka.ping(1500);
+    },
+    consumer: async () => {
+      const consumer = d.events.consumer;
+      if (!consumer?.status().running) throw new Error('post-events consumer not running');
+      const { lastProcessedAt } = consumer.status();
+      const idleSeconds = (Date.now() - (lastProcessedAt ?? startedAt).getTime()) / 1000;
+      if (idleSeconds <= d.consumerMaxStallSeconds) return;
+      // Quiet for a while: fine when nothing waits, stalled when events pile up unprocessed.
+      const lag = await consumer.lag();
+      if (lag > 0)
+        throw new Error(`${lag} post events waiting, none processed for ${Math.round(idleSeconds)} s`);
+    },
+    outbox: async () => {
+      const { count, oldestAgeSeconds } = await d.events.relay.backlog();
+      if (oldestAgeSeconds > d.outboxMaxLagSeconds) {
+        throw new Error(`${count} events unpublished, oldest ${Math.round(oldestAgeSeconds)} s old`);
+      }
+    },
+  };
+}

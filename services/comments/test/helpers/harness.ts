@@ -1,0 +1,136 @@
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import { Topics } from '@mpb/contracts';
+import { createLogger, type Logger } from '@mpb/logger';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  migrateLatest,
+  type ServiceMetrics,
+} from '@mpb/service-kit';
+import { migrations } from '../../migrations';
+import { loadCommentsConfig, type CommentsConfig } from '../../src/config';
+import { createCommentsContext, type CommentsContext } from '../../src/context';
+import { startEventPipeline, type EventPipeline } from '../../src/events/pipeline';
+import { postEventsHandler } from '../../src/events/post-events';
+import { GrpcPostDirectory } from '../../src/grpc/post-directory';
+import { createHttpApp } from '../../src/http/app';
+import { readinessChecks } from '../../src/readiness';
+import { suffix } from './factories';
+import { startGroupAtEnd, testKafka } from './kafka';
+import { TestTokenIssuer } from './tokens';
+
+/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
+const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const TEST_DATABASE_URL = process.env.COMMENTS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_comments_test`;
+
+export function testConfig(overrides: Record<string, string> = {}): CommentsConfig {
+  return loadCommentsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    // Each file its own group: parallel files and earlier runs never take each other's messages.
+    KAFKA_GROUP_ID: `comments-test-${suffix()}`,
+    ...overrides,
+  });
+}
+
+/** Creates and migrates the test database; parallel workers may race on both. */
+export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
+  await ensureDatabase(url);
+  const knex = createDb(url, { max: 5 });
+  await migrateLatest(knex, migrations);
+  return knex;
+}
+
+export interface TestCommentsOptions {
+  /** host:port of the PostService (the test's stand-in). */
+  postsAddress: string;
+  /** Start the post-events consumer (its group begins at the topic's current end). */
+  consume?: boolean;
+  cascadeChunkSize?: number;
+  config?: Record<string, string>;
+}
+
+export interface TestComments {
+  config: CommentsConfig;
+  app: Express;
+  context: CommentsContext;
+  knex: Knex;
+  redis: Redis;
+  events: EventPipeline;
+  posts: GrpcPostDirectory;
+  tokens: TestTokenIssuer;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  close(): Promise<void>;
+}
+
+/** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
+export async function startTestComments(o: TestCommentsOptions): Promise<TestComments> {
+  const config = testConfig({ POSTS_GRPC_ADDR: o.postsAddress, ...o.config });
+  const logger = createLogger({ service: 'comments', level: config.LOG_LEVEL });
+  const metrics = createMetrics('comments');
+  const knex = await prepareDatabase(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const tokens = new TestTokenIssuer(config.JWT_ISSUER, config.JWT_AUDIENCE);
+  const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
+  const context = createCommentsContext({
+    settings: config,
+    knex,
+    redis,
+    logger,
+    posts,
+    loadKeys: tokens.loadKeys,
+    cascadeChunkSize: o.cascadeChunkSize,
+  });
+  const events = await startEventPipeline({
+    clientId: 'comments-test',
+    brokers: config.KAFKA_BROKERS,
+    groupId: config.KAFKA_GROUP_ID,
+    knex,
+    logger,
+    metrics,
+    onConsumerFatal: (err) => logger.error({ err: err.message }, 'test consumer crashed'),
+  });
+  if (o.consume) {
+    await startGroupAtEnd(testKafka(), config.KAFKA_GROUP_ID, [Topics.posts]);
+    await events.startConsumer(
+      postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
+    );
+  }
+  const app = createHttpApp({
+    ...context,
+    logger,
+    metrics,
+    readiness: readinessChecks({
+      knex,
+      redis,
+      events,
+      outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
+      consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
+    }),
+  });
+  return {
+    config,
+    app,
+    context,
+    knex,
+    redis,
+    events,
+    posts,
+    tokens,
+    logger,
+    metrics,
+    async close() {
+      await events.stop();
+      posts.close();
+      await redis.quit();
+      await knex.destroy();
+    },
+  };
+}

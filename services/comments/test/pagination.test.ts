@@ -1,0 +1,125 @@
+import request from 'supertest';
+import type { CommentBody } from './helpers/api';
+import { uniquePostId } from './helpers/factories';
+import { startTestComments, type TestComments } from './helpers/harness';
+import { PostServiceStandIn } from './helpers/post-stand-in';
+import { bearer } from './helpers/tokens';
+
+let t: TestComments;
+const posts = new PostServiceStandIn();
+const postId = uniquePostId();
+/** The post's comments as created, oldest first. */
+const created: CommentBody[] = [];
+
+beforeAll(async () => {
+  t = await startTestComments({ postsAddress: await posts.start() });
+  posts.add(postId);
+  for (let i = 0; i < 25; i += 1) {
+    const res = await request(t.app)
+      .post(`/api/posts/${postId}/comments`)
+      .set('Authorization', bearer(t.tokens.token(1 + (i % 3))))
+      .send({ text: `comment ${i}` });
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
+    created.push(res.body as CommentBody);
+  }
+});
+
+afterAll(async () => {
+  await t.close();
+  await posts.stop();
+});
+
+const newestFirst = (): number[] => created.map((c) => c.id).reverse();
+const links = (header: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    (header ?? '').split(', ').map((part) => {
+      const [, target, rel] = /^<([^>]+)>; rel="([a-z]+)"$/.exec(part) ?? [];
+      return [rel, target];
+    }),
+  );
+
+describe("listing a post's comments", () => {
+  it('answers the first 20, newest first, as a bare array with the total and links in headers', async () => {
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}`);
+    expect(res.status).toBe(200);
+    expect(Array.isArray(res.body)).toBe(true);
+    expect(res.body.map((c: CommentBody) => c.id)).toEqual(newestFirst().slice(0, 20));
+    expect(res.headers['x-total-count']).toBe('25');
+    expect(links(res.headers.link)).toEqual({
+      first: `/api/comments?post_id=${postId}&page=1&limit=20`,
+      next: `/api/comments?post_id=${postId}&page=2&limit=20`,
+      last: `/api/comments?post_id=${postId}&page=2&limit=20`,
+    });
+  });
+
+  it('follows the links to the rest', async () => {
+    const first = await request(t.app).get(`/api/comments?post_id=${postId}&limit=10`);
+    const second = await request(t.app).get(links(first.headers.link).next!);
+    const third = await request(t.app).get(links(second.headers.link).next!);
+    expect([...first.body, ...second.body, ...third.body].map((c: CommentBody) => c.id)).toEqual(
+      newestFirst(),
+    );
+    expect(links(third.headers.link).next).toBeUndefined();
+    expect(links(third.headers.link).prev).toBe(`/api/comments?post_id=${postId}&page=2&limit=10`);
+  });
+
+  it('pages the REST alias the same way, with links to the alias', async () => {
+    const res = await request(t.app).get(`/api/posts/${postId}/comments?page=2&limit=20`);
+    expect(res.body.map((c: CommentBody) => c.id)).toEqual(newestFirst().slice(20));
+    expect(res.headers['x-total-count']).toBe('25');
+    expect(links(res.headers.link).prev).toBe(`/api/posts/${postId}/comments?page=1&limit=20`);
+  });
+
+  it.each([
+    ['limit=1000', 25],
+    ['limit=0', 1],
+    ['limit=-3', 1],
+    ['page=0&limit=5', 5],
+    ['page=-1', 20],
+  ])('clamps %s into range', async (query, count) => {
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}&${query}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toHaveLength(count);
+  });
+
+  it('caps a page at 100', async () => {
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}&limit=500`);
+    expect(links(res.headers.link).first).toContain('limit=100');
+  });
+
+  it('answers an empty page beyond the end, still with the total', async () => {
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}&page=999999999999`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual([]);
+    expect(res.headers['x-total-count']).toBe('25');
+  });
+
+  it.each([
+    ['page=abc', 'invalid page'],
+    ['page=1.5', 'invalid page'],
+    ['limit=ten', 'invalid limit'],
+    ['limit=', 'invalid limit'],
+  ])('refuses %s with a 400', async (query, error) => {
+    for (const path of [
+      `/api/comments?post_id=${postId}&${query}`,
+      `/api/posts/${postId}/comments?${query}`,
+    ]) {
+      expect(await request(t.app).get(path)).toMatchObject({
+        status: 400,
+        body: { error, code: 'BAD_REQUEST' },
+      });
+    }
+  });
+
+  it('leaves deleted comments out of the page and the total', async () => {
+    const victim = created[24]!;
+    await request(t.app)
+      .delete(`/api/comments/${victim.id}`)
+      .set('Authorization', bearer(t.tokens.token(victim.user_id)))
+      .expect(204);
+    created.pop();
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}&limit=100`);
+    expect(res.headers['x-total-count']).toBe('24');
+    expect(res.body.map((c: CommentBody) => c.id)).toEqual(newestFirst());
+  });
+});

@@ -1,0 +1,248 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import { unavailable } from '@mpb/errors';
+import type { PostState, Snapshot } from '../domain/counts';
+import {
+  GONE,
+  type CounterCache,
+  type Gone,
+  type LikeDecision,
+  type LikerEntry,
+} from '../domain/ports';
+import {
+  DECIDE_LIKE,
+  FORGET_POST,
+  MERGE_LIKERS,
+  READ,
+  SAVE_SNAPSHOT,
+  UNDO_LIKE,
+  UNVIEW,
+  VIEW,
+} from './redis-scripts';
+
+type Arg = string | number;
+type ScriptCall = (...args: Arg[]) => Promise<unknown>;
+
+const SCRIPTS = {
+  mpbMetricsRead: { numberOfKeys: 3, lua: READ },
+  mpbMetricsView: { numberOfKeys: 3, lua: VIEW },
+  mpbMetricsUnview: { numberOfKeys: 1, lua: UNVIEW },
+  mpbMetricsSaveSnapshot: { numberOfKeys: 3, lua: SAVE_SNAPSHOT },
+  mpbMetricsDecideLike: { numberOfKeys: 2, lua: DECIDE_LIKE },
+  mpbMetricsUndoLike: { numberOfKeys: 1, lua: UNDO_LIKE },
+  mpbMetricsMergeLikers: { numberOfKeys: 2, lua: MERGE_LIKERS },
+  mpbMetricsForgetPost: { numberOfKeys: 3, lua: FORGET_POST },
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+
+/** ioredis adds defined scripts as methods (on the client and on pipelines) it has no types for. */
+const script = (target: Redis | ChainableCommander, name: ScriptName): ScriptCall => {
+  const fn = (target as unknown as Record<string, ScriptCall>)[name]!;
+  return fn.bind(target);
+};
+
+/** Merges are sent in pieces of this many users, so no script blocks Redis for long. */
+const MERGE_CHUNK = 500;
+
+export interface RedisCounterCacheOptions {
+  redis: Redis;
+  /** Prefix of every key (`metrics:` by default). */
+  prefix: string;
+  /** How long a deleted post stays marked. */
+  deletedTtlSeconds: number;
+}
+
+const num = (v: unknown): number | undefined => {
+  if (v === null || v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** Parses the reply of the state-returning scripts (see redis-scripts.ts). */
+function parseState(postId: number, reply: unknown): PostState | Gone {
+  const r = reply as Array<string | number | null>;
+  if (Number(r[0]) === 0) return GONE;
+  const [, e, p, v, b, l, fe, f, loaded, n, viewer] = r;
+  const version = num(v);
+  const state: PostState = {
+    postId,
+    produced: num(p) ?? 0,
+    likers: { loaded: loaded === '1', count: num(n) ?? 0 },
+  };
+  const epoch = num(e);
+  if (epoch !== undefined) state.epoch = epoch;
+  const viewerEntry = num(viewer);
+  if (viewerEntry !== undefined) state.likers.viewer = viewerEntry;
+  if (version !== undefined) {
+    state.snapshot = {
+      version,
+      views: num(b) ?? 0,
+      likes: num(l) ?? 0,
+      viewEpoch: num(fe) ?? 0,
+      epochViews: num(f) ?? 0,
+    };
+  }
+  return state;
+}
+
+const entryOf = (e: LikerEntry): string => (e.liked ? String(e.seq) : `-${e.seq}`);
+
+/** Counters in Redis; every failure to reach Redis is a 503 / UNAVAILABLE for the caller. */
+export class RedisCounterCache implements CounterCache {
+  private readonly redis: Redis;
+
+  constructor(private readonly o: RedisCounterCacheOptions) {
+    this.redis = o.redis;
+    for (const [name, definition] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, definition);
+  }
+
+  /** The keys of one post; the hash tag keeps them in one cluster slot. */
+  keys(postId: number): { counts: string; likers: string; deleted: string } {
+    const base = `${this.o.prefix}{${postId}}`;
+    return { counts: `${base}:counts`, likers: `${base}:likers`, deleted: `${base}:deleted` };
+  }
+
+  async recordView(postId: number, viewerId: number): Promise<PostState | Gone> {
+    const k = this.keys(postId);
+    const reply = await this.run(() =>
+      script(this.redis, 'mpbMetricsView')(k.counts, k.likers, k.deleted, viewerId),
+    );
+    return parseState(postId, reply);
+  }
+
+  async undoView(postId: number, epoch: number): Promise<void> {
+    await this.run(() => script(this.redis, 'mpbMetricsUnview')(this.keys(postId).counts, epoch));
+  }
+
+  async read(postIds: number[], viewerId: number): Promise<Array<PostState | Gone>> {
+    const replies = await this.pipeline((p) => {
+      for (const id of postIds) {
+        const k = this.keys(id);
+        void script(p, 'mpbMetricsRead')(k.counts, k.likers, k.deleted, viewerId);
+      }
+    });
+    return replies.map((reply, i) => parseState(postIds[i]!, reply));
+  }
+
+  async saveSnapshots(
+    snapshots: Array<{ postId: number; snapshot: Snapshot }>,
+    viewerId: number,
+  ): Promise<Array<PostState | Gone>> {
+    const replies = await this.pipeline((p) => {
+      for (const { postId, snapshot } of snapshots) this.queueSnapshot(p, postId, snapshot, viewerId);
+    });
+    return replies.map((reply, i) => parseState(snapshots[i]!.postId, reply));
+  }
+
+  async decideLike(postId: number, userId: number, like: boolean): Promise<LikeDecision> {
+    const k = this.keys(postId);
+    const reply = (await this.run(() =>
+      script(this.redis, 'mpbMetricsDecideLike')(k.likers, k.deleted, userId, like ? '1' : '0'),
+    )) as string[];
+    switch (reply[0]) {
+      case 'gone':
+        return { kind: 'gone' };
+      case 'unloaded':
+        return { kind: 'unloaded' };
+      case 'unchanged':
+        return { kind: 'unchanged', likes: Number(reply[1]) };
+      default:
+        return {
+          kind: 'changed',
+          likes: Number(reply[1]),
+          previous: String(reply[2]),
+          current: String(reply[3]),
+          seq: Math.abs(Number(reply[3])),
+        };
+    }
+  }
+
+  async undoLike(
+    postId: number,
+    userId: number,
+    decision: Extract<LikeDecision, { kind: 'changed' }>,
+  ): Promise<void> {
+    const revert = decision.current.startsWith('-') ? 1 : -1;
+    await this.run(() =>
+      script(this.redis, 'mpbMetricsUndoLike')(
+        this.keys(postId).likers,
+        userId,
+        decision.current,
+        decision.previous,
+        revert,
+      ),
+    );
+  }
+
+  async mergeLikers(postId: number, entries: LikerEntry[], complete: boolean): Promise<void> {
+    const k = this.keys(postId);
+    for (let i = 0; i === 0 || i < entries.length; i += MERGE_CHUNK) {
+      const chunk = entries.slice(i, i + MERGE_CHUNK);
+      const last = i + MERGE_CHUNK >= entries.length;
+      const args = chunk.flatMap((e) => [e.userId, entryOf(e)]);
+      await this.run(() =>
+        script(this.redis, 'mpbMetricsMergeLikers')(k.likers, k.deleted, complete && last ? '1' : '0', ...args),
+      );
+    }
+  }
+
+  async pushFolded(
+    snapshots: Array<{ postId: number; snapshot: Snapshot }>,
+    likers: Array<LikerEntry & { postId: number }>,
+  ): Promise<void> {
+    if (snapshots.length === 0 && likers.length === 0) return;
+    const byPost = new Map<number, string[]>();
+    for (const e of likers) {
+      const args = byPost.get(e.postId) ?? [];
+      args.push(String(e.userId), entryOf(e));
+      byPost.set(e.postId, args);
+    }
+    await this.pipeline((p) => {
+      for (const { postId, snapshot } of snapshots) this.queueSnapshot(p, postId, snapshot, 0);
+      for (const [postId, args] of byPost) {
+        const k = this.keys(postId);
+        void script(p, 'mpbMetricsMergeLikers')(k.likers, k.deleted, '0', ...args);
+      }
+    });
+  }
+
+  async forgetPost(postId: number): Promise<void> {
+    const k = this.keys(postId);
+    await this.run(() =>
+      script(this.redis, 'mpbMetricsForgetPost')(k.counts, k.likers, k.deleted, this.o.deletedTtlSeconds),
+    );
+  }
+
+  private queueSnapshot(p: ChainableCommander, postId: number, s: Snapshot, viewerId: number): void {
+    const k = this.keys(postId);
+    void script(p, 'mpbMetricsSaveSnapshot')(
+      k.counts,
+      k.likers,
+      k.deleted,
+      s.version,
+      s.views,
+      s.likes,
+      s.viewEpoch,
+      s.epochViews,
+      viewerId,
+    );
+  }
+
+  private async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw unavailable('counters unavailable', { cause: err });
+    }
+  }
+
+  /** Queues commands on one pipeline and sends them in one round trip; any failed command fails all. */
+  private async pipeline(queue: (p: ChainableCommander) => void): Promise<unknown[]> {
+    const p = this.redis.pipeline();
+    queue(p);
+    const results = await this.run(() => p.exec());
+    return (results ?? []).map(([err, reply]) => {
+      if (err) throw unavailable('counters unavailable', { cause: err });
+      return reply;
+    });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Lua scripts behind every counter change: each runs atomically in Redis, on the keys of one post
+ * (which share a hash tag, so they work on Redis Cluster too).
+ *
+ * Per post:
+ * - `counts` hash: `v b l fe f` the newest PostgreSQL snapshot (version, views, likes, folded view
+ *   epoch, views folded from that epoch); `e p` the post's Redis view epoch and views counted in it.
+ * - `likers` hash: user id -> `seq` (likes, decided with that sequence) or `-seq` (unliked);
+ *   `#n` the number of likers, `#seq` the last sequence, `#loaded` set once every liker of
+ *   PostgreSQL has been merged in.
+ * - `deleted` string with a TTL: the post was deleted; nothing is counted or refilled for it.
+ *
+ * Numbers leave Lua through string.format: Lua's own conversion keeps 14 significant digits, too
+ * few for microsecond sequences.
+ */
+
+/** The state a read returns: {1, e, p, v, b, l, fe, f, #loaded, #n, viewer's entry}, or {0} when deleted. */
+const STATE = `
+local function state(counts, likers, viewer)
+  local s = redis.call('HMGET', counts, 'e', 'p', 'v', 'b', 'l', 'fe', 'f')
+  local k = redis.call('HMGET', likers, '#loaded', '#n', viewer)
+  return {1, s[1], s[2], s[3], s[4], s[5], s[6], s[7], k[1], k[2], k[3]}
+end
+`;
+
+/** KEYS counts, likers, deleted; ARGV viewer. */
+export const READ = `${STATE}
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+return state(KEYS[1], KEYS[2], ARGV[1])
+`;
+
+/** KEYS counts, likers, deleted; ARGV viewer. Starts a new epoch (Redis time, microseconds) when the post has none. */
+export const VIEW = `${STATE}
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+if not redis.call('HGET', KEYS[1], 'e') then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'e', t[1] .. string.format('%06d', tonumber(t[2])), 'p', 0)
+end
+redis.call('HINCRBY', KEYS[1], 'p', 1)
+return state(KEYS[1], KEYS[2], ARGV[1])
+`;
+
+/** KEYS counts; ARGV epoch. */
+export const UNVIEW = `
+if redis.call('HGET', KEYS[1], 'e') == ARGV[1] then
+  redis.call('HINCRBY', KEYS[1], 'p', -1)
+  return 1
+end
+return 0
+`;
+
+/** KEYS counts, likers, deleted; ARGV version, views, likes, viewEpoch, epochViews, viewer. Newest version wins. */
+export const SAVE_SNAPSHOT = `${STATE}
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+local current = redis.call('HGET', KEYS[1], 'v')
+if (not current) or tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2], 'l', ARGV[3], 'fe', ARGV[4], 'f', ARGV[5])
+end
+return state(KEYS[1], KEYS[2], ARGV[6])
+`;
+
+/**
+ * KEYS likers, deleted; ARGV user, want ('1' like, '0' unlike).
+ * Returns {'gone'}, {'unloaded'}, {'unchanged', n} or {'changed', n, previous entry, new entry}.
+ * The sequence is Redis time in microseconds, and always above the post's last one.
+ */
+export const DECIDE_LIKE = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'gone'} end
+if redis.call('HGET', KEYS[1], '#loaded') ~= '1' then return {'unloaded'} end
+local previous = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
+local likes = ARGV[2] == '1'
+if likes == (tonumber(previous) > 0) then
+  return {'unchanged', redis.call('HGET', KEYS[1], '#n') or '0'}
+end
+local t = redis.call('TIME')
+local seq = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
+if seq <= last then seq = last + 1 end
+local s = string.format('%.0f', seq)
+redis.call('HSET', KEYS[1], '#seq', s)
+local entry = s
+local delta = 1
+if not likes then
+  entry = '-' .. s
+  delta = -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], entry)
+local n = redis.call('HINCRBY', KEYS[1], '#n', delta)
+return {'changed', string.format('%d', n), previous, entry}
+`;
+
+/** KEYS likers; ARGV user, entry set by the decision, entry before it ('0': none), count change. */
+export const UNDO_LIKE = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '0' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+redis.call('HINCRBY', KEYS[1], '#n', ARGV[4])
+return 1
+`;
+
+/**
+ * KEYS likers, deleted; ARGV complete ('1' marks the set loaded), then pairs of user and signed
+ * sequence. Per user the entry with the higher sequence wins, so loaders, the consumer's pushes and
+ * live decisions can interleave in any order and agree.
+ */
+export const MERGE_LIKERS = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local delta = 0
+local top = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
+for i = 2, #ARGV, 2 do
+  local entry = tonumber(ARGV[i + 1])
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if math.abs(entry) > math.abs(current) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    if entry > 0 then delta = delta + 1 end
+    if current > 0 then delta = delta - 1 end
+  end
+  if math.abs(entry) > top then top = math.abs(entry) end
+end
+if delta ~= 0 then redis.call('HINCRBY', KEYS[1], '#n', delta) end
+redis.call('HSET', KEYS[1], '#seq', string.format('%.0f', top))
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], '#loaded', '1') end
+return 1
+`;
+
+/** KEYS counts, likers, deleted; ARGV ttl seconds. */
+export const FORGET_POST = `
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+`;

@@ -1,0 +1,67 @@
+import { EventTypes } from '@mpb/contracts';
+import { EventConsumer, type KafkaClient, type KafkaMetrics } from '@mpb/kafka';
+import type { Logger } from '@mpb/logger';
+import { deletedPostOf, toMetricEvent } from '../domain/events';
+import type { CounterFolder } from '../domain/folding';
+
+export interface ConsumerOptions {
+  kafka: KafkaClient;
+  logger: Logger;
+  metrics: KafkaMetrics;
+  folder: CounterFolder;
+  /** Called when kafkajs gives up; main.ts exits so the orchestrator restarts the process. */
+  onFatal?: (err: Error) => void;
+  sessionTimeoutMs?: number;
+}
+
+/** Heartbeats often enough that two can be missed within the session timeout. */
+const sessionOptions = (sessionTimeoutMs = 30_000) => ({
+  sessionTimeout: sessionTimeoutMs,
+  heartbeatInterval: Math.min(3000, Math.floor(sessionTimeoutMs / 5)),
+});
+
+/**
+ * Folds the metrics topic into PostgreSQL in batches (see CounterFolder). Invalid messages and
+ * events metrics cannot fold are parked in `<topic>.dlt`; a failing database or Redis is retried
+ * with backoff without advancing the offsets.
+ */
+export function createCounterConsumer(
+  o: ConsumerOptions & { topic: string; groupId: string; batchSize: number },
+): EventConsumer {
+  return new EventConsumer({
+    kafka: o.kafka,
+    logger: o.logger,
+    metrics: o.metrics,
+    onFatal: o.onFatal,
+    ...sessionOptions(o.sessionTimeoutMs),
+    groupId: o.groupId,
+    topics: [o.topic],
+    maxBatchSize: o.batchSize,
+    // One partition per transaction at a time per partition; partitions fold in parallel.
+    partitionsConsumedConcurrently: 3,
+    handleBatch: async (events, ctx) => {
+      const batch = events.map((e) => toMetricEvent(e.envelope, e.meta.offset));
+      await ctx.heartbeat();
+      await o.folder.fold(ctx.topic, ctx.partition, batch);
+    },
+  });
+}
+
+/** Removes the counters of deleted posts; the other post events are not metrics' business. */
+export function createPostDeletionConsumer(
+  o: ConsumerOptions & { topic: string; groupId: string },
+): EventConsumer {
+  return new EventConsumer({
+    kafka: o.kafka,
+    logger: o.logger,
+    metrics: o.metrics,
+    onFatal: o.onFatal,
+    ...sessionOptions(o.sessionTimeoutMs),
+    groupId: o.groupId,
+    topics: [o.topic],
+    handle: async (envelope) => {
+      if (envelope.type !== EventTypes.PostDeleted) return;
+      await o.folder.removePost(deletedPostOf(envelope));
+    },
+  });
+}

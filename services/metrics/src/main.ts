@@ -1,0 +1,143 @@
+import { Redis } from 'ioredis';
+import { createKafka, createKafkaMetrics, parseBrokers, type EventConsumer } from '@mpb/kafka';
+import { createLogger, errorFields } from '@mpb/logger';
+import {
+  createDb,
+  createMetrics,
+  ensureDatabase,
+  listen,
+  migrateLatest,
+  registerShutdown,
+  type ShutdownStep,
+} from '@mpb/service-kit';
+import { migrations } from '../migrations';
+import { loadMetricsConfigOrExit } from './config';
+import { createApiContext, createCounterCache, createCounterFolder, type ApiContext } from './context';
+import { SERVICE_NAME } from './domain/metrics-service';
+import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
+import { startMetricEventsProducer, type MetricEventsProducer } from './events/producer';
+import { createPostDirectory } from './grpc/posts-directory';
+import { createGrpcServer } from './grpc/server';
+import { createHttpApp } from './http/app';
+import { readinessChecks } from './readiness';
+
+/**
+ * The composition root: config once, every client built here, shut down in reverse order.
+ * METRICS_ROLE picks what runs: `all` (default), `api` (HTTP + gRPC) or `consumer` (the two
+ * consumers, with HTTP for probes and /metrics only), so the consumer can be scaled on its own.
+ */
+async function main(): Promise<void> {
+  const config = loadMetricsConfigOrExit(SERVICE_NAME);
+  const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  const runsApi = config.METRICS_ROLE !== 'consumer';
+  const runsConsumers = config.METRICS_ROLE !== 'api';
+  try {
+    const metrics = createMetrics(SERVICE_NAME);
+
+    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
+    const knex = createDb(config.DATABASE_URL, { applicationName: `${SERVICE_NAME}-${config.METRICS_ROLE}` });
+    if (config.MIGRATE_ON_START) {
+      const applied = await migrateLatest(knex, migrations);
+      logger.info({ applied }, 'migrations up to date');
+    }
+
+    const redis = new Redis(config.REDIS_URL, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: 3000,
+      // A request must not hang while Redis is unreachable: it fails with a 503 instead.
+      commandTimeout: 2000,
+    });
+    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
+    await redis.ping();
+
+    const kafka = createKafka({
+      clientId: config.KAFKA_CLIENT_ID,
+      brokers: parseBrokers(config.KAFKA_BROKERS),
+      logger,
+    });
+    const kafkaMetrics = createKafkaMetrics(metrics.registry);
+    const cache = createCounterCache(redis, config);
+
+    let api: (ApiContext & { events: MetricEventsProducer }) | undefined;
+    const posts = runsApi
+      ? createPostDirectory({
+          address: config.POSTS_GRPC_ADDR,
+          deadlineMs: config.POSTS_DEADLINE_MS,
+          cacheTtlMs: config.POSTS_CACHE_TTL_MS,
+        })
+      : undefined;
+    if (runsApi) {
+      const events = await startMetricEventsProducer({
+        kafka,
+        topic: config.METRICS_TOPIC,
+        logger,
+        metrics: kafkaMetrics,
+      });
+      api = { ...createApiContext({ settings: config, knex, redis, cache, posts: posts!, events, logger }), events };
+    }
+
+    const consumers: EventConsumer[] = [];
+    if (runsConsumers) {
+      const folder = createCounterFolder({ knex, cache, posts, logger });
+      const common = {
+        kafka,
+        logger,
+        metrics: kafkaMetrics,
+        folder,
+        sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      };
+      consumers.push(
+        createCounterConsumer({
+          ...common,
+          topic: config.METRICS_TOPIC,
+          groupId: config.METRICS_CONSUMER_GROUP,
+          batchSize: config.METRICS_BATCH_SIZE,
+        }),
+        createPostDeletionConsumer({ ...common, topic: config.POSTS_TOPIC, groupId: config.POSTS_CONSUMER_GROUP }),
+      );
+    }
+
+    const app = createHttpApp({
+      logger,
+      metrics,
+      readiness: readinessChecks({
+        knex,
+        redis,
+        kafka,
+        producer: api?.events.producer,
+        consumers,
+        maxLag: config.METRICS_MAX_LAG,
+      }),
+      routes: api,
+    });
+    const http = await listen(app, config.HTTP_PORT, config.HOST);
+    const grpc = api ? createGrpcServer({ logger, metrics, service: api.service }) : undefined;
+    const grpcPort = grpc ? await grpc.listen(config.GRPC_PORT, config.HOST) : undefined;
+    for (const consumer of consumers) await consumer.start();
+
+    // Intake first (HTTP, gRPC, new batches), then the work in flight, then the clients.
+    const steps: ShutdownStep[] = [{ name: 'http', run: () => http.close() }];
+    if (grpc) steps.push({ name: 'grpc', run: () => grpc.close() });
+    for (const consumer of consumers) {
+      steps.push({ name: `consumer ${consumer.groupId}`, run: () => consumer.stop() });
+    }
+    if (api) steps.push({ name: 'kafka producer', run: () => api.events.producer.disconnect() });
+    if (posts) steps.push({ name: 'posts client', run: () => posts.close() });
+    steps.push({ name: 'redis', run: () => redis.quit() }, { name: 'database', run: () => knex.destroy() });
+    registerShutdown({
+      logger,
+      timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      drainMs: config.SHUTDOWN_DRAIN_MS,
+      steps,
+    });
+    logger.info(
+      { role: config.METRICS_ROLE, http_port: http.port, grpc_port: grpcPort, topic: config.METRICS_TOPIC },
+      'metrics started',
+    );
+  } catch (err) {
+    logger.fatal(errorFields(err, true), 'metrics failed to start');
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,38 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { EventConsumer, EventProducer, KafkaClient } from '@mpb/kafka';
+import type { ReadinessCheck } from '@mpb/service-kit';
+
+export interface ReadinessDeps {
+  knex: Knex;
+  redis: Redis;
+  kafka: KafkaClient;
+  /** Present when this process serves the API. */
+  producer?: EventProducer;
+  /** Present when this process runs the consumers. */
+  consumers?: EventConsumer[];
+  maxLag: number;
+}
+
+/**
+ * /readyz: every dependency reachable and, where the consumers run, each of them running and
+ * keeping up (fewer than `maxLag` events not yet committed), not merely alive.
+ */
+export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
+  const checks: Record<string, ReadinessCheck> = {
+    database: () => d.knex.raw('select 1'),
+    redis: () => d.redis.ping(),
+    kafka: async () => {
+      if (d.producer && !d.producer.isConnected()) throw new Error('producer not connected');
+      await d.kafka.ping(1500);
+    },
+  };
+  for (const consumer of d.consumers ?? []) {
+    checks[`consumer ${consumer.groupId}`] = async () => {
+      if (!consumer.status().running) throw new Error('not running');
+      const lag = await consumer.lag();
+      if (lag >= d.maxLag) throw new Error(`${lag} events behind (limit ${d.maxLag})`);
+    };
+  }
+  return checks;
+}

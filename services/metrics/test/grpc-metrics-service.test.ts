@@ -1,0 +1,136 @@
+import { Metadata, type Client } from '@grpc/grpc-js';
+import request from 'supertest';
+import {
+  loadHealthProto,
+  loadMetricsProto,
+  type GetCountsRequest,
+  type GetCountsResponse,
+  type HealthClient,
+  type MetricsServiceClient,
+  type PostCounts,
+  type RecordViewRequest,
+} from '@mpb/contracts';
+import { callUnary, createGrpcClient, type GrpcServer } from '@mpb/service-kit';
+import { createGrpcServer, METRICS_SERVICE } from '../src/grpc/server';
+import { newId, startTestMetrics, stored, type TestMetrics } from './helpers/harness';
+
+const CALL = { deadlineMs: 10_000 };
+
+let t: TestMetrics;
+let server: GrpcServer;
+let client: MetricsServiceClient;
+let health: HealthClient;
+
+beforeAll(async () => {
+  t = await startTestMetrics();
+  server = createGrpcServer({ logger: t.logger, metrics: t.metrics, service: t.service });
+  const port = await server.listen(0);
+  client = createGrpcClient(loadMetricsProto().blog.metrics.v1.MetricsService, `127.0.0.1:${port}`);
+  health = createGrpcClient(loadHealthProto().grpc.health.v1.Health, `127.0.0.1:${port}`);
+});
+
+afterAll(async () => {
+  (client as unknown as Client).close();
+  (health as unknown as Client).close();
+  await server.close(1000);
+  await t.close();
+});
+
+const recordView = (post_id: number, viewer_id = 0) =>
+  callUnary<RecordViewRequest, PostCounts>(client, client.RecordView, { post_id, viewer_id }, CALL);
+const getCounts = (post_ids: number[], viewer_id = 0) =>
+  callUnary<GetCountsRequest, GetCountsResponse>(client, client.GetCounts, { post_ids, viewer_id }, CALL);
+
+describe('RecordView', () => {
+  it('counts the view and answers counts that include it', async () => {
+    const postId = newId();
+    expect(await recordView(postId)).toEqual({ post_id: postId, likes: 0, views: 1, liked_by_viewer: false });
+    expect((await recordView(postId, 5)).views).toBe(2);
+    const views = await Promise.all(Array.from({ length: 20 }, () => recordView(postId)));
+    expect(views.map((v) => Number(v.views)).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 3));
+    await t.waitForSync();
+    expect((await stored(t.knex, postId)).views).toBe(22);
+    expect((await recordView(postId)).views).toBe(23);
+  });
+
+  it('publishes post.viewed keyed by post id, carrying the caller trace', async () => {
+    const postId = newId();
+    const traceparent = `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`;
+    const metadata = new Metadata();
+    metadata.set('traceparent', traceparent);
+    await new Promise<void>((resolve, reject) =>
+      client.RecordView({ post_id: postId, viewer_id: 3 }, metadata, { deadline: Date.now() + 10_000 }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    const seen: Array<{ key: string; value: Record<string, unknown> }> = [];
+    const reader = t.tool.kafka.consumer({ groupId: `viewed-reader-${newId()}`, maxWaitTimeInMs: 200 });
+    await reader.connect();
+    await reader.subscribe({ topic: t.config.METRICS_TOPIC, fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() === String(postId)) {
+          seen.push({ key: message.key.toString(), value: JSON.parse(message.value!.toString()) });
+        }
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await reader.disconnect();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.value).toMatchObject({
+      type: 'post.viewed',
+      version: 1,
+      source: 'metrics',
+      aggregate_type: 'post',
+      aggregate_id: String(postId),
+      trace: { traceparent },
+      payload: { post_id: postId, viewer_id: 3, views: 1, epoch: expect.any(Number) },
+    });
+  });
+
+  it('refuses impossible ids', async () => {
+    await expect(recordView(0)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'invalid post id' });
+    await expect(recordView(newId(), -1)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('GetCounts', () => {
+  it('answers many posts in the order asked, once each, with whether the viewer likes them', async () => {
+    const [a, b, c] = [newId(), newId(), newId()];
+    t.posts.create(a, b, c);
+    const viewer = newId();
+    const token = t.tokenFor(viewer);
+    expect((await request(t.app).post(`/api/posts/${b}/like`).set('authorization', `Bearer ${token}`)).status).toBe(200);
+    expect(
+      (await request(t.app).post(`/api/posts/${c}/like`).set('authorization', `Bearer ${t.tokenFor(newId())}`)).status,
+    ).toBe(200);
+    await recordView(a);
+    await recordView(a);
+
+    const res = await getCounts([c, a, b, a, 0], viewer);
+    expect(res.counts).toEqual([
+      { post_id: c, likes: 1, views: 0, liked_by_viewer: false },
+      { post_id: a, likes: 0, views: 2, liked_by_viewer: false },
+      { post_id: b, likes: 1, views: 0, liked_by_viewer: true },
+    ]);
+    const anonymous = await getCounts([b]);
+    expect(anonymous.counts).toEqual([{ post_id: b, likes: 1, views: 0, liked_by_viewer: false }]);
+    await expect(getCounts([])).resolves.toEqual({ counts: [] });
+  });
+
+  it('answers a page of 100 posts in one call and refuses more', async () => {
+    const ids = Array.from({ length: 100 }, newId);
+    const res = await getCounts(ids);
+    expect((res.counts ?? []).map((c) => Number(c.post_id))).toEqual(ids);
+    await expect(getCounts([...ids, newId()])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('health', () => {
+  it('answers the standard health check', async () => {
+    await expect(callUnary(health, health.Check, { service: METRICS_SERVICE }, CALL)).resolves.toEqual({
+      status: 'SERVING',
+    });
+  });
+});

@@ -1,0 +1,299 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { Knex } from 'knex';
+import { createEnvelope, EventTypes, type EventEnvelope } from '@mpb/contracts';
+import {
+  createKafka,
+  createKafkaMetrics,
+  parseBrokers,
+  type EventConsumer,
+  type KafkaClient,
+  type KafkaMetrics,
+} from '@mpb/kafka';
+import { createLogger, type Logger } from '@mpb/logger';
+import { createDb, createMetrics, ensureDatabase, migrateLatest, type ServiceMetrics } from '@mpb/service-kit';
+import { migrations } from '../../migrations';
+import { loadMetricsConfig, type MetricsConfig } from '../../src/config';
+import { createApiContext, createCounterCache, createCounterFolder } from '../../src/context';
+import type { RedisCounterCache } from '../../src/data/redis-counter-cache';
+import type { MetricsService } from '../../src/domain/metrics-service';
+import { createCounterConsumer, createPostDeletionConsumer } from '../../src/events/consumers';
+import { startMetricEventsProducer, type MetricEventsProducer } from '../../src/events/producer';
+import { createPostDirectory, type GrpcPostDirectory } from '../../src/grpc/posts-directory';
+import { createHttpApp } from '../../src/http/app';
+import { readinessChecks } from '../../src/readiness';
+import { PostsStandIn } from './posts-stand-in';
+import { TestKeys } from './tokens';
+import { waitFor } from './wait';
+
+/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
+const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const TEST_DATABASE_URL = process.env.METRICS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_metrics_test`;
+export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+
+/**
+ * The shared Redis is shared with colleagues and other suites: metrics' tests use their own database
+ * indexes, 12 for everything and 13 for the one suite that flushes, plus a unique key prefix per run.
+ */
+function redisDb(index: number): string {
+  const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  url.pathname = `/${index}`;
+  return url.toString();
+}
+export const TEST_REDIS_URL = process.env.METRICS_TEST_REDIS_URL ?? redisDb(12);
+export const FLUSHABLE_REDIS_URL = process.env.METRICS_TEST_FLUSHABLE_REDIS_URL ?? redisDb(13);
+
+export const suffix = (): string => randomBytes(4).toString('hex');
+/** Post and user ids nobody else uses: large and random. */
+export const newId = (): number => randomInt(1_000_000_000, 2 ** 47);
+
+export function testConfig(overrides: Record<string, string> = {}): MetricsConfig {
+  return loadMetricsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    KAFKA_BROKERS: BROKERS,
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    ...overrides,
+  });
+}
+
+/** Creates and migrates the test database; parallel workers may race on both. */
+export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
+  await ensureDatabase(url);
+  const knex = createDb(url, { max: 8 });
+  await migrateLatest(knex, migrations);
+  return knex;
+}
+
+/** kafkajs directly, as another client of the topics would use it: raw messages, offsets. */
+export class KafkaTool {
+  readonly kafka = new Kafka({ clientId: `metrics-test-${suffix()}`, brokers: parseBrokers(BROKERS), logLevel: logLevel.NOTHING });
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+
+  async connect(): Promise<this> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+    await this.producer.connect();
+    return this;
+  }
+
+  async send(topic: string, messages: Array<{ key: string; value: string }>): Promise<void> {
+    for (let i = 0; i < messages.length; i += 1000) {
+      await this.producer!.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+    }
+  }
+
+  /** Envelopes as metrics (or posts) would publish them, keyed by post id. */
+  sendEvents(topic: string, events: EventEnvelope<unknown>[]): Promise<void> {
+    return this.send(
+      topic,
+      events.map((e) => ({ key: e.aggregate_id, value: JSON.stringify(e) })),
+    );
+  }
+
+  /** End offsets of the topic's partitions. */
+  async highs(topic: string): Promise<Map<number, number>> {
+    const offsets = await this.admin!.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+  }
+
+  /** The group's committed offsets on the topic (-1: nothing committed). */
+  async committed(groupId: string, topic: string): Promise<Map<number, number>> {
+    const [entry] = await this.admin!.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  }
+
+  /** Resolves once the group has committed everything produced to the topic so far. */
+  async waitForGroup(groupId: string, topic: string, timeoutMs = 30_000): Promise<void> {
+    const highs = await this.highs(topic);
+    await waitFor(
+      async () => {
+        const committed = await this.committed(groupId, topic);
+        for (const [partition, high] of highs) {
+          if (high > 0 && (committed.get(partition) ?? -1) < high) return undefined;
+        }
+        return true;
+      },
+      timeoutMs,
+      100,
+      `group ${groupId} caught up on ${topic}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+}
+
+export const postDeleted = (postId: number): EventEnvelope<unknown> =>
+  createEnvelope({
+    type: EventTypes.PostDeleted,
+    aggregateType: 'post',
+    aggregateId: postId,
+    payload: { id: postId, user_id: 1, deleted_at: new Date().toISOString() },
+    source: 'posts',
+  });
+
+export interface StartOptions {
+  /** Environment overrides (topics, groups, prefix, Redis and database URLs, batch size, max lag). */
+  env?: Record<string, string>;
+  /** Run the consumers in-process (default true). */
+  consumers?: boolean;
+  /** The posts service stand-in; a fresh one by default. */
+  posts?: PostsStandIn;
+}
+
+export interface TestMetrics {
+  config: MetricsConfig;
+  app: Express;
+  service: MetricsService;
+  cache: RedisCounterCache;
+  knex: Knex;
+  redis: Redis;
+  kafka: KafkaClient;
+  events: MetricEventsProducer;
+  posts: PostsStandIn;
+  directory: GrpcPostDirectory;
+  tool: KafkaTool;
+  keys: TestKeys;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  consumers: EventConsumer[];
+  /** An access token of this user, signed with the key the verifier trusts. */
+  tokenFor(userId: number, sessionId?: string): string;
+  startConsumers(): Promise<void>;
+  stopConsumers(): Promise<void>;
+  /** Resolves once both consumers have folded everything published so far. */
+  waitForSync(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The whole service in-process, wired as main.ts wires it (role `all`), minus the listening ports. */
+export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetrics> {
+  const id = suffix();
+  const config = testConfig({
+    METRICS_TOPIC: `test.metrics.${id}`,
+    POSTS_TOPIC: `test.posts.${id}`,
+    METRICS_CONSUMER_GROUP: `metrics-test-${id}`,
+    POSTS_CONSUMER_GROUP: `metrics-test-deletions-${id}`,
+    METRICS_REDIS_PREFIX: `metrics-test-${id}:`,
+    ...o.env,
+  });
+  const logger = createLogger({ service: 'metrics', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const metrics = createMetrics('metrics');
+  const kafkaMetrics: KafkaMetrics = createKafkaMetrics(metrics.registry);
+  const knex = await prepareDatabase(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, commandTimeout: 2000 });
+  const kafka = createKafka({ clientId: `metrics-test-${id}`, brokers: parseBrokers(config.KAFKA_BROKERS), logger });
+  const posts = o.posts ?? (await new PostsStandIn().start());
+  const directory = createPostDirectory({
+    address: posts.address,
+    deadlineMs: config.POSTS_DEADLINE_MS,
+    cacheTtlMs: config.POSTS_CACHE_TTL_MS,
+  });
+  const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
+  const cache = createCounterCache(redis, config);
+  const events = await startMetricEventsProducer({ kafka, topic: config.METRICS_TOPIC, logger, metrics: kafkaMetrics });
+  const { service, verifier } = createApiContext({
+    settings: config,
+    knex,
+    redis,
+    cache,
+    posts: directory,
+    events,
+    logger,
+    loadKeys: keys.loadKeys,
+  });
+  const folder = createCounterFolder({ knex, cache, posts: directory, logger });
+  const tool = await new KafkaTool().connect();
+  const consumers: EventConsumer[] = [];
+
+  const startConsumers = async (): Promise<void> => {
+    const common = { kafka, logger, metrics: kafkaMetrics, folder, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS };
+    const fresh = [
+      createCounterConsumer({
+        ...common,
+        topic: config.METRICS_TOPIC,
+        groupId: config.METRICS_CONSUMER_GROUP,
+        batchSize: config.METRICS_BATCH_SIZE,
+      }),
+      createPostDeletionConsumer({ ...common, topic: config.POSTS_TOPIC, groupId: config.POSTS_CONSUMER_GROUP }),
+    ];
+    consumers.splice(0, consumers.length, ...fresh);
+    for (const consumer of fresh) await consumer.start();
+  };
+  const stopConsumers = async (): Promise<void> => {
+    for (const consumer of consumers) await consumer.stop();
+  };
+  if (o.consumers ?? true) await startConsumers();
+
+  const app = createHttpApp({
+    logger,
+    metrics,
+    readiness: readinessChecks({
+      knex,
+      redis,
+      kafka,
+      producer: events.producer,
+      consumers,
+      maxLag: config.METRICS_MAX_LAG,
+    }),
+    routes: { service, verifier },
+  });
+
+  return {
+    config,
+    app,
+    service,
+    cache,
+    knex,
+    redis,
+    kafka,
+    events,
+    posts,
+    directory,
+    tool,
+    keys,
+    logger,
+    metrics,
+    consumers,
+    tokenFor: (userId, sessionId) => keys.sign(userId, { sessionId }),
+    startConsumers,
+    stopConsumers,
+    async waitForSync(timeoutMs = 30_000) {
+      await tool.waitForGroup(config.METRICS_CONSUMER_GROUP, config.METRICS_TOPIC, timeoutMs);
+      await tool.waitForGroup(config.POSTS_CONSUMER_GROUP, config.POSTS_TOPIC, timeoutMs);
+    },
+    async close() {
+      await stopConsumers();
+      await events.producer.disconnect().catch(() => undefined);
+      await tool.close();
+      directory.close();
+      if (!o.posts) await posts.stop();
+      redis.disconnect();
+      await knex.destroy();
+    },
+  };
+}
+
+/** What PostgreSQL holds for a post: folded views, the likes count and the rows behind it. */
+export async function stored(
+  knex: Knex,
+  postId: number,
+): Promise<{ views: number; likes: number; likeRows: number; likers: number[] }> {
+  const counters = await knex('post_counters').first('views', 'likes').where({ post_id: postId });
+  const rows = await knex('post_likes').select('user_id').where({ post_id: postId, liked: true }).orderBy('user_id');
+  return {
+    views: Number(counters?.views ?? 0),
+    likes: Number(counters?.likes ?? 0),
+    likeRows: rows.length,
+    likers: rows.map((r: { user_id: string }) => Number(r.user_id)),
+  };
+}
