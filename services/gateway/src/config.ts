@@ -45,7 +45,7 @@ export interface GatewayConfig {
   CORS_ALLOW_CREDENTIALS: boolean;
 }
 
-const schema = Joi.object<GatewayConfig>({
+export const configSchema = Joi.object<GatewayConfig>({
   ...baseConfigKeys,
   HTTP_PORT: Joi.number().port().default(8080),
   REDIS_URL: Joi.string()
@@ -126,7 +126,7 @@ export function trustProxySetting(value: string): false | number | string {
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad key. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  return loadConfig(schema, env);
+  return loadConfig(configSchema, env);
 }
 
 export function upstreamUrls(c: GatewayConfig): Record<UpstreamName, string> {

@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type Joi from 'joi';
+import { parse, parseAllDocuments } from 'yaml';
+
+// Docker is absent on our machines, so docker-compose.yml and infra/k8s are checked statically:
+// they parse, name every service, and give each one an environment its own config accepts in
+// production mode, with ports and probe paths that match the code.
+
+const ROOT = path.resolve(__dirname, '../..');
+const SERVICES = readdirSync(path.join(ROOT, 'services')).filter((s) =>
+  existsSync(path.join(ROOT, 'services', s, 'package.json')),
+);
+
+function schemaOf(service: string): Joi.ObjectSchema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- each service's own config module
+  const mod = require(path.join(ROOT, 'services', service, 'src/config')) as {
+    configSchema?: Joi.ObjectSchema;
+  };
+  if (!mod.configSchema) throw new Error(`services/${service}/src/config.ts exports no configSchema`);
+  return mod.configSchema;
+}
+
+/** `own` are the keys set for this service alone: each must be one its config knows (no typos). */
+function checkEnv(service: string, env: Record<string, string>, own: string[] = Object.keys(env)) {
+  const schema = schemaOf(service);
+  const known = new Set(Object.keys(schema.describe().keys ?? {}));
+  const unknown = own.filter((k) => !known.has(k));
+  expect({ service, unknown }).toEqual({ service, unknown: [] });
+  const { error } = schema.validate(env, { abortEarly: false, allowUnknown: true });
+  expect({ service, problems: error?.details.map((d) => d.message) ?? [] }).toEqual({
+    service,
+    problems: [],
+  });
+}
+
+/** `${VAR:-default}` and `${VAR:?msg}` as compose resolves them with nothing set. */
+const interpolate = (v: unknown): string =>
+  String(v).replace(
+    /\$\{[A-Z0-9_]+(?::?-([^}]*))?(?::\?[^}]*)?\}/g,
+    (_m, def: string | undefined) => def ?? 'set-by-operator',
+  );
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<
+      string,
+      {
+        build?: { args?: Record<string, string> };
+        environment?: Record<string, unknown>;
+        ports?: string[];
+        healthcheck?: unknown;
+      }
+    >;
+  };
+
+  it('has the infrastructure: Kafka in KRaft mode, PostgreSQL, Redis, MinIO with its bucket', () => {
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(['kafka', 'postgres', 'redis', 'minio', 'minio-bucket']),
+    );
+    expect(compose.services.kafka?.environment?.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    const sql = readFileSync(path.join(ROOT, 'infra/docker/postgres/create-databases.sql'), 'utf8');
+    for (const s of SERVICES.filter((x) => x !== 'gateway'))
+      expect(sql).toContain(`CREATE DATABASE mpb_${s};`);
+  });
+
+  it.each(SERVICES)('runs %s with an environment its config accepts in production', (service) => {
+    const entry = compose.services[service];
+    expect(entry).toBeDefined();
+    expect(entry!.build?.args?.SERVICE).toBe(service);
+    const env = Object.fromEntries(
+      Object.entries(entry!.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+    );
+    expect(env.NODE_ENV).toBe('production');
+    expect(env.HTTP_PORT).toBe('3000');
+    checkEnv(service, env);
+  });
+
+  it('publishes a host port for the gateway only, so every other service scales with --scale', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name === 'gateway') expect(s.ports).toEqual(['8080:3000']);
+      else if (SERVICES.includes(name)) expect(s.ports).toBeUndefined();
+    }
+  });
+
+  it('points the gateway at every service it routes to', () => {
+    const env = compose.services.gateway!.environment ?? {};
+    for (const s of SERVICES.filter((x) => !['gateway', 'attachments'].includes(x))) {
+      expect(env[`${s.toUpperCase()}_URL`]).toBe(`http://${s}:3000`);
+    }
+  });
+});
+
+describe('infra/k8s', () => {
+  type K8sDoc = { kind: string; metadata: { name: string }; data?: Record<string, string>; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const docs: K8sDoc[] = readdirSync(path.join(ROOT, 'infra/k8s'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(ROOT, 'infra/k8s', f), 'utf8')).map((d) => d.toJS() as K8sDoc),
+    );
+  const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'mpb-config')!;
+  const kustomization = parse(readFileSync(path.join(ROOT, 'infra/k8s/kustomization.yaml'), 'utf8')) as {
+    resources: string[];
+  };
+
+  it('lists every manifest in the kustomization', () => {
+    const files = readdirSync(path.join(ROOT, 'infra/k8s')).filter(
+      (f) => f.endsWith('.yaml') && f !== 'kustomization.yaml',
+    );
+    expect([...kustomization.resources].sort()).toEqual(files.sort());
+  });
+
+  it.each(SERVICES)(
+    'deploys %s with probes on the kit paths and an environment its config accepts',
+    (service) => {
+      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === service);
+      expect(deployment).toBeDefined();
+      const container = deployment!.spec.template.spec.containers[0];
+      expect(container.livenessProbe.httpGet.path).toBe('/livez');
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(container.resources.requests).toBeDefined();
+      expect(container.resources.limits).toBeDefined();
+      const http = container.ports.find((p: { name: string }) => p.name === 'http');
+      expect(String(http.containerPort)).toBe(configMap.data!.HTTP_PORT);
+      const grpc = container.ports.find((p: { name: string }) => p.name === 'grpc');
+      if (grpc) expect(String(grpc.containerPort)).toBe(configMap.data!.GRPC_PORT);
+      // The ConfigMap is shared by every service; only the container's own entries must be known keys.
+      const env: Record<string, string> = { ...configMap.data };
+      const own: string[] = [];
+      for (const e of container.env ?? []) {
+        own.push(e.name);
+        env[e.name] =
+          e.value ?? (e.valueFrom?.secretKeyRef ? `postgres://user:secret@db:5432/mpb_${service}` : '');
+      }
+      checkEnv(service, env, own);
+      expect(docs.some((d) => d.kind === 'Service' && d.metadata.name === service)).toBe(true);
+      expect(docs.some((d) => d.kind === 'PodDisruptionBudget' && d.metadata.name === service)).toBe(true);
+      expect(docs.some((d) => d.kind === 'HorizontalPodAutoscaler' && d.metadata.name === service)).toBe(
+        true,
+      );
+    },
+  );
+
+  it.each(SERVICES.filter((s) => s !== 'gateway'))(
+    'migrates %s with a Job running its migrate entry point',
+    (service) => {
+      const job = docs.find((d) => d.kind === 'Job' && d.metadata.name === `${service}-migrate`);
+      expect(job?.spec.template.spec.containers[0].command).toEqual(['node', 'dist/src/migrate.js']);
+      expect(existsSync(path.join(ROOT, 'services', service, 'src/migrate.ts'))).toBe(true);
+    },
+  );
+});
