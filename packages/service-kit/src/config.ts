@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -22,6 +23,15 @@ export function loadConfig<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEn
   return value;
 }
 
+/** The values of baseConfigKeys; services' config interfaces extend it. */
+export interface BaseConfig {
+  NODE_ENV: 'development' | 'test' | 'production';
+  LOG_LEVEL: string;
+  HOST: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+  SHUTDOWN_DRAIN_MS: number;
+}
+
 /** Keys every service has. Services extend this with their own. */
 export const baseConfigKeys = {
   NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
@@ -39,6 +49,55 @@ export const secretWithLocalDefault = (localDefault: string) =>
     then: Joi.required(),
     otherwise: Joi.optional().default(localDefault),
   });
+
+/** DATABASE_URL: a PostgreSQL URI. It carries the database credentials, so production must name it. */
+export const databaseUrlKey = (localDefault: string) =>
+  secretWithLocalDefault(localDefault).concat(Joi.string().uri({ scheme: ['postgres', 'postgresql'] }));
+
+/** REDIS_URL: a redis:// or rediss:// URI, the local server by default. */
+export const redisUrlKey = () =>
+  Joi.string()
+    .uri({ scheme: ['redis', 'rediss'] })
+    .default('redis://127.0.0.1:6379');
+
+/** The values of kafkaKeys. */
+export interface KafkaConfig {
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: string;
+  KAFKA_CLIENT_ID: string;
+}
+
+/** KAFKA_BROKERS (a comma-separated host:port list) and KAFKA_CLIENT_ID. */
+export const kafkaKeys = (clientId: string) => ({
+  KAFKA_BROKERS: Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
+    .default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: Joi.string().default(clientId),
+});
+
+/** MIGRATE_ON_START: run the service's migrations before it listens. */
+export const migrateOnStartKey = () => Joi.boolean().default(true);
+
+/** The values of tokenVerificationKeys. */
+export interface TokenVerificationConfig {
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+}
+
+/** The issuer and audience access tokens must carry (auth signs with them, the others verify). */
+export const tokenVerificationKeys = () => ({
+  JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
+  JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
+});
+
+/** AUTH_URL: auth's base URL, where the services that verify tokens read its JWKS. */
+export const authUrlKey = () =>
+  Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://127.0.0.1:3001');
+
+/** OUTBOX_MAX_LAG_SECONDS: /readyz fails when the oldest unpublished outbox event is older than this. */
+export const outboxMaxLagKey = () => Joi.number().integer().min(1).default(60);
 
 /**
  * For a composition root: on a bad configuration, write one JSON line naming every problem to

@@ -10,3 +10,6 @@ export * from './http/trace';
 export * from './jwt-verifier';
 export * from './grpc/server';
 export * from './grpc/client';
+export * from './readiness';
+export * from './session-revocation';
+export * from './startup-database';

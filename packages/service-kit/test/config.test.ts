@@ -1,5 +1,17 @@
 import Joi from 'joi';
-import { ConfigError, loadConfig, secretWithLocalDefault } from '../src';
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
+import {
+  authUrlKey,
+  ConfigError,
+  databaseUrlKey,
+  kafkaKeys,
+  loadConfig,
+  migrateOnStartKey,
+  outboxMaxLagKey,
+  redisUrlKey,
+  secretWithLocalDefault,
+  tokenVerificationKeys,
+} from '../src';
 
 const schema = Joi.object({
   NODE_ENV: Joi.string().default('development'),
@@ -27,5 +39,51 @@ describe('config', () => {
     const env = { DATABASE_URL: 'postgres://localhost/x', KAFKA_BROKERS: 'k:9092' };
     expect(loadConfig(schema, env)).toMatchObject({ HTTP_PORT: 3000, SECRET: 'local-only' });
     expect(() => loadConfig(schema, { ...env, NODE_ENV: 'production' })).toThrow(/SECRET/);
+  });
+});
+
+describe('shared config keys', () => {
+  const shared = Joi.object({
+    NODE_ENV: Joi.string().default('development'),
+    DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_x'),
+    REDIS_URL: redisUrlKey(),
+    ...kafkaKeys('mpb-x'),
+    MIGRATE_ON_START: migrateOnStartKey(),
+    ...tokenVerificationKeys(),
+    AUTH_URL: authUrlKey(),
+    OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
+  });
+
+  it('gives zero-config local defaults', () => {
+    expect(loadConfig(shared, {})).toEqual({
+      NODE_ENV: 'development',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_x',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      KAFKA_CLIENT_ID: 'mpb-x',
+      MIGRATE_ON_START: true,
+      JWT_ISSUER: DEFAULT_TOKEN_ISSUER,
+      JWT_AUDIENCE: DEFAULT_TOKEN_AUDIENCE,
+      AUTH_URL: 'http://127.0.0.1:3001',
+      OUTBOX_MAX_LAG_SECONDS: 60,
+    });
+  });
+
+  it('demands DATABASE_URL in production and rejects malformed values', () => {
+    expect(() => loadConfig(shared, { NODE_ENV: 'production' })).toThrow(/DATABASE_URL/);
+    const bad = {
+      DATABASE_URL: 'mysql://h/db',
+      REDIS_URL: 'http://h',
+      KAFKA_BROKERS: 'a:1, b:2',
+      AUTH_URL: 'ftp://h',
+      OUTBOX_MAX_LAG_SECONDS: '0',
+    };
+    try {
+      loadConfig(shared, bad);
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      for (const key of Object.keys(bad)) expect((err as ConfigError).message).toContain(key);
+    }
   });
 });

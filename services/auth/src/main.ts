@@ -1,13 +1,6 @@
 import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import {
-  createDb,
-  createMetrics,
-  ensureDatabase,
-  listen,
-  migrateLatest,
-  registerShutdown,
-} from '@mpb/service-kit';
+import { createMetrics, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
 import { createAuthContext } from './context';
@@ -24,12 +17,11 @@ async function main(): Promise<void> {
   try {
     const metrics = createMetrics(SERVICE_NAME);
 
-    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
-    const knex = createDb(config.DATABASE_URL);
-    if (config.MIGRATE_ON_START) {
-      const applied = await migrateLatest(knex, migrations);
-      logger.info({ applied }, 'migrations up to date');
-    }
+    const knex = await openServiceDatabase({
+      settings: config,
+      migrations,
+      logger,
+    });
 
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
     redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));

@@ -1,34 +1,23 @@
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import request from 'supertest';
 import { Topics } from '@mpb/contracts';
-import { newUser, suffix } from './helpers/factories';
+import { readTopic, waitFor, type TopicReader } from '@mpb/test-kit';
+import { newUser } from './helpers/factories';
 import { startTestAuth, type TestAuth } from './helpers/harness';
-import { waitFor } from './helpers/wait';
 
 let t: TestAuth;
-let consumer: Consumer;
-const received: KafkaMessage[] = [];
+let reader: TopicReader;
 
 beforeAll(async () => {
   t = await startTestAuth();
-  // An independent consumer, as another service would read the topic.
-  const kafka = new Kafka({
+  reader = await readTopic({
+    brokers: t.config.KAFKA_BROKERS,
     clientId: 'auth-events-test',
-    brokers: t.config.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  });
-  consumer = kafka.consumer({ groupId: `auth-events-test-${suffix()}`, sessionTimeout: 10_000 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: Topics.users, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      received.push(message);
-    },
+    topic: Topics.users,
   });
 });
 
 afterAll(async () => {
-  await consumer.disconnect();
+  await reader.stop();
   await t.close();
 });
 
@@ -41,7 +30,7 @@ describe('user.registered', () => {
     ).toBe(201);
 
     const message = await waitFor(
-      async () => received.find((m) => m.value?.toString().includes(`"username":"${user.username}"`)),
+      async () => reader.received.find((m) => m.value?.toString().includes(`"username":"${user.username}"`)),
       30_000,
     );
     const envelope = JSON.parse(message.value!.toString());

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { JWKS_PATH } from '@mpb/contracts';
+import { waitFor } from '@mpb/test-kit';
 import { login, register } from './helpers/factories';
 import { startTestAuth, type TestAuth } from './helpers/harness';
-import { waitFor } from './helpers/wait';
 
 let t: TestAuth;
 

@@ -1,26 +1,30 @@
 import Joi from 'joi';
-import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER, JWKS_PATH } from '@mpb/contracts';
-import { baseConfigKeys, loadConfig, loadConfigOrExit, secretWithLocalDefault } from '@mpb/service-kit';
+import { JWKS_PATH } from '@mpb/contracts';
+import {
+  authUrlKey,
+  baseConfigKeys,
+  type BaseConfig,
+  databaseUrlKey,
+  kafkaKeys,
+  type KafkaConfig,
+  loadConfig,
+  loadConfigOrExit,
+  migrateOnStartKey,
+  outboxMaxLagKey,
+  redisUrlKey,
+  tokenVerificationKeys,
+  type TokenVerificationConfig,
+} from '@mpb/service-kit';
 
-export interface CommentsConfig {
-  NODE_ENV: 'development' | 'test' | 'production';
-  LOG_LEVEL: string;
-  HOST: string;
-  SHUTDOWN_TIMEOUT_MS: number;
-  SHUTDOWN_DRAIN_MS: number;
+export interface CommentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
   /** Where auth marks revoked sessions. */
   REDIS_URL: string;
-  /** Comma-separated host:port list. */
-  KAFKA_BROKERS: string;
-  KAFKA_CLIENT_ID: string;
   /** Consumer group reading post events; every replica uses the same one. */
   KAFKA_GROUP_ID: string;
   MIGRATE_ON_START: boolean;
-  JWT_ISSUER: string;
-  JWT_AUDIENCE: string;
   /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
   AUTH_URL: string;
   /** host:port of the posts gRPC server, asked whether a post exists before a comment is stored. */
@@ -36,31 +40,20 @@ export const configSchema = Joi.object<CommentsConfig>({
   ...baseConfigKeys,
   HTTP_PORT: Joi.number().port().default(3003),
   GRPC_PORT: Joi.number().port().default(50053),
-  // The URL carries the database credentials, so production must name it.
-  DATABASE_URL: secretWithLocalDefault('postgres://postgres@127.0.0.1:5432/mpb_comments').concat(
-    Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
-  ),
-  REDIS_URL: Joi.string()
-    .uri({ scheme: ['redis', 'rediss'] })
-    .default('redis://127.0.0.1:6379'),
-  KAFKA_BROKERS: Joi.string()
-    .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
-    .default('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: Joi.string().default('mpb-comments'),
+  DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_comments'),
+  REDIS_URL: redisUrlKey(),
+  ...kafkaKeys('mpb-comments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
     .default('comments'),
-  MIGRATE_ON_START: Joi.boolean().default(true),
-  JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
-  JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
-  AUTH_URL: Joi.string()
-    .uri({ scheme: ['http', 'https'] })
-    .default('http://127.0.0.1:3001'),
+  MIGRATE_ON_START: migrateOnStartKey(),
+  ...tokenVerificationKeys(),
+  AUTH_URL: authUrlKey(),
   POSTS_GRPC_ADDR: Joi.string()
     .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
     .default('127.0.0.1:50052'),
   POSTS_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),
-  OUTBOX_MAX_LAG_SECONDS: Joi.number().integer().min(1).default(60),
+  OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
   CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
 });
 

@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
-import { createTokenVerifier, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import { createTokenVerifier, sessionRevocationCheck, type Jwk, type TokenVerifier } from '@mpb/service-kit';
 import type { CommentsConfig } from './config';
 import { CommentRepository } from './data/comment-repository';
-import { sessionRevocationCheck } from './data/session-revocations';
 import { CommentsService } from './domain/comments-service';
 import type { PostDirectory } from './domain/ports';
 
@@ -38,7 +37,7 @@ export function createCommentsContext(c: {
       loadKeys: c.loadKeys,
       issuer: c.settings.JWT_ISSUER,
       audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: sessionRevocationCheck(c.redis),
+      isSessionRevoked: sessionRevocationCheck((key) => c.redis.exists(key)),
     }),
   };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import type { ReadinessCheck } from '@mpb/service-kit';
+import { dependencyChecks, type ReadinessCheck } from '@mpb/service-kit';
 import type { EventPipeline } from './events/pipeline';
 
 export interface ReadinessDeps {
@@ -17,12 +17,7 @@ export interface ReadinessDeps {
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const startedAt = d.startedAt ?? new Date();
   return {
-    database: () => d.knex.raw('select 1'),
-    redis: () => d.redis.ping(),
-    kafka: async () => {
-      if (!d.events.producer.isConnected()) throw new Error('producer not connected');
-      await d.events.kafka.ping(1500);
-    },
+    ...dependencyChecks(d),
     consumer: async () => {
       const consumer = d.events.consumer;
       if (!consumer?.status().running) throw new Error('post-events consumer not running');
@@ -33,12 +28,6 @@ export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck
       const lag = await consumer.lag();
       if (lag > 0)
         throw new Error(`${lag} post events waiting, none processed for ${Math.round(idleSeconds)} s`);
-    },
-    outbox: async () => {
-      const { count, oldestAgeSeconds } = await d.events.relay.backlog();
-      if (oldestAgeSeconds > d.outboxMaxLagSeconds) {
-        throw new Error(`${count} events unpublished, oldest ${Math.round(oldestAgeSeconds)} s old`);
-      }
     },
   };
 }

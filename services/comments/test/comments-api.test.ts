@@ -24,7 +24,7 @@ const newPost = (): number => {
   posts.add(id);
   return id;
 };
-const auth = (userId: number) => ({ Authorization: bearer(t.tokens.token(userId)) });
+const auth = (userId: number) => ({ Authorization: bearer(t.tokens.sign(userId)) });
 const liveCount = async (postId: number): Promise<number> => {
   const row = await t.knex('comments').where({ post_id: postId }).count<{ count: string }[]>('* as count');
   return Number(row[0]?.count);
@@ -219,7 +219,7 @@ describe('input rules', () => {
 
   it('refuses tokens of a session auth has revoked', async () => {
     const sessionId = randomUUID();
-    const token = t.tokens.token(5, { sessionId });
+    const token = t.tokens.sign(5, { sessionId });
     await t.redis.set(revokedSessionKey(sessionId), '1', 'EX', 60);
     const res = await request(t.app)
       .post('/api/comments')

@@ -67,7 +67,7 @@ describe('gRPC CommentService', () => {
     const created = await createComment(t, postId, 3);
     await request(t.app)
       .delete(`/api/comments/${created.id}`)
-      .set('Authorization', bearer(t.tokens.token(3)))
+      .set('Authorization', bearer(t.tokens.sign(3)))
       .expect(204);
     await expect(getComment({ id: created.id })).rejects.toMatchObject({
       code: 'NOT_FOUND',

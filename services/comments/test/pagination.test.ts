@@ -17,7 +17,7 @@ beforeAll(async () => {
   for (let i = 0; i < 25; i += 1) {
     const res = await request(t.app)
       .post(`/api/posts/${postId}/comments`)
-      .set('Authorization', bearer(t.tokens.token(1 + (i % 3))))
+      .set('Authorization', bearer(t.tokens.sign(1 + (i % 3))))
       .send({ text: `comment ${i}` });
     if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
     created.push(res.body as CommentBody);
@@ -115,7 +115,7 @@ describe("listing a post's comments", () => {
     const victim = created[24]!;
     await request(t.app)
       .delete(`/api/comments/${victim.id}`)
-      .set('Authorization', bearer(t.tokens.token(victim.user_id)))
+      .set('Authorization', bearer(t.tokens.sign(victim.user_id)))
       .expect(204);
     created.pop();
     const res = await request(t.app).get(`/api/comments?post_id=${postId}&limit=100`);

@@ -46,7 +46,7 @@ describe('who may do what with a comment', () => {
     const comment = await createComment(t, postId, ownerId, 'original');
     const userId = actor === 'owner' ? ownerId : actor === 'other user' ? ownerId + 1 : undefined;
     const withAuth = (r: request.Test): request.Test =>
-      userId === undefined ? r : r.set('Authorization', bearer(t.tokens.token(userId)));
+      userId === undefined ? r : r.set('Authorization', bearer(t.tokens.sign(userId)));
 
     const path = `/api/comments/${comment.id}`;
     const res = await {

@@ -1,13 +1,13 @@
 import type { Kafka, Producer } from 'kafkajs';
 import request from 'supertest';
 import { deadLetterTopicOf, EventTypes, Topics } from '@mpb/contracts';
+import { waitFor } from '@mpb/test-kit';
 import { createComment } from './helpers/api';
 import { suffix, uniquePostId } from './helpers/factories';
 import { startTestComments, type TestComments } from './helpers/harness';
 import { rawProducer, testKafka, TopicRecorder, type ReceivedMessage } from './helpers/kafka';
 import { postDeleted, postEvent, publishPostEvent } from './helpers/post-events';
 import { PostServiceStandIn } from './helpers/post-stand-in';
-import { waitFor } from './helpers/wait';
 
 let t: TestComments;
 let kafka: Kafka;

@@ -1,6 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import request from 'supertest';
 import { EventTypes, Topics, type EventEnvelope } from '@mpb/contracts';
+import { waitFor } from '@mpb/test-kit';
 import { createComment, type CommentBody } from './helpers/api';
 import { uniquePostId, uniqueUserId } from './helpers/factories';
 import { startTestComments, type TestComments } from './helpers/harness';
@@ -8,7 +9,7 @@ import { rawProducer, testKafka, TopicRecorder } from './helpers/kafka';
 import { postDeleted, postEvent, publishPostEvent } from './helpers/post-events';
 import { PostServiceStandIn } from './helpers/post-stand-in';
 import { bearer } from './helpers/tokens';
-import { sleep, waitFor } from './helpers/wait';
+import { sleep } from './helpers/wait';
 
 type DeletedPayload = { id: number; post_id: number; user_id: number; deleted_at: string; reason: string };
 
@@ -110,7 +111,7 @@ describe('post.deleted cascade', () => {
     await untilGone(postId);
     const res = await request(t.app)
       .post(`/api/posts/${postId}/comments`)
-      .set('Authorization', bearer(t.tokens.token(1)))
+      .set('Authorization', bearer(t.tokens.sign(1)))
       .send({ text: 'too late' });
     expect(res).toMatchObject({ status: 404, body: { error: 'post not found' } });
     expect(await listOf(postId)).toEqual([]);

@@ -1,10 +1,11 @@
 import request from 'supertest';
+import { waitFor } from '@mpb/test-kit';
 import { createComment } from './helpers/api';
 import { uniquePostId } from './helpers/factories';
 import { startTestComments, type TestComments } from './helpers/harness';
 import { PostServiceStandIn } from './helpers/post-stand-in';
 import { bearer } from './helpers/tokens';
-import { sleep, waitFor } from './helpers/wait';
+import { sleep } from './helpers/wait';
 
 let t: TestComments;
 const posts = new PostServiceStandIn();
@@ -39,7 +40,7 @@ describe('when posts cannot answer', () => {
     try {
       const res = await request(t.app)
         .post('/api/comments')
-        .set('Authorization', bearer(t.tokens.token(1)))
+        .set('Authorization', bearer(t.tokens.sign(1)))
         .send({ post_id: postId, text: 'hello?' });
       expect(res).toMatchObject({
         status: 503,
@@ -60,11 +61,11 @@ describe('when posts cannot answer', () => {
     for (const res of [
       await request(t.app)
         .post('/api/comments')
-        .set('Authorization', bearer(t.tokens.token(2)))
+        .set('Authorization', bearer(t.tokens.sign(2)))
         .send({ post_id: postId, text: 'during the outage' }),
       await request(t.app)
         .post(`/api/posts/${postId}/comments`)
-        .set('Authorization', bearer(t.tokens.token(2)))
+        .set('Authorization', bearer(t.tokens.sign(2)))
         .send({ text: 'during the outage' }),
     ]) {
       expect(res).toMatchObject({
@@ -80,7 +81,7 @@ describe('when posts cannot answer', () => {
     expect((await request(t.app).get(`/api/comments/${existing.id}`)).status).toBe(200);
     const edit = await request(t.app)
       .put(`/api/comments/${existing.id}`)
-      .set('Authorization', bearer(t.tokens.token(1)))
+      .set('Authorization', bearer(t.tokens.sign(1)))
       .send({ text: 'edited during the outage' });
     expect(edit.status).toBe(200);
   });
@@ -92,7 +93,7 @@ describe('when posts cannot answer', () => {
     const attempt = () =>
       request(t.app)
         .post('/api/comments')
-        .set('Authorization', bearer(t.tokens.token(3)))
+        .set('Authorization', bearer(t.tokens.sign(3)))
         .send({ post_id: postId, text: 'after the outage' });
     // A few failed calls, so the channel is backing off when posts returns, as after a real outage.
     for (let i = 0; i < 5; i += 1) {

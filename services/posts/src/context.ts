@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { Counter } from 'prom-client';
-import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { JWKS_PATH } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import {
   createTokenVerifier,
   jwksFromUrl,
+  sessionRevocationCheck,
   type Jwk,
   type ServiceMetrics,
   type TokenVerifier,
@@ -59,7 +60,7 @@ export function createPostsContext(d: PostsContextDeps): PostsContext {
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,
     // Auth marks revoked sessions in Redis for one access-token lifetime.
-    isSessionRevoked: async (sessionId) => (await d.redis.exists(revokedSessionKey(sessionId))) === 1,
+    isSessionRevoked: sessionRevocationCheck((key) => d.redis.exists(key)),
   });
   return {
     posts: new PostsService({ posts: new PostRepository(d.knex), counts }),

@@ -1,8 +1,8 @@
 import request from 'supertest';
+import { waitFor } from '@mpb/test-kit';
 import { bearer, createPost, newUserId } from './helpers/factories';
 import { closedPort, startTestPosts, type AppVariant, type TestPosts } from './helpers/harness';
 import { MetricsStandIn, STAND_IN_LIKES, STAND_IN_VIEWS } from './helpers/metrics-stand-in';
-import { waitFor } from './helpers/wait';
 
 let t: TestPosts;
 let standIn: MetricsStandIn;

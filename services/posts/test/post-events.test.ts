@@ -1,40 +1,24 @@
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import request from 'supertest';
 import { Topics } from '@mpb/contracts';
-import { bearer, createPost, newPost, newUserId, suffix } from './helpers/factories';
+import { readTopic, waitFor, type TopicReader } from '@mpb/test-kit';
+import { bearer, createPost, newPost, newUserId } from './helpers/factories';
 import { startTestPosts, type TestPosts } from './helpers/harness';
-import { waitFor } from './helpers/wait';
 
 let t: TestPosts;
-let consumer: Consumer;
-const received: KafkaMessage[] = [];
+let reader: TopicReader;
 
 beforeAll(async () => {
   t = await startTestPosts();
-  // An independent consumer, as another service would read the topic.
-  const kafka = new Kafka({
+  reader = await readTopic({
+    brokers: t.config.KAFKA_BROKERS,
     clientId: 'posts-events-test',
-    brokers: t.config.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.NOTHING,
-  });
-  // A short fetch wait: disconnecting waits for the fetch in flight, up to 5 s by default.
-  consumer = kafka.consumer({
-    groupId: `posts-events-test-${suffix()}`,
-    sessionTimeout: 10_000,
-    maxWaitTimeInMs: 200,
-  });
-  await consumer.connect();
-  // From the beginning: a new group joining is slower than the first events of the test.
-  await consumer.subscribe({ topic: Topics.posts, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      received.push(message);
-    },
+    topic: Topics.posts,
   });
 });
 
 afterAll(async () => {
-  await consumer.disconnect();
+  await reader.stop();
   await t.close();
 });
 
@@ -50,11 +34,20 @@ interface Envelope {
   trace: Record<string, string>;
 }
 
+/** The envelope, or undefined for what other tests publish to the shared topic (poison messages). */
+function parsed(m: KafkaMessage): Envelope | undefined {
+  try {
+    return JSON.parse(m.value?.toString() ?? '{}') as Envelope;
+  } catch {
+    return undefined;
+  }
+}
+
 async function eventOf(type: string, postId: number): Promise<{ envelope: Envelope; message: KafkaMessage }> {
   const message = await waitFor(async () =>
-    received.find((m) => {
-      const e = JSON.parse(m.value?.toString() ?? '{}') as Envelope;
-      return e.type === type && e.aggregate_id === String(postId);
+    reader.received.find((m) => {
+      const e = parsed(m);
+      return e?.type === type && e.aggregate_id === String(postId);
     }),
   );
   return { envelope: JSON.parse(message.value!.toString()) as Envelope, message };

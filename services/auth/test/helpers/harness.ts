@@ -1,15 +1,9 @@
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
-import {
-  createDb,
-  createMetrics,
-  ensureDatabase,
-  migrateLatest,
-  type ServiceMetrics,
-} from '@mpb/service-kit';
+import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
+import { baseTestEnv, CapturedLogs, prepareTestDatabase, testDatabaseUrl } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadAuthConfig, type AuthConfig } from '../../src/config';
 import { createAuthContext, type AuthContext } from '../../src/context';
@@ -17,43 +11,19 @@ import { startEventPipeline, type EventPipeline } from '../../src/events/pipelin
 import { createHttpApp } from '../../src/http/app';
 import { readinessChecks } from '../../src/readiness';
 
-/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
-const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEST_DATABASE_URL = process.env.AUTH_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_auth_test`;
+export const TEST_DATABASE_URL = testDatabaseUrl('mpb_auth_test', process.env.AUTH_TEST_DATABASE_URL);
 
 export function testConfig(overrides: Record<string, string> = {}): AuthConfig {
   return loadAuthConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    ...baseTestEnv(TEST_DATABASE_URL),
     BCRYPT_COST: '10',
     ...overrides,
   });
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
-export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
-  await ensureDatabase(url);
-  const knex = createDb(url, { max: 5 });
-  await migrateLatest(knex, migrations);
-  return knex;
-}
-
-/** Log lines written by the service under test, to check that no secret ever reaches them. */
-export class CapturedLogs {
-  readonly lines: string[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, done) => {
-      this.lines.push(chunk.toString());
-      done();
-    },
-  });
-  text(): string {
-    return this.lines.join('');
-  }
-}
+export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
+  prepareTestDatabase(url, migrations);
 
 export interface TestAuth {
   config: AuthConfig;

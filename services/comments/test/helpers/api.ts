@@ -22,7 +22,7 @@ export async function createComment(
 ): Promise<CommentBody> {
   const res = await request(t.app)
     .post('/api/comments')
-    .set('Authorization', bearer(t.tokens.token(userId)))
+    .set('Authorization', bearer(t.tokens.sign(userId)))
     .send({ post_id: postId, text });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.text}`);
   return res.body as CommentBody;

@@ -3,13 +3,8 @@ import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
 import { createLogger, type Logger } from '@mpb/logger';
-import {
-  createDb,
-  createMetrics,
-  ensureDatabase,
-  migrateLatest,
-  type ServiceMetrics,
-} from '@mpb/service-kit';
+import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
+import { baseTestEnv, prepareTestDatabase, testDatabaseUrl, TestKeys } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadCommentsConfig, type CommentsConfig } from '../../src/config';
 import { createCommentsContext, type CommentsContext } from '../../src/context';
@@ -20,19 +15,12 @@ import { createHttpApp } from '../../src/http/app';
 import { readinessChecks } from '../../src/readiness';
 import { suffix } from './factories';
 import { startGroupAtEnd, testKafka } from './kafka';
-import { TestTokenIssuer } from './tokens';
 
-/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
-const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEST_DATABASE_URL = process.env.COMMENTS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_comments_test`;
+export const TEST_DATABASE_URL = testDatabaseUrl('mpb_comments_test', process.env.COMMENTS_TEST_DATABASE_URL);
 
 export function testConfig(overrides: Record<string, string> = {}): CommentsConfig {
   return loadCommentsConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    ...baseTestEnv(TEST_DATABASE_URL),
     // Each file its own group: parallel files and earlier runs never take each other's messages.
     KAFKA_GROUP_ID: `comments-test-${suffix()}`,
     ...overrides,
@@ -40,12 +28,8 @@ export function testConfig(overrides: Record<string, string> = {}): CommentsConf
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
-export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
-  await ensureDatabase(url);
-  const knex = createDb(url, { max: 5 });
-  await migrateLatest(knex, migrations);
-  return knex;
-}
+export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
+  prepareTestDatabase(url, migrations);
 
 export interface TestCommentsOptions {
   /** host:port of the PostService (the test's stand-in). */
@@ -64,7 +48,7 @@ export interface TestComments {
   redis: Redis;
   events: EventPipeline;
   posts: GrpcPostDirectory;
-  tokens: TestTokenIssuer;
+  tokens: TestKeys;
   logger: Logger;
   metrics: ServiceMetrics;
   close(): Promise<void>;
@@ -77,7 +61,7 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
   const metrics = createMetrics('comments');
   const knex = await prepareDatabase(config.DATABASE_URL);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-  const tokens = new TestTokenIssuer(config.JWT_ISSUER, config.JWT_AUDIENCE);
+  const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
   const context = createCommentsContext({
     settings: config,

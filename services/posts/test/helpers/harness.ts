@@ -1,16 +1,10 @@
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
-import {
-  createDb,
-  createMetrics,
-  ensureDatabase,
-  migrateLatest,
-  type ServiceMetrics,
-} from '@mpb/service-kit';
+import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
+import { baseTestEnv, CapturedLogs, prepareTestDatabase, testDatabaseUrl, TestKeys } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadPostsConfig, type PostsConfig } from '../../src/config';
 import { createPostsContext, type PostsContext } from '../../src/context';
@@ -18,30 +12,19 @@ import { startEventPipeline, type EventPipeline } from '../../src/events/pipelin
 import { createMetricsClient, type MetricsClient } from '../../src/grpc/metrics-client';
 import { createHttpApp } from '../../src/http/app';
 import { readinessChecks } from '../../src/readiness';
-import { TestKeys } from './tokens';
 
-/** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
-const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEST_DATABASE_URL = process.env.POSTS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_posts_test`;
+export const TEST_DATABASE_URL = testDatabaseUrl('mpb_posts_test', process.env.POSTS_TEST_DATABASE_URL);
 
 export function testConfig(overrides: Record<string, string> = {}): PostsConfig {
   return loadPostsConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+    ...baseTestEnv(TEST_DATABASE_URL),
     ...overrides,
   });
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
-export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
-  await ensureDatabase(url);
-  const knex = createDb(url, { max: 5 });
-  await migrateLatest(knex, migrations);
-  return knex;
-}
+export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
+  prepareTestDatabase(url, migrations);
 
 /** A port nothing listens on: metrics "not deployed yet". */
 export async function closedPort(): Promise<number> {
@@ -51,23 +34,6 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (typeof address !== 'object' || !address) throw new Error('no port');
   return address.port;
-}
-
-/** Log lines written by the service under test. */
-export class CapturedLogs {
-  readonly lines: string[] = [];
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, done) => {
-      this.lines.push(chunk.toString());
-      done();
-    },
-  });
-  text(): string {
-    return this.lines.join('');
-  }
-  entries(): Array<Record<string, unknown>> {
-    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
 }
 
 export interface AppVariant {

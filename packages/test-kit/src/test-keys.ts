@@ -28,9 +28,9 @@ export class TestKeys {
     this.jwk = { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid: this.kid, alg: 'ES256', use: 'sig' };
   }
 
-  loadKeys = async (): Promise<Jwk[]> => [this.jwk];
+  readonly loadKeys = async (): Promise<Jwk[]> => [this.jwk];
 
-  /** An access token as auth issues it: `sub` the user id, `sid` the session, `typ: access`. */
+  /** An access token as auth issues it: `sub` the user id, `sid` the session (fresh unless given), `typ: access`. */
   sign(userId: number, o: SignOptions = {}): string {
     return jwt.sign(
       { sub: String(userId), sid: o.sessionId ?? randomUUID(), typ: o.typ ?? 'access' },

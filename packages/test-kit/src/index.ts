@@ -1,0 +1,5 @@
+export * from './captured-logs';
+export * from './database';
+export * from './test-keys';
+export * from './wait';
+export * from './topic-reader';
