@@ -19,6 +19,9 @@ describe('routing table', () => {
     ['/api/posts/12/COMMENTS', 'post-comments', 'comments'],
     ['/api/comments', 'comments', 'comments'],
     ['/api/comments/3', 'comments', 'comments'],
+    ['/api/posts/12/like', 'post-likes', 'metrics'],
+    ['/api/posts/12/unlike', 'post-likes', 'metrics'],
+    ['/api/posts/12/likes', 'posts', 'posts'],
   ])('sends %s to row %s of %s', (path, name, upstream) => {
     expect(table.match(path)).toMatchObject({ name, upstream });
   });
@@ -40,7 +43,7 @@ describe('routing table', () => {
   });
 
   it('lists only the upstreams some row uses', () => {
-    expect(table.upstreams().sort()).toEqual(['auth', 'comments', 'posts']);
+    expect(table.upstreams().sort()).toEqual(['auth', 'comments', 'metrics', 'posts']);
   });
 
   it('takes patterns, first match first', () => {

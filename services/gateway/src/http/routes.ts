@@ -45,6 +45,7 @@ export const ROUTES: readonly RouteRow[] = [
   { name: 'users', path: '/api/users', upstream: 'auth' },
   // Sub-resources of a post owned by other services come before the general posts row.
   { name: 'post-comments', path: /^\/api\/posts\/[^/]+\/comments(\/|$)/, upstream: 'comments' },
+  { name: 'post-likes', path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/, upstream: 'metrics' },
   { name: 'comments', path: '/api/comments', upstream: 'comments' },
   { name: 'posts', path: '/api/posts', upstream: 'posts' },
 ];
