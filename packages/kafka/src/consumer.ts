@@ -95,10 +95,22 @@ interface CommonOptions {
   sessionTimeout?: number;
   heartbeatInterval?: number;
   /**
+   * Reads a message into an envelope, throwing InvalidEventError for one it refuses. Default:
+   * `parseEnvelope` from the contracts; hot consumers can pass `parseEnvelopeFast`, which accepts and
+   * refuses the same messages with less work.
+   */
+  parseEnvelope?: (raw: Buffer | null) => EventEnvelope;
+  /**
    * Longest a fetch waits for new messages. kafkajs's stop waits for the fetch in flight, so this bounds
    * shutdown on an idle topic; default 1000 ms (kafkajs: 5000).
    */
   maxWaitTimeInMs?: number;
+  /**
+   * Least data a fetch waits for (up to `maxWaitTimeInMs`) before answering. Default 1 byte (answer
+   * as soon as anything is there); a batch consumer on a busy topic can ask for more, so it gets
+   * fewer, larger batches at the cost of up to `maxWaitTimeInMs` of delay.
+   */
+  minBytes?: number;
   metrics?: KafkaMetrics;
 }
 
@@ -168,6 +180,7 @@ export class EventConsumer {
   private readonly dltProducer: Producer;
   private readonly sleeper = new Sleeper();
   private readonly onFatal: (err: Error) => void;
+  private readonly parse: (raw: Buffer | null) => EventEnvelope;
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private started = false;
@@ -183,12 +196,14 @@ export class EventConsumer {
     this.options = options;
     this.logger = options.logger.child({ component: 'event-consumer', group: options.groupId });
     this.onFatal = options.onFatal ?? defaultOnFatal(this.logger);
+    this.parse = options.parseEnvelope ?? parseEnvelope;
     const raw = options.kafka.raw;
     this.consumer = raw.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeout ?? 30000,
       heartbeatInterval: options.heartbeatInterval ?? 3000,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1000,
+      minBytes: options.minBytes ?? 1,
       allowAutoTopicCreation: false,
     });
     this.dltProducer = raw.producer({
@@ -311,7 +326,7 @@ export class EventConsumer {
       const raw = { message, meta: metaOf(topic, partition, message) };
       let envelope: EventEnvelope;
       try {
-        envelope = parseEnvelope(message.value);
+        envelope = this.parse(message.value);
       } catch (err) {
         if (!(err instanceof InvalidEventError)) throw err;
         if (!(await this.park(raw, err, payload))) return;
@@ -346,7 +361,7 @@ export class EventConsumer {
       for (const message of chunk) {
         const raw = { message, meta: metaOf(topic, partition, message) };
         try {
-          valid.push({ ...raw, envelope: parseEnvelope(message.value) });
+          valid.push({ ...raw, envelope: this.parse(message.value) });
         } catch (err) {
           if (!(err instanceof InvalidEventError)) throw err;
           if (!(await this.park(raw, err, payload))) return;

@@ -59,3 +59,4 @@ export {
 } from './processed-events';
 export { createKafkaMetrics, type KafkaMetrics } from './metrics';
 export { backoffDelay, type BackoffOptions } from './backoff';
+export { parseEnvelopeFast } from './envelope';

@@ -15,7 +15,7 @@ describe('metrics configuration', () => {
       POSTS_TOPIC: 'blog.posts.v1',
       METRICS_CONSUMER_GROUP: 'metrics-counters',
       POSTS_CONSUMER_GROUP: 'metrics-post-deletions',
-      METRICS_BATCH_SIZE: 500,
+      METRICS_BATCH_SIZE: 2000,
       METRICS_MAX_LAG: 10_000,
       POSTS_GRPC_ADDR: '127.0.0.1:50052',
       AUTH_URL: 'http://127.0.0.1:3001',
@@ -37,11 +37,17 @@ describe('metrics configuration', () => {
 
   it('reads the role, topic and batch size from the environment', () => {
     expect(
-      loadMetricsConfig({ METRICS_ROLE: 'consumer', METRICS_TOPIC: 'test.metrics.x', METRICS_BATCH_SIZE: '50' }),
+      loadMetricsConfig({
+        METRICS_ROLE: 'consumer',
+        METRICS_TOPIC: 'test.metrics.x',
+        METRICS_BATCH_SIZE: '50',
+      }),
     ).toMatchObject({ METRICS_ROLE: 'consumer', METRICS_TOPIC: 'test.metrics.x', METRICS_BATCH_SIZE: 50 });
   });
 
   it('builds the JWKS URL with or without a trailing slash', () => {
-    expect(jwksUrlOf('http://auth:3001/', '/.well-known/jwks.json')).toBe('http://auth:3001/.well-known/jwks.json');
+    expect(jwksUrlOf('http://auth:3001/', '/.well-known/jwks.json')).toBe(
+      'http://auth:3001/.well-known/jwks.json',
+    );
   });
 });

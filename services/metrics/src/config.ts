@@ -1,16 +1,24 @@
 import Joi from 'joi';
-import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER, Topics } from '@mpb/contracts';
-import { baseConfigKeys, loadConfig, loadConfigOrExit, secretWithLocalDefault } from '@mpb/service-kit';
+import { Topics } from '@mpb/contracts';
+import {
+  authUrlKey,
+  baseConfigKeys,
+  type BaseConfig,
+  databaseUrlKey,
+  kafkaKeys,
+  type KafkaConfig,
+  loadConfig,
+  loadConfigOrExit,
+  migrateOnStartKey,
+  redisUrlKey,
+  tokenVerificationKeys,
+  type TokenVerificationConfig,
+} from '@mpb/service-kit';
 
 /** What one process runs: everything (default), only the API (HTTP + gRPC), or only the consumers. */
 export type MetricsRole = 'all' | 'api' | 'consumer';
 
-export interface MetricsConfig {
-  NODE_ENV: 'development' | 'test' | 'production';
-  LOG_LEVEL: string;
-  HOST: string;
-  SHUTDOWN_TIMEOUT_MS: number;
-  SHUTDOWN_DRAIN_MS: number;
+export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
   HTTP_PORT: number;
   GRPC_PORT: number;
   METRICS_ROLE: MetricsRole;
@@ -19,9 +27,6 @@ export interface MetricsConfig {
   REDIS_URL: string;
   /** Prefix of every counter key, so several deployments (or test runs) can share one Redis database. */
   METRICS_REDIS_PREFIX: string;
-  /** Comma-separated host:port list. */
-  KAFKA_BROKERS: string;
-  KAFKA_CLIENT_ID: string;
   /** Where likes and views are published and consumed from. */
   METRICS_TOPIC: string;
   /** Where post events come from (post.deleted removes counters). */
@@ -35,13 +40,17 @@ export interface MetricsConfig {
   KAFKA_SESSION_TIMEOUT_MS: number;
   /** Most events folded in one PostgreSQL transaction. */
   METRICS_BATCH_SIZE: number;
+  /**
+   * A fetch of the metrics topic waits until this much data is there (or FETCH_MAX_WAIT_MS passed),
+   * so a busy topic is folded in fewer, larger transactions.
+   */
+  METRICS_FETCH_MIN_BYTES: number;
+  METRICS_FETCH_MAX_WAIT_MS: number;
   /** /readyz fails when the consumer is this many events behind. */
   METRICS_MAX_LAG: number;
   /** How long Redis remembers a deleted post, refusing likes and views of it at once. */
   DELETED_POST_TTL_SECONDS: number;
   MIGRATE_ON_START: boolean;
-  JWT_ISSUER: string;
-  JWT_AUDIENCE: string;
   /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
   AUTH_URL: string;
   /** host:port of the posts service's gRPC server (does the post exist). */
@@ -59,37 +68,32 @@ export const configSchema = Joi.object<MetricsConfig>({
   HTTP_PORT: Joi.number().port().default(3005),
   GRPC_PORT: Joi.number().port().default(50055),
   METRICS_ROLE: Joi.string().valid('all', 'api', 'consumer').default('all'),
-  // The URL carries the database credentials, so production must name it.
-  DATABASE_URL: secretWithLocalDefault('postgres://postgres@127.0.0.1:5432/mpb_metrics').concat(
-    Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
-  ),
-  REDIS_URL: Joi.string()
-    .uri({ scheme: ['redis', 'rediss'] })
-    .default('redis://127.0.0.1:6379'),
+  DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_metrics'),
+  REDIS_URL: redisUrlKey(),
   METRICS_REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits, colon, dot, dash, underscore')
     .default('metrics:'),
-  KAFKA_BROKERS: Joi.string()
-    .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
-    .default('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: Joi.string().default('mpb-metrics'),
+  ...kafkaKeys('mpb-metrics'),
   METRICS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.metrics),
   POSTS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.posts),
   METRICS_CONSUMER_GROUP: Joi.string().pattern(TOPIC, 'group id').default('metrics-counters'),
   POSTS_CONSUMER_GROUP: Joi.string().pattern(TOPIC, 'group id').default('metrics-post-deletions'),
   KAFKA_SESSION_TIMEOUT_MS: Joi.number().integer().min(6000).max(300_000).default(30_000),
-  METRICS_BATCH_SIZE: Joi.number().integer().min(1).max(5000).default(500),
+  METRICS_BATCH_SIZE: Joi.number().integer().min(1).max(10_000).default(2000),
+  METRICS_FETCH_MIN_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  METRICS_FETCH_MAX_WAIT_MS: Joi.number().integer().min(10).max(5000).default(500),
   METRICS_MAX_LAG: Joi.number().integer().min(1).default(10_000),
   DELETED_POST_TTL_SECONDS: Joi.number()
     .integer()
     .min(60)
     .default(7 * 24 * 3600),
-  MIGRATE_ON_START: Joi.boolean().default(true),
-  JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
-  JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
-  AUTH_URL: Joi.string()
-    .uri({ scheme: ['http', 'https'] })
-    .default('http://127.0.0.1:3001'),
+  MIGRATE_ON_START: migrateOnStartKey(),
+  ...tokenVerificationKeys(),
+  AUTH_URL: authUrlKey(),
   POSTS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50052'),
   POSTS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(1000),
   POSTS_CACHE_TTL_MS: Joi.number().integer().min(0).max(300_000).default(10_000),

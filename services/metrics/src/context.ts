@@ -1,8 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { JWKS_PATH } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
-import { createTokenVerifier, jwksFromUrl, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import { Counter, Histogram } from 'prom-client';
+import {
+  createTokenVerifier,
+  jwksFromUrl,
+  sessionRevocationCheck,
+  type Jwk,
+  type ServiceMetrics,
+  type TokenVerifier,
+} from '@mpb/service-kit';
 import { jwksUrlOf, type MetricsConfig } from './config';
 import { PgCounterStore, PgFoldLedger } from './data/counter-repository';
 import { RedisCounterCache } from './data/redis-counter-cache';
@@ -46,7 +54,7 @@ export function createApiContext(d: {
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,
     // Auth marks revoked sessions in Redis for one access-token lifetime.
-    isSessionRevoked: async (sessionId) => (await d.redis.exists(revokedSessionKey(sessionId))) === 1,
+    isSessionRevoked: sessionRevocationCheck((key) => d.redis.exists(key)),
   });
   const service = new MetricsService({
     cache: d.cache,
@@ -58,17 +66,43 @@ export function createApiContext(d: {
   return { service, verifier };
 }
 
-/** The consumer's domain object. */
+const FOLDED_EVENTS = 'metrics_folded_events_total';
+const FOLD_SECONDS = 'metrics_fold_seconds';
+
+/** The consumer's domain object, reporting each batch to Prometheus. */
 export function createCounterFolder(d: {
   knex: Knex;
   cache: RedisCounterCache;
   posts?: PostDirectory;
   logger: Logger;
+  metrics: ServiceMetrics;
 }): CounterFolder {
+  const registry = d.metrics.registry;
+  const events =
+    (registry.getSingleMetric(FOLDED_EVENTS) as Counter<'result'> | undefined) ??
+    new Counter({
+      name: FOLDED_EVENTS,
+      help: 'Metric events folded into PostgreSQL (applied), or found already applied (skipped)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+  const seconds =
+    (registry.getSingleMetric(FOLD_SECONDS) as Histogram | undefined) ??
+    new Histogram({
+      name: FOLD_SECONDS,
+      help: 'Time to fold one batch: the PostgreSQL transaction and the push to Redis',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
   return new CounterFolder({
     ledger: new PgFoldLedger(d.knex),
     cache: d.cache,
     posts: d.posts,
     logger: d.logger.child({ component: 'counter-folder' }),
+    onFold: (outcome, s) => {
+      events.inc({ result: 'applied' }, outcome.applied);
+      events.inc({ result: 'skipped' }, outcome.skipped);
+      seconds.observe(s);
+    },
   });
 }

@@ -2,11 +2,9 @@ import { Redis } from 'ioredis';
 import { createKafka, createKafkaMetrics, parseBrokers, type EventConsumer } from '@mpb/kafka';
 import { createLogger, errorFields } from '@mpb/logger';
 import {
-  createDb,
   createMetrics,
-  ensureDatabase,
   listen,
-  migrateLatest,
+  openServiceDatabase,
   registerShutdown,
   type ShutdownStep,
 } from '@mpb/service-kit';
@@ -34,18 +32,20 @@ async function main(): Promise<void> {
   try {
     const metrics = createMetrics(SERVICE_NAME);
 
-    if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
-    const knex = createDb(config.DATABASE_URL, { applicationName: `${SERVICE_NAME}-${config.METRICS_ROLE}` });
-    if (config.MIGRATE_ON_START) {
-      const applied = await migrateLatest(knex, migrations);
-      logger.info({ applied }, 'migrations up to date');
-    }
+    const knex = await openServiceDatabase({
+      settings: config,
+      migrations,
+      logger,
+      pool: { applicationName: `${SERVICE_NAME}-${config.METRICS_ROLE}` },
+    });
 
     const redis = new Redis(config.REDIS_URL, {
       maxRetriesPerRequest: 2,
       connectTimeout: 3000,
       // A request must not hang while Redis is unreachable: it fails with a 503 instead.
       commandTimeout: 2000,
+      // Commands of concurrent requests issued in the same tick share one write to Redis.
+      enableAutoPipelining: true,
     });
     redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
     await redis.ping();
@@ -73,12 +73,15 @@ async function main(): Promise<void> {
         logger,
         metrics: kafkaMetrics,
       });
-      api = { ...createApiContext({ settings: config, knex, redis, cache, posts: posts!, events, logger }), events };
+      api = {
+        ...createApiContext({ settings: config, knex, redis, cache, posts: posts!, events, logger }),
+        events,
+      };
     }
 
     const consumers: EventConsumer[] = [];
     if (runsConsumers) {
-      const folder = createCounterFolder({ knex, cache, posts, logger });
+      const folder = createCounterFolder({ knex, cache, posts, logger, metrics });
       const common = {
         kafka,
         logger,
@@ -92,8 +95,14 @@ async function main(): Promise<void> {
           topic: config.METRICS_TOPIC,
           groupId: config.METRICS_CONSUMER_GROUP,
           batchSize: config.METRICS_BATCH_SIZE,
+          fetchMinBytes: config.METRICS_FETCH_MIN_BYTES,
+          fetchMaxWaitMs: config.METRICS_FETCH_MAX_WAIT_MS,
         }),
-        createPostDeletionConsumer({ ...common, topic: config.POSTS_TOPIC, groupId: config.POSTS_CONSUMER_GROUP }),
+        createPostDeletionConsumer({
+          ...common,
+          topic: config.POSTS_TOPIC,
+          groupId: config.POSTS_CONSUMER_GROUP,
+        }),
       );
     }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { EventConsumer, EventProducer, KafkaClient } from '@mpb/kafka';
-import type { ReadinessCheck } from '@mpb/service-kit';
+import { databaseCheck, kafkaCheck, redisCheck, type ReadinessCheck } from '@mpb/service-kit';
 
 export interface ReadinessDeps {
   knex: Knex;
@@ -20,12 +20,10 @@ export interface ReadinessDeps {
  */
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const checks: Record<string, ReadinessCheck> = {
-    database: () => d.knex.raw('select 1'),
-    redis: () => d.redis.ping(),
-    kafka: async () => {
-      if (d.producer && !d.producer.isConnected()) throw new Error('producer not connected');
-      await d.kafka.ping(1500);
-    },
+    database: databaseCheck(d.knex),
+    redis: redisCheck(d.redis),
+    // A consumer-only process has no producer: the broker answering is what it needs.
+    kafka: d.producer ? kafkaCheck({ kafka: d.kafka, producer: d.producer }) : () => d.kafka.ping(1500),
   };
   for (const consumer of d.consumers ?? []) {
     checks[`consumer ${consumer.groupId}`] = async () => {

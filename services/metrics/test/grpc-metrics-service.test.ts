@@ -11,6 +11,7 @@ import {
   type RecordViewRequest,
 } from '@mpb/contracts';
 import { callUnary, createGrpcClient, type GrpcServer } from '@mpb/service-kit';
+import { readTopic, waitFor } from '@mpb/test-kit';
 import { createGrpcServer, METRICS_SERVICE } from '../src/grpc/server';
 import { newId, startTestMetrics, stored, type TestMetrics } from './helpers/harness';
 
@@ -47,7 +48,9 @@ describe('RecordView', () => {
     expect(await recordView(postId)).toEqual({ post_id: postId, likes: 0, views: 1, liked_by_viewer: false });
     expect((await recordView(postId, 5)).views).toBe(2);
     const views = await Promise.all(Array.from({ length: 20 }, () => recordView(postId)));
-    expect(views.map((v) => Number(v.views)).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 3));
+    expect(views.map((v) => Number(v.views)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 3),
+    );
     await t.waitForSync();
     expect((await stored(t.knex, postId)).views).toBe(22);
     expect((await recordView(postId)).views).toBe(23);
@@ -59,26 +62,30 @@ describe('RecordView', () => {
     const metadata = new Metadata();
     metadata.set('traceparent', traceparent);
     await new Promise<void>((resolve, reject) =>
-      client.RecordView({ post_id: postId, viewer_id: 3 }, metadata, { deadline: Date.now() + 10_000 }, (err) =>
-        err ? reject(err) : resolve(),
+      client.RecordView(
+        { post_id: postId, viewer_id: 3 },
+        metadata,
+        { deadline: Date.now() + 10_000 },
+        (err) => (err ? reject(err) : resolve()),
       ),
     );
-    const seen: Array<{ key: string; value: Record<string, unknown> }> = [];
-    const reader = t.tool.kafka.consumer({ groupId: `viewed-reader-${newId()}`, maxWaitTimeInMs: 200 });
-    await reader.connect();
-    await reader.subscribe({ topic: t.config.METRICS_TOPIC, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() === String(postId)) {
-          seen.push({ key: message.key.toString(), value: JSON.parse(message.value!.toString()) });
-        }
-      },
+    const reader = await readTopic({
+      brokers: t.config.KAFKA_BROKERS,
+      clientId: 'metrics-viewed-reader',
+      topic: t.config.METRICS_TOPIC,
     });
-    const deadline = Date.now() + 20_000;
-    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await reader.disconnect();
+    const ours = () =>
+      reader.received
+        .filter((m) => m.key?.toString() === String(postId))
+        .map((m) => JSON.parse(m.value!.toString()) as Record<string, unknown>);
+    let seen: Array<Record<string, unknown>> = [];
+    try {
+      seen = await waitFor(async () => (ours().length > 0 ? ours() : undefined), 20_000);
+    } finally {
+      await reader.stop();
+    }
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.value).toMatchObject({
+    expect(seen[0]).toMatchObject({
       type: 'post.viewed',
       version: 1,
       source: 'metrics',
@@ -101,9 +108,15 @@ describe('GetCounts', () => {
     t.posts.create(a, b, c);
     const viewer = newId();
     const token = t.tokenFor(viewer);
-    expect((await request(t.app).post(`/api/posts/${b}/like`).set('authorization', `Bearer ${token}`)).status).toBe(200);
     expect(
-      (await request(t.app).post(`/api/posts/${c}/like`).set('authorization', `Bearer ${t.tokenFor(newId())}`)).status,
+      (await request(t.app).post(`/api/posts/${b}/like`).set('authorization', `Bearer ${token}`)).status,
+    ).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .post(`/api/posts/${c}/like`)
+          .set('authorization', `Bearer ${t.tokenFor(newId())}`)
+      ).status,
     ).toBe(200);
     await recordView(a);
     await recordView(a);

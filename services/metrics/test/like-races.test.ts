@@ -17,10 +17,11 @@ function newPost(): number {
   return id;
 }
 
-const send = (method: 'post' | 'delete', postId: number, userId: number) =>
-  request(t.app)
-    [method](`/api/posts/${postId}/${method === 'post' ? 'like' : 'unlike'}`)
-    .set('authorization', `Bearer ${t.tokenFor(userId)}`);
+const send = (method: 'post' | 'delete', postId: number, userId: number) => {
+  const path = `/api/posts/${postId}/${method === 'post' ? 'like' : 'unlike'}`;
+  const req = method === 'post' ? request(t.app).post(path) : request(t.app).delete(path);
+  return req.set('authorization', `Bearer ${t.tokenFor(userId)}`);
+};
 
 /** What every reader agrees on: Redis (the API's source), PostgreSQL after the fold, the API itself. */
 async function everyView(postId: number, someUser: number) {
@@ -30,7 +31,12 @@ async function everyView(postId: number, someUser: number) {
     .get(`/api/posts/${postId}/like`)
     .set('authorization', `Bearer ${t.tokenFor(someUser)}`);
   const redisLikers = await t.redis.hget(t.cache.keys(postId).likers, '#n');
-  return { redis: Number(redisLikers), grpc: counts!.likes, api: api.body.likes as number, pg: await stored(t.knex, postId) };
+  return {
+    redis: Number(redisLikers),
+    grpc: counts!.likes,
+    api: api.body.likes as number,
+    pg: await stored(t.knex, postId),
+  };
 }
 
 describe('concurrent likes', () => {
@@ -60,7 +66,10 @@ describe('concurrent likes', () => {
     const postId = newPost();
     const users = Array.from({ length: 8 }, newId);
     const requests = users.flatMap((u) =>
-      Array.from({ length: 12 }, (_, i) => ({ user: u, method: (i % 2 === 0 ? 'post' : 'delete') as 'post' | 'delete' })),
+      Array.from({ length: 12 }, (_, i) => ({
+        user: u,
+        method: (i % 2 === 0 ? 'post' : 'delete') as 'post' | 'delete',
+      })),
     );
     for (let i = requests.length - 1; i > 0; i -= 1) {
       const j = Math.floor(Math.random() * (i + 1));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createEnvelope, deadLetterTopicOf, EventTypes, revokedSessionKey } from '@mpb/contracts';
+import { readTopic, waitFor } from '@mpb/test-kit';
 import { newId, postDeleted, startTestMetrics, stored, type TestMetrics } from './helpers/harness';
-import { waitFor } from './helpers/wait';
 
 let t: TestMetrics;
 
@@ -76,7 +76,9 @@ describe('like and unlike', () => {
     }
     const format = await request(t.app).post(`/api/posts/${postId}/like`).set('authorization', 'Token x');
     expect(format.body.error).toBe('invalid token format');
-    const forged = await request(t.app).post(`/api/posts/${postId}/like`).set('authorization', 'Bearer abc.def.ghi');
+    const forged = await request(t.app)
+      .post(`/api/posts/${postId}/like`)
+      .set('authorization', 'Bearer abc.def.ghi');
     expect(forged.status).toBe(401);
     expect(forged.body.error).toBe('invalid token');
     const refresh = t.keys.sign(newId(), { typ: 'refresh' });
@@ -93,13 +95,16 @@ describe('like and unlike', () => {
     expect(res.body.error).toBe('invalid token');
   });
 
-  it.each(['abc', '0', '-1', '1.5', '1e3', '9007199254740992'])('answers 400 invalid post id for %p', async (id) => {
-    const token = t.tokenFor(newId());
-    for (const res of [await like(id, token), await unlike(id, token), await status(id, token)]) {
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('invalid post id');
-    }
-  });
+  it.each(['abc', '0', '-1', '1.5', '1e3', '9007199254740992'])(
+    'answers 400 invalid post id for %p',
+    async (id) => {
+      const token = t.tokenFor(newId());
+      for (const res of [await like(id, token), await unlike(id, token), await status(id, token)]) {
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('invalid post id');
+      }
+    },
+  );
 });
 
 describe('posts that do not exist', () => {
@@ -109,7 +114,11 @@ describe('posts that do not exist', () => {
     const deleted = newPost();
     t.posts.delete(deleted);
     for (const postId of [missing, deleted]) {
-      for (const res of [await like(postId, token), await unlike(postId, token), await status(postId, token)]) {
+      for (const res of [
+        await like(postId, token),
+        await unlike(postId, token),
+        await status(postId, token),
+      ]) {
         expect(res.status).toBe(404);
         expect(res.body).toMatchObject({ error: 'post not found', code: 'NOT_FOUND' });
       }
@@ -179,6 +188,28 @@ describe('post.deleted', () => {
   });
 });
 
+describe('a deleted post that posts still reports (a cached answer, a lagging replica)', () => {
+  it('is refused by the deletion marker in Redis', async () => {
+    const postId = newPost();
+    const token = t.tokenFor(newId());
+    expect((await like(postId, token)).status).toBe(200);
+    await t.tool.sendEvents(t.config.POSTS_TOPIC, [postDeleted(postId)]);
+    await t.waitForSync();
+    t.posts.create(postId);
+    for (const res of [
+      await like(postId, t.tokenFor(newId())),
+      await unlike(postId, token),
+      await status(postId, token),
+    ]) {
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe('post not found');
+    }
+    expect(await t.service.getCounts([postId], 0)).toEqual([
+      { postId, likes: 0, views: 0, likedByViewer: false },
+    ]);
+  });
+});
+
 describe('the consumer', () => {
   it('parks poison messages in the dead-letter topic with the reason and folds the next event', async () => {
     const postId = newPost();
@@ -201,22 +232,24 @@ describe('the consumer', () => {
     await t.waitForSync();
     expect(await stored(t.knex, postId)).toMatchObject({ likes: 1, likeRows: 1 });
 
-    const dlt = deadLetterTopicOf(t.config.METRICS_TOPIC);
-    const reasons: string[] = [];
-    const reader = t.tool.kafka.consumer({ groupId: `dlt-reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
-    await reader.connect();
-    await reader.subscribe({ topic: dlt, fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        if (message.key?.toString() === String(postId)) reasons.push(String(message.headers?.['x-dlt-reason']));
-      },
+    const reader = await readTopic({
+      brokers: t.config.KAFKA_BROKERS,
+      clientId: 'metrics-dlt-reader',
+      topic: deadLetterTopicOf(t.config.METRICS_TOPIC),
     });
+    const reasonsFor = (): string[] =>
+      reader.received
+        .filter((m) => m.key?.toString() === String(postId))
+        .map((m) => String(m.headers?.['x-dlt-reason']));
+    let reasons: string[] = [];
     try {
-      await waitFor(async () => (reasons.length >= 2 ? true : undefined), 20_000);
+      reasons = await waitFor(async () => (reasonsFor().length >= 2 ? reasonsFor() : undefined), 20_000);
     } finally {
-      await reader.disconnect();
+      await reader.stop();
     }
-    expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/not JSON/), expect.stringMatching(/user_id/)]));
+    expect(reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/not JSON/), expect.stringMatching(/user_id/)]),
+    );
   });
 
   it('reports itself ready while it keeps up', async () => {

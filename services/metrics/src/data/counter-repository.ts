@@ -14,6 +14,8 @@ interface CounterRow {
   epoch_views: string;
 }
 
+type WrittenRow = CounterRow & { kind: 'counters' | 'like'; user_id: string; liked: boolean; seq: string };
+
 interface LikeRow {
   post_id: string;
   user_id: string;
@@ -67,16 +69,6 @@ export class PgCounterStore implements CounterStore {
     });
   }
 
-  likedBy(userId: number, postIds: number[]): Promise<Set<number>> {
-    return this.guard(async () => {
-      const { rows } = await this.knex.raw<{ rows: Array<{ post_id: string }> }>(
-        `select post_id from post_likes where post_id = any(?::bigint[]) and user_id = ? and liked`,
-        [postIds, userId],
-      );
-      return new Set(rows.map((r) => Number(r.post_id)));
-    });
-  }
-
   private async guard<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
@@ -90,42 +82,45 @@ export class PgCounterStore implements CounterStore {
 export class PgFoldLedger implements FoldLedger {
   constructor(private readonly knex: Knex) {}
 
+  /**
+   * Four round trips whatever the batch size: BEGIN; lock the partition's offset row and the batch's
+   * posts; one statement writing the like rows, the counters (views summed per post, likes moved by
+   * the like rows that changed) and the offset; COMMIT.
+   */
   apply(topic: string, partition: number, events: MetricEvent[]): Promise<FoldOutcome> {
     return this.knex.transaction(async (trx) => {
-      const stored = await this.lockOffset(trx, topic, partition);
+      const allPosts = [...new Set(events.map((e) => e.postId))].sort((a, b) => a - b);
+      const stored = await this.lock(trx, topic, partition, allPosts);
       const fresh = events.filter((e) => BigInt(e.offset) > stored);
-      if (fresh.length === 0) return { applied: 0, skipped: events.length };
+      if (fresh.length === 0) return { applied: 0, skipped: events.length, snapshots: new Map(), likers: [] };
       const plan = planFold(fresh);
-
-      await trx.raw(
-        `select pg_advisory_xact_lock_shared(?, ${LOCK_KEY}) from unnest(?::bigint[]) as p`,
-        [POST_LOCK_CLASS, plan.posts],
-      );
-      const likeDeltas = plan.likes.length > 0 ? await this.applyLikes(trx, plan.likes) : new Map();
-
-      const ids: number[] = [];
-      const views: number[] = [];
-      const likes: number[] = [];
-      const epochs: number[] = [];
-      const epochViews: number[] = [];
-      for (const postId of plan.posts) {
-        const v = plan.views.get(postId);
-        const l = likeDeltas.get(postId) ?? 0;
-        if (!v && l === 0) continue;
-        ids.push(postId);
-        views.push(v?.views ?? 0);
-        likes.push(l);
-        epochs.push(v?.epoch ?? 0);
-        epochViews.push(v?.epochViews ?? 0);
-      }
-      if (ids.length > 0) {
-        // A deleted post is never re-created by a late event.
-        await trx.raw(
-          `insert into post_counters as c (post_id, views, likes, version, view_epoch, epoch_views)
-           select t.post_id, t.views, t.likes, 1, t.epoch, t.epoch_views
-             from unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
-                  as t(post_id, views, likes, epoch, epoch_views)
+      const views = [...plan.views];
+      // Each statement after the lock sees a deletion committed before it: deleted posts are left out.
+      const { rows } = await trx.raw<{ rows: WrittenRow[] }>(
+        `with changed as (
+           insert into post_likes as l (post_id, user_id, liked, seq)
+           select t.post_id, t.user_id, t.liked, t.seq
+             from unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::bigint[]) as t(post_id, user_id, liked, seq)
             where not exists (select 1 from deleted_posts d where d.post_id = t.post_id)
+           on conflict (post_id, user_id) do update
+             set was_liked = l.liked, liked = excluded.liked, seq = excluded.seq, updated_at = now()
+             where l.seq < excluded.seq
+           returning l.post_id, l.user_id, l.liked, l.was_liked, l.seq
+         ),
+         folded as (
+           select post_id, sum(views) as views, sum(likes) as likes, max(epoch) as epoch,
+                  sum(epoch_views) as epoch_views
+             from (select v.post_id, v.views, 0 as likes, v.epoch, v.epoch_views
+                     from unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) as v(post_id, views, epoch, epoch_views)
+                    where not exists (select 1 from deleted_posts d where d.post_id = v.post_id)
+                   union all
+                   select post_id, 0, liked::int - was_liked::int, 0, 0 from changed) as x
+            group by post_id
+           having sum(views) > 0 or sum(likes) <> 0
+         ),
+         counters as (
+           insert into post_counters as c (post_id, views, likes, version, view_epoch, epoch_views)
+           select post_id, views, likes, 1, epoch, epoch_views from folded
            on conflict (post_id) do update set
              views = c.views + excluded.views,
              likes = c.likes + excluded.likes,
@@ -135,15 +130,44 @@ export class PgFoldLedger implements FoldLedger {
                when excluded.view_epoch = c.view_epoch then c.epoch_views + excluded.epoch_views
                else c.epoch_views end,
              view_epoch = greatest(c.view_epoch, excluded.view_epoch),
-             updated_at = now()`,
-          [ids, views, likes, epochs, epochViews],
-        );
-      }
-      await trx.raw(
-        `update applied_offsets set applied_offset = ?, updated_at = now() where topic = ? and partition = ?`,
-        [plan.lastOffset, topic, partition],
+             updated_at = now()
+           returning c.post_id, c.views, c.likes, c.version, c.view_epoch, c.epoch_views
+         ),
+         offsets as (
+           update applied_offsets set applied_offset = ?, updated_at = now() where topic = ? and partition = ?
+         )
+         select 'counters' as kind, post_id, views, likes, version, view_epoch, epoch_views,
+                null::bigint as user_id, null::boolean as liked, null::bigint as seq
+           from counters
+         union all
+         select 'like', post_id, null, null, null, null, null, user_id, liked, seq from changed`,
+        [
+          plan.likes.map((c) => c.postId),
+          plan.likes.map((c) => c.userId),
+          plan.likes.map((c) => c.liked),
+          plan.likes.map((c) => c.seq),
+          views.map(([postId]) => postId),
+          views.map(([, v]) => v.views),
+          views.map(([, v]) => v.epoch),
+          views.map(([, v]) => v.epochViews),
+          plan.lastOffset,
+          topic,
+          partition,
+        ],
       );
-      return { applied: fresh.length, skipped: events.length - fresh.length };
+      const snapshots = new Map<number, Snapshot>();
+      const likers: Array<LikerEntry & { postId: number }> = [];
+      for (const r of rows) {
+        if (r.kind === 'counters') snapshots.set(Number(r.post_id), toSnapshot(r));
+        else
+          likers.push({
+            postId: Number(r.post_id),
+            userId: Number(r.user_id),
+            liked: r.liked,
+            seq: Number(r.seq),
+          });
+      }
+      return { applied: fresh.length, skipped: events.length - fresh.length, snapshots, likers };
     });
   }
 
@@ -175,18 +199,31 @@ export class PgFoldLedger implements FoldLedger {
         POST_LOCK_CLASS,
         postId,
       ]);
-      await trx.raw('insert into deleted_posts (post_id) values (?) on conflict (post_id) do nothing', [postId]);
+      await trx.raw('insert into deleted_posts (post_id) values (?) on conflict (post_id) do nothing', [
+        postId,
+      ]);
       await trx.raw('delete from post_counters where post_id = ?', [postId]);
       await trx.raw('delete from post_likes where post_id = ?', [postId]);
     });
   }
 
-  /** The partition's stored offset (-1 when none), its row locked until the transaction ends. */
-  private async lockOffset(trx: Knex.Transaction, topic: string, partition: number): Promise<bigint> {
+  /**
+   * The partition's stored offset (-1 when none), its row locked until the transaction ends, so a
+   * second consumer of the partition (during a rebalance) waits and then skips what this one applied.
+   * Also takes the shared lock of every post of the batch (a deletion takes it exclusively).
+   */
+  private async lock(
+    trx: Knex.Transaction,
+    topic: string,
+    partition: number,
+    posts: number[],
+  ): Promise<bigint> {
     const select = () =>
       trx.raw<{ rows: Array<{ applied_offset: string }> }>(
-        'select applied_offset from applied_offsets where topic = ? and partition = ? for update',
-        [topic, partition],
+        `select applied_offset,
+                (select count(pg_advisory_xact_lock_shared(?, ${LOCK_KEY})) from unnest(?::bigint[]) as p) as locks
+           from applied_offsets where topic = ? and partition = ? for update`,
+        [POST_LOCK_CLASS, posts, topic, partition],
       );
     let { rows } = await select();
     if (rows.length === 0) {
@@ -198,43 +235,5 @@ export class PgFoldLedger implements FoldLedger {
       ({ rows } = await select());
     }
     return BigInt(rows[0]!.applied_offset);
-  }
-
-  /**
-   * Applies the last decision per (post, user), unless the row holds a newer one (higher sequence),
-   * and returns how each post's number of likes changed.
-   */
-  private async applyLikes(
-    trx: Knex.Transaction,
-    changes: Array<{ postId: number; userId: number; liked: boolean; seq: number }>,
-  ): Promise<Map<number, number>> {
-    const { rows } = await trx.raw<{ rows: Array<{ post_id: string; delta: string }> }>(
-      `with input as (
-         select * from unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::bigint[]) as t(post_id, user_id, liked, seq)
-          where not exists (select 1 from deleted_posts d where d.post_id = t.post_id)
-       ),
-       before as (
-         select l.post_id, l.user_id, l.liked
-           from post_likes l join input i on l.post_id = i.post_id and l.user_id = i.user_id
-       ),
-       changed as (
-         insert into post_likes as l (post_id, user_id, liked, seq)
-         select post_id, user_id, liked, seq from input
-         on conflict (post_id, user_id) do update
-           set liked = excluded.liked, seq = excluded.seq, updated_at = now()
-           where l.seq < excluded.seq
-         returning l.post_id, l.user_id, l.liked
-       )
-       select c.post_id, sum(c.liked::int - coalesce(b.liked, false)::int) as delta
-         from changed c left join before b on b.post_id = c.post_id and b.user_id = c.user_id
-        group by c.post_id`,
-      [
-        changes.map((c) => c.postId),
-        changes.map((c) => c.userId),
-        changes.map((c) => c.liked),
-        changes.map((c) => c.seq),
-      ],
-    );
-    return new Map(rows.map((r) => [Number(r.post_id), Number(r.delta)]));
   }
 }

@@ -1,17 +1,12 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { unavailable } from '@mpb/errors';
 import type { PostState, Snapshot } from '../domain/counts';
-import {
-  GONE,
-  type CounterCache,
-  type Gone,
-  type LikeDecision,
-  type LikerEntry,
-} from '../domain/ports';
+import { GONE, type CounterCache, type Gone, type LikeDecision, type LikerEntry } from '../domain/ports';
 import {
   DECIDE_LIKE,
   FORGET_POST,
   MERGE_LIKERS,
+  PUSH_SNAPSHOT,
   READ,
   SAVE_SNAPSHOT,
   UNDO_LIKE,
@@ -27,6 +22,7 @@ const SCRIPTS = {
   mpbMetricsView: { numberOfKeys: 3, lua: VIEW },
   mpbMetricsUnview: { numberOfKeys: 1, lua: UNVIEW },
   mpbMetricsSaveSnapshot: { numberOfKeys: 3, lua: SAVE_SNAPSHOT },
+  mpbMetricsPushSnapshot: { numberOfKeys: 2, lua: PUSH_SNAPSHOT },
   mpbMetricsDecideLike: { numberOfKeys: 2, lua: DECIDE_LIKE },
   mpbMetricsUndoLike: { numberOfKeys: 1, lua: UNDO_LIKE },
   mpbMetricsMergeLikers: { numberOfKeys: 2, lua: MERGE_LIKERS },
@@ -180,7 +176,12 @@ export class RedisCounterCache implements CounterCache {
       const last = i + MERGE_CHUNK >= entries.length;
       const args = chunk.flatMap((e) => [e.userId, entryOf(e)]);
       await this.run(() =>
-        script(this.redis, 'mpbMetricsMergeLikers')(k.likers, k.deleted, complete && last ? '1' : '0', ...args),
+        script(this.redis, 'mpbMetricsMergeLikers')(
+          k.likers,
+          k.deleted,
+          complete && last ? '1' : '0',
+          ...args,
+        ),
       );
     }
   }
@@ -197,7 +198,18 @@ export class RedisCounterCache implements CounterCache {
       byPost.set(e.postId, args);
     }
     await this.pipeline((p) => {
-      for (const { postId, snapshot } of snapshots) this.queueSnapshot(p, postId, snapshot, 0);
+      for (const { postId, snapshot: s } of snapshots) {
+        const k = this.keys(postId);
+        void script(p, 'mpbMetricsPushSnapshot')(
+          k.counts,
+          k.deleted,
+          s.version,
+          s.views,
+          s.likes,
+          s.viewEpoch,
+          s.epochViews,
+        );
+      }
       for (const [postId, args] of byPost) {
         const k = this.keys(postId);
         void script(p, 'mpbMetricsMergeLikers')(k.likers, k.deleted, '0', ...args);

@@ -59,6 +59,15 @@ end
 return state(KEYS[1], KEYS[2], ARGV[6])
 `;
 
+/** KEYS counts, deleted; ARGV version, views, likes, viewEpoch, epochViews. The consumer's write: no reply to build. */
+export const PUSH_SNAPSHOT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2], 'l', ARGV[3], 'fe', ARGV[4], 'f', ARGV[5])
+return 1
+`;
+
 /**
  * KEYS likers, deleted; ARGV user, want ('1' like, '0' unlike).
  * Returns {'gone'}, {'unloaded'}, {'unchanged', n} or {'changed', n, previous entry, new entry}.

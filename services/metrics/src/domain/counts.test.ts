@@ -1,4 +1,4 @@
-import { countsOf, needsStoredMembership, pendingViews, type PostState, type Snapshot } from './counts';
+import { countsOf, needsLikers, pendingViews, type PostState, type Snapshot } from './counts';
 
 const snapshot = (o: Partial<Snapshot> = {}): Snapshot => ({
   version: 3,
@@ -45,11 +45,11 @@ describe('countsOf', () => {
     });
   });
 
-  it('uses the stored membership only when Redis knows nothing about the viewer', () => {
-    expect(countsOf(state(), snapshot(), true).likedByViewer).toBe(true);
-    expect(needsStoredMembership(state(), 7)).toBe(true);
-    expect(needsStoredMembership(state(), 0)).toBe(false);
-    expect(needsStoredMembership(state({ likers: { loaded: false, count: 0, viewer: -5 } }), 7)).toBe(false);
-    expect(needsStoredMembership(state({ likers: { loaded: true, count: 0 } }), 7)).toBe(false);
+  it('needs the likers loaded only when Redis knows nothing about a signed-in viewer', () => {
+    expect(countsOf(state(), snapshot()).likedByViewer).toBe(false);
+    expect(needsLikers(state(), 7)).toBe(true);
+    expect(needsLikers(state(), 0)).toBe(false);
+    expect(needsLikers(state({ likers: { loaded: false, count: 0, viewer: -5 } }), 7)).toBe(false);
+    expect(needsLikers(state({ likers: { loaded: true, count: 0 } }), 7)).toBe(false);
   });
 });

@@ -58,20 +58,17 @@ export function pendingViews(state: Pick<PostState, 'epoch' | 'produced'>, snaps
   return 0;
 }
 
-/**
- * The counts the API answers. `likedFromStore` is the viewer's membership read from PostgreSQL,
- * used only when Redis knows nothing about the viewer and has not loaded the post's likers.
- */
-export function countsOf(state: PostState, snapshot: Snapshot, likedFromStore = false): Counts {
+/** The counts the API answers. */
+export function countsOf(state: PostState, snapshot: Snapshot): Counts {
   const { likers } = state;
   return {
     postId: state.postId,
     views: snapshot.views + pendingViews(state, snapshot),
     likes: Math.max(0, likers.loaded ? likers.count : snapshot.likes),
-    likedByViewer: likers.viewer !== undefined ? likers.viewer > 0 : likedFromStore,
+    likedByViewer: (likers.viewer ?? 0) > 0,
   };
 }
 
-/** Whether answering needs the viewer's membership from PostgreSQL. */
-export const needsStoredMembership = (state: PostState, viewerId: number): boolean =>
+/** Whether answering a signed-in viewer needs the post's likers loaded into Redis first. */
+export const needsLikers = (state: PostState, viewerId: number): boolean =>
   viewerId !== 0 && !state.likers.loaded && state.likers.viewer === undefined;

@@ -1,13 +1,26 @@
 import { createEnvelope, EventTypes, InvalidEventError, type EventEnvelope } from '@mpb/contracts';
 import { deletedPostOf, likeEvent, toMetricEvent, viewedEvent } from './events';
 
-const envelope = (type: string, payload: Record<string, unknown>): EventEnvelope =>
-  ({ ...createEnvelope({ type: EventTypes.PostViewed, aggregateType: 'post', aggregateId: 1, payload, source: 'test' }), type });
+const envelope = (type: string, payload: Record<string, unknown>): EventEnvelope => ({
+  ...createEnvelope({
+    type: EventTypes.PostViewed,
+    aggregateType: 'post',
+    aggregateId: 1,
+    payload,
+    source: 'test',
+  }),
+  type,
+});
 
 describe('metric events', () => {
   it('round-trips the events metrics publishes', () => {
     const viewed = viewedEvent({ post_id: 5, viewer_id: 0, epoch: 1_700_000_000_000_000, views: 3 });
-    expect(viewed).toMatchObject({ type: 'post.viewed', aggregate_type: 'post', aggregate_id: '5', source: 'metrics' });
+    expect(viewed).toMatchObject({
+      type: 'post.viewed',
+      aggregate_type: 'post',
+      aggregate_id: '5',
+      source: 'metrics',
+    });
     expect(toMetricEvent(viewed as EventEnvelope, '7')).toEqual({
       kind: 'view',
       postId: 5,

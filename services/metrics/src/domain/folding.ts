@@ -8,6 +8,8 @@ export interface CounterFolderDeps {
   /** Present when the API runs in the same process: a deleted post is forgotten at once. */
   posts?: PostDirectory;
   logger: Logger;
+  /** Told about every batch folded (for the service's Prometheus metrics). */
+  onFold?: (outcome: FoldOutcome, seconds: number) => void;
 }
 
 /**
@@ -19,13 +21,25 @@ export class CounterFolder {
 
   /**
    * Applies the batch (skipping what an earlier delivery applied), then pushes the folded snapshots
-   * and like states of every post of the batch to Redis. The push also covers skipped events, so a
+   * and like states to Redis. The push also covers skipped events (read back from PostgreSQL), so a
    * crash between the PostgreSQL commit and the push is repaired by the redelivery. Errors propagate:
    * the consumer retries the batch without advancing its offsets.
    */
   async fold(topic: string, partition: number, events: MetricEvent[]): Promise<FoldOutcome> {
+    const started = process.hrtime.bigint();
     const outcome = await this.d.ledger.apply(topic, partition, events);
-    await this.pushToCache(events);
+    const { snapshots, likers } = outcome;
+    if (outcome.skipped > 0) {
+      const stale = await this.readState(events.slice(0, outcome.skipped));
+      for (const [postId, snapshot] of stale.snapshots)
+        if (!snapshots.has(postId)) snapshots.set(postId, snapshot);
+      likers.push(...stale.likers);
+    }
+    await this.d.cache.pushFolded(
+      [...snapshots].map(([postId, snapshot]) => ({ postId, snapshot })),
+      likers,
+    );
+    this.d.onFold?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
   }
 
@@ -36,7 +50,8 @@ export class CounterFolder {
     this.d.logger.info({ post_id: postId }, 'counters of a deleted post removed');
   }
 
-  private async pushToCache(events: MetricEvent[]): Promise<void> {
+  /** The stored state of what already-applied events touched (a redelivery after a crash). */
+  private async readState(events: MetricEvent[]): Promise<Pick<FoldOutcome, 'snapshots' | 'likers'>> {
     const postIds = [...new Set(events.map((e) => e.postId))];
     const pairs = new Map<string, { postId: number; userId: number }>();
     for (const e of events) {
@@ -46,9 +61,6 @@ export class CounterFolder {
       this.d.ledger.snapshots(postIds),
       pairs.size > 0 ? this.d.ledger.likeStates([...pairs.values()]) : Promise.resolve([]),
     ]);
-    await this.d.cache.pushFolded(
-      [...snapshots].map(([postId, snapshot]) => ({ postId, snapshot })),
-      likers,
-    );
+    return { snapshots, likers };
   }
 }

@@ -1,7 +1,7 @@
 import type { TraceContext } from '@mpb/contracts';
 import { badRequest, notFound, unavailable } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { countsOf, EMPTY_SNAPSHOT, needsStoredMembership, type Counts, type PostState } from './counts';
+import { countsOf, EMPTY_SNAPSHOT, needsLikers, type Counts, type PostState } from './counts';
 import { likeEvent, viewedEvent } from './events';
 import {
   GONE,
@@ -60,23 +60,35 @@ export class MetricsService {
 
   constructor(private readonly d: MetricsServiceDeps) {}
 
-  /** Counts one view and answers the counts including it. */
+  /** Counts one view and answers the counts including it; a view that cannot be published is taken back. */
   async recordView(postId: number, viewerId: number, trace: TraceContext = {}): Promise<Counts> {
     const state = await this.d.cache.recordView(postId, viewerId);
     if (state === GONE) throw notFound(Messages.postNotFound);
     const epoch = state.epoch ?? 0;
-    const [counts] = await this.complete([postId], [state], viewerId);
+    const takeBack = async (): Promise<void> => {
+      await this.d.cache.undoView(postId, epoch).catch((undoErr: unknown) => {
+        this.d.logger.error(
+          { post_id: postId, err: String(undoErr) },
+          'could not take back an unpublished view',
+        );
+      });
+    };
+    let counts: Counts;
+    try {
+      [counts] = (await this.complete([postId], [state], viewerId)) as [Counts];
+    } catch (err) {
+      await takeBack();
+      throw err;
+    }
     try {
       await this.d.events.publish(
-        viewedEvent({ post_id: postId, viewer_id: viewerId, epoch, views: counts!.views }, trace),
+        viewedEvent({ post_id: postId, viewer_id: viewerId, epoch, views: counts.views }, trace),
       );
     } catch (err) {
-      await this.d.cache.undoView(postId, epoch).catch((undoErr: unknown) => {
-        this.d.logger.error({ post_id: postId, err: String(undoErr) }, 'could not take back an unpublished view');
-      });
+      await takeBack();
       throw unavailable(Messages.notRecorded, { cause: err });
     }
-    return counts!;
+    return counts;
   }
 
   /** Counts of many posts (one Redis round trip when everything is cached), in the order asked. */
@@ -95,18 +107,29 @@ export class MetricsService {
 
   async likeStatus(userId: number, postId: number): Promise<LikeStatus> {
     await this.d.posts.assertLive(postId);
-    const [counts] = await this.getCounts([postId], userId);
+    const states = await this.d.cache.read([postId], userId);
+    if (states[0] === GONE) throw notFound(Messages.postNotFound);
+    const [counts] = await this.complete([postId], states, userId);
     return { likes: counts!.likes, liked: counts!.likedByViewer };
   }
 
-  private async change(userId: number, postId: number, like: boolean, trace: TraceContext): Promise<LikeResult> {
+  private async change(
+    userId: number,
+    postId: number,
+    like: boolean,
+    trace: TraceContext,
+  ): Promise<LikeResult> {
     await this.d.posts.assertLive(postId);
     const decision = await this.decide(postId, userId, like);
     if (decision.kind === 'gone') throw notFound(Messages.postNotFound);
     if (decision.kind === 'unchanged') throw badRequest(like ? Messages.alreadyLiked : Messages.notLiked);
     try {
       await this.d.events.publish(
-        likeEvent(like, { post_id: postId, user_id: userId, seq: decision.seq, likes: decision.likes }, trace),
+        likeEvent(
+          like,
+          { post_id: postId, user_id: userId, seq: decision.seq, likes: decision.likes },
+          trace,
+        ),
       );
     } catch (err) {
       await this.d.cache.undoLike(postId, userId, decision).catch((undoErr: unknown) => {
@@ -156,8 +179,9 @@ export class MetricsService {
   }
 
   /**
-   * Turns Redis states into counts: snapshots Redis lacks are read from PostgreSQL and written back
-   * (unless a newer one arrived meanwhile); memberships Redis cannot tell are read from PostgreSQL.
+   * Turns Redis states into counts, refilling what Redis lacks from PostgreSQL: snapshots (written
+   * back unless a newer one arrived meanwhile) and, for a signed-in viewer, the likers of the posts
+   * whose membership Redis cannot tell (loaded as for a like, then read again).
    */
   private async complete(
     postIds: number[],
@@ -172,18 +196,33 @@ export class MetricsService {
         ids.map((postId) => ({ postId, snapshot: stored.get(postId) ?? EMPTY_SNAPSHOT })),
         viewerId,
       );
-      const byId = new Map(saved.map((s, i) => [ids[i]!, s]));
-      states = states.map((s) => (s !== GONE && byId.has(s.postId) ? byId.get(s.postId)! : s));
+      states = replace(states, ids, saved);
     }
-    const unknown = states.filter((s): s is PostState => s !== GONE && needsStoredMembership(s, viewerId));
-    const liked =
-      unknown.length > 0
-        ? await this.d.store.likedBy(viewerId, unknown.map((s) => s.postId))
-        : new Set<number>();
+    const unloaded = states.filter((s): s is PostState => s !== GONE && needsLikers(s, viewerId));
+    if (unloaded.length > 0) {
+      const ids = unloaded.map((s) => s.postId);
+      await Promise.all(ids.map((id) => this.loadLikers(id)));
+      const again = await this.d.cache.read(ids, viewerId);
+      states = replace(states, ids, again);
+    }
     return states.map((s, i) =>
       s === GONE
         ? { postId: postIds[i]!, likes: 0, views: 0, likedByViewer: false }
-        : countsOf(s, s.snapshot ?? EMPTY_SNAPSHOT, liked.has(s.postId)),
+        : countsOf(s, s.snapshot ?? EMPTY_SNAPSHOT),
     );
   }
+}
+
+/** States read again for some posts replace the earlier ones (keeping a snapshot an eviction lost meanwhile). */
+function replace(
+  states: Array<PostState | Gone>,
+  ids: number[],
+  fresh: Array<PostState | Gone>,
+): Array<PostState | Gone> {
+  const byId = new Map(fresh.map((s, i) => [ids[i]!, s]));
+  return states.map((s) => {
+    if (s === GONE || !byId.has(s.postId)) return s;
+    const next = byId.get(s.postId)!;
+    return next !== GONE && next.snapshot === undefined ? { ...next, snapshot: s.snapshot } : next;
+  });
 }

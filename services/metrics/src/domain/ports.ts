@@ -40,18 +40,28 @@ export interface CounterCache {
    * Stores snapshots read from PostgreSQL unless Redis holds a newer one, in one round trip, and
    * returns the resulting states.
    */
-  saveSnapshots(snapshots: Array<{ postId: number; snapshot: Snapshot }>, viewerId: number): Promise<Array<PostState | Gone>>;
+  saveSnapshots(
+    snapshots: Array<{ postId: number; snapshot: Snapshot }>,
+    viewerId: number,
+  ): Promise<Array<PostState | Gone>>;
   /** The atomic check-and-set of a like (`like` true) or an unlike. */
   decideLike(postId: number, userId: number, like: boolean): Promise<LikeDecision>;
   /** Undoes a decision whose event could not be published, unless a newer decision replaced it. */
-  undoLike(postId: number, userId: number, decision: Extract<LikeDecision, { kind: 'changed' }>): Promise<void>;
+  undoLike(
+    postId: number,
+    userId: number,
+    decision: Extract<LikeDecision, { kind: 'changed' }>,
+  ): Promise<void>;
   /**
    * Merges entries into the post's likers, keeping per user the entry with the higher sequence;
    * `complete` marks the set as fully loaded.
    */
   mergeLikers(postId: number, entries: LikerEntry[], complete: boolean): Promise<void>;
   /** After a fold: newer snapshots and like entries, all posts in one round trip. */
-  pushFolded(snapshots: Array<{ postId: number; snapshot: Snapshot }>, likers: Array<LikerEntry & { postId: number }>): Promise<void>;
+  pushFolded(
+    snapshots: Array<{ postId: number; snapshot: Snapshot }>,
+    likers: Array<LikerEntry & { postId: number }>,
+  ): Promise<void>;
   /** Marks the post deleted (for a while) and drops its counters. */
   forgetPost(postId: number): Promise<void>;
 }
@@ -61,26 +71,30 @@ export interface CounterStore {
   snapshots(postIds: number[]): Promise<Map<number, Snapshot>>;
   /** Users who like the post, by ascending user id after `afterUserId`, at most `limit`. */
   likers(postId: number, afterUserId: number, limit: number): Promise<LikerEntry[]>;
-  /** Which of the posts the user likes, as folded. */
-  likedBy(userId: number, postIds: number[]): Promise<Set<number>>;
 }
 
 export interface FoldOutcome {
   applied: number;
   /** Events at or below the stored offset: already applied by an earlier delivery. */
   skipped: number;
+  /** The committed state of what the applied events changed, for Redis. */
+  snapshots: Map<number, Snapshot>;
+  likers: Array<LikerEntry & { postId: number }>;
 }
 
 /** The consumer's side of PostgreSQL. */
 export interface FoldLedger {
   /**
    * In one transaction: skips events at or below the partition's stored offset, applies the rest,
-   * stores the new offset.
+   * stores the new offset. Returns the resulting snapshots of the posts whose counters changed and the
+   * resulting state of every (post, user) pair the applied events touched.
    */
   apply(topic: string, partition: number, events: MetricEvent[]): Promise<FoldOutcome>;
   snapshots(postIds: number[]): Promise<Map<number, Snapshot>>;
   /** The stored state of these (post, user) pairs; pairs without a row are left out. */
-  likeStates(pairs: Array<{ postId: number; userId: number }>): Promise<Array<LikerEntry & { postId: number }>>;
+  likeStates(
+    pairs: Array<{ postId: number; userId: number }>,
+  ): Promise<Array<LikerEntry & { postId: number }>>;
   /** Removes the post's counters and likes and remembers the deletion; idempotent. */
   deletePost(postId: number): Promise<void>;
 }

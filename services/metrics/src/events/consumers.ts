@@ -1,5 +1,5 @@
 import { EventTypes } from '@mpb/contracts';
-import { EventConsumer, type KafkaClient, type KafkaMetrics } from '@mpb/kafka';
+import { EventConsumer, parseEnvelopeFast, type KafkaClient, type KafkaMetrics } from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import { deletedPostOf, toMetricEvent } from '../domain/events';
 import type { CounterFolder } from '../domain/folding';
@@ -26,7 +26,13 @@ const sessionOptions = (sessionTimeoutMs = 30_000) => ({
  * with backoff without advancing the offsets.
  */
 export function createCounterConsumer(
-  o: ConsumerOptions & { topic: string; groupId: string; batchSize: number },
+  o: ConsumerOptions & {
+    topic: string;
+    groupId: string;
+    batchSize: number;
+    fetchMinBytes?: number;
+    fetchMaxWaitMs?: number;
+  },
 ): EventConsumer {
   return new EventConsumer({
     kafka: o.kafka,
@@ -37,6 +43,10 @@ export function createCounterConsumer(
     groupId: o.groupId,
     topics: [o.topic],
     maxBatchSize: o.batchSize,
+    minBytes: o.fetchMinBytes,
+    maxWaitTimeInMs: o.fetchMaxWaitMs,
+    // Every message of the hot topic is validated; the fast parser accepts and refuses the same ones.
+    parseEnvelope: parseEnvelopeFast,
     // One partition per transaction at a time per partition; partitions fold in parallel.
     partitionsConsumedConcurrently: 3,
     handleBatch: async (events, ctx) => {

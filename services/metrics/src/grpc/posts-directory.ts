@@ -1,10 +1,5 @@
 import { credentials, type Client } from '@grpc/grpc-js';
-import {
-  loadPostsProto,
-  type GetPostRequest,
-  type Post,
-  type PostServiceClient,
-} from '@mpb/contracts';
+import { loadPostsProto, type GetPostRequest, type Post, type PostServiceClient } from '@mpb/contracts';
 import { isAppError, notFound, unavailable } from '@mpb/errors';
 import { callUnary } from '@mpb/service-kit';
 import { Messages } from '../domain/metrics-service';

@@ -36,7 +36,9 @@ function traceOf(call: ServerUnaryCall<unknown, unknown>): TraceContext {
   const traceparent = call.metadata.get('traceparent')[0];
   if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return {};
   const tracestate = call.metadata.get('tracestate')[0];
-  return typeof tracestate === 'string' && tracestate.length <= 512 ? { traceparent, tracestate } : { traceparent };
+  return typeof tracestate === 'string' && tracestate.length <= 512
+    ? { traceparent, tracestate }
+    : { traceparent };
 }
 
 function viewerOf(raw: unknown): number {
@@ -56,12 +58,17 @@ export function createGrpcServer({ logger, metrics, service }: GrpcDeps): GrpcSe
       const postId = parseId(request.post_id);
       if (postId === undefined) throw badRequest(Messages.invalidPostId);
       return toGrpc(
-        await service.recordView(postId, viewerOf(request.viewer_id), traceOf(call as ServerUnaryCall<unknown, unknown>)),
+        await service.recordView(
+          postId,
+          viewerOf(request.viewer_id),
+          traceOf(call as ServerUnaryCall<unknown, unknown>),
+        ),
       );
     },
     GetCounts: async (request: GetCountsRequest): Promise<GetCountsResponse> => {
       const requested = request.post_ids ?? [];
-      if (requested.length > MAX_POSTS_PER_CALL) throw badRequest(`at most ${MAX_POSTS_PER_CALL} posts per call`);
+      if (requested.length > MAX_POSTS_PER_CALL)
+        throw badRequest(`at most ${MAX_POSTS_PER_CALL} posts per call`);
       // Ids that cannot exist are left out; duplicates are answered once, in the order first asked.
       const ids = [...new Set(requested.map(parseId).filter((id): id is number => id !== undefined))];
       const counts = await service.getCounts(ids, viewerOf(request.viewer_id));

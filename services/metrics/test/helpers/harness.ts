@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { Knex } from 'knex';
-import { createEnvelope, EventTypes, type EventEnvelope } from '@mpb/contracts';
+import { createEnvelope, deadLetterTopicOf, EventTypes, type EventEnvelope } from '@mpb/contracts';
 import {
   createKafka,
   createKafkaMetrics,
@@ -13,7 +13,8 @@ import {
   type KafkaMetrics,
 } from '@mpb/kafka';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createDb, createMetrics, ensureDatabase, migrateLatest, type ServiceMetrics } from '@mpb/service-kit';
+import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
+import { baseTestEnv, prepareTestDatabase, testDatabaseUrl, TestKeys, waitFor } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadMetricsConfig, type MetricsConfig } from '../../src/config';
 import { createApiContext, createCounterCache, createCounterFolder } from '../../src/context';
@@ -25,20 +26,18 @@ import { createPostDirectory, type GrpcPostDirectory } from '../../src/grpc/post
 import { createHttpApp } from '../../src/http/app';
 import { readinessChecks } from '../../src/readiness';
 import { PostsStandIn } from './posts-stand-in';
-import { TestKeys } from './tokens';
-import { waitFor } from './wait';
 
 /** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
-const PG_BASE = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
-export const TEST_DATABASE_URL = process.env.METRICS_TEST_DATABASE_URL ?? `${PG_BASE}/mpb_metrics_test`;
-export const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const TEST_DATABASE_URL = testDatabaseUrl('mpb_metrics_test', process.env.METRICS_TEST_DATABASE_URL);
+const BASE_ENV = baseTestEnv(TEST_DATABASE_URL);
+export const BROKERS = BASE_ENV.KAFKA_BROKERS!;
 
 /**
  * The shared Redis is shared with colleagues and other suites: metrics' tests use their own database
  * indexes, 12 for everything and 13 for the one suite that flushes, plus a unique key prefix per run.
  */
 function redisDb(index: number): string {
-  const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const url = new URL(BASE_ENV.REDIS_URL!);
   url.pathname = `/${index}`;
   return url.toString();
 }
@@ -51,27 +50,26 @@ export const newId = (): number => randomInt(1_000_000_000, 2 ** 47);
 
 export function testConfig(overrides: Record<string, string> = {}): MetricsConfig {
   return loadMetricsConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATABASE_URL: TEST_DATABASE_URL,
+    ...BASE_ENV,
     REDIS_URL: TEST_REDIS_URL,
-    KAFKA_BROKERS: BROKERS,
     KAFKA_SESSION_TIMEOUT_MS: '6000',
+    // Tests wait for every fold: no fetch waits for more data.
+    METRICS_FETCH_MIN_BYTES: '1',
     ...overrides,
   });
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
-export async function prepareDatabase(url = TEST_DATABASE_URL): Promise<Knex> {
-  await ensureDatabase(url);
-  const knex = createDb(url, { max: 8 });
-  await migrateLatest(knex, migrations);
-  return knex;
-}
+export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
+  prepareTestDatabase(url, migrations);
 
 /** kafkajs directly, as another client of the topics would use it: raw messages, offsets. */
 export class KafkaTool {
-  readonly kafka = new Kafka({ clientId: `metrics-test-${suffix()}`, brokers: parseBrokers(BROKERS), logLevel: logLevel.NOTHING });
+  readonly kafka = new Kafka({
+    clientId: `metrics-test-${suffix()}`,
+    brokers: parseBrokers(BROKERS),
+    logLevel: logLevel.NOTHING,
+  });
   private admin: Admin | undefined;
   private producer: Producer | undefined;
 
@@ -112,17 +110,19 @@ export class KafkaTool {
   /** Resolves once the group has committed everything produced to the topic so far. */
   async waitForGroup(groupId: string, topic: string, timeoutMs = 30_000): Promise<void> {
     const highs = await this.highs(topic);
-    await waitFor(
-      async () => {
-        const committed = await this.committed(groupId, topic);
-        for (const [partition, high] of highs) {
-          if (high > 0 && (committed.get(partition) ?? -1) < high) return undefined;
-        }
-        return true;
-      },
-      timeoutMs,
-      100,
-      `group ${groupId} caught up on ${topic}`,
+    await waitFor(async () => {
+      const committed = await this.committed(groupId, topic);
+      for (const [partition, high] of highs) {
+        if (high > 0 && (committed.get(partition) ?? -1) < high) return undefined;
+      }
+      return true;
+    }, timeoutMs);
+  }
+
+  /** Deletes topics (and their dead-letter twins) a test created for itself. */
+  async deleteTopics(topics: string[]): Promise<void> {
+    await this.admin!.deleteTopics({ topics: topics.flatMap((t) => [t, deadLetterTopicOf(t)]) }).catch(
+      () => undefined,
     );
   }
 
@@ -190,8 +190,16 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
   const metrics = createMetrics('metrics');
   const kafkaMetrics: KafkaMetrics = createKafkaMetrics(metrics.registry);
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, commandTimeout: 2000 });
-  const kafka = createKafka({ clientId: `metrics-test-${id}`, brokers: parseBrokers(config.KAFKA_BROKERS), logger });
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 2,
+    commandTimeout: 2000,
+    enableAutoPipelining: true,
+  });
+  const kafka = createKafka({
+    clientId: `metrics-test-${id}`,
+    brokers: parseBrokers(config.KAFKA_BROKERS),
+    logger,
+  });
   const posts = o.posts ?? (await new PostsStandIn().start());
   const directory = createPostDirectory({
     address: posts.address,
@@ -200,7 +208,12 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
   });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const cache = createCounterCache(redis, config);
-  const events = await startMetricEventsProducer({ kafka, topic: config.METRICS_TOPIC, logger, metrics: kafkaMetrics });
+  const events = await startMetricEventsProducer({
+    kafka,
+    topic: config.METRICS_TOPIC,
+    logger,
+    metrics: kafkaMetrics,
+  });
   const { service, verifier } = createApiContext({
     settings: config,
     knex,
@@ -211,20 +224,32 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     logger,
     loadKeys: keys.loadKeys,
   });
-  const folder = createCounterFolder({ knex, cache, posts: directory, logger });
+  const folder = createCounterFolder({ knex, cache, posts: directory, logger, metrics });
   const tool = await new KafkaTool().connect();
   const consumers: EventConsumer[] = [];
 
   const startConsumers = async (): Promise<void> => {
-    const common = { kafka, logger, metrics: kafkaMetrics, folder, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS };
+    const common = {
+      kafka,
+      logger,
+      metrics: kafkaMetrics,
+      folder,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    };
     const fresh = [
       createCounterConsumer({
         ...common,
         topic: config.METRICS_TOPIC,
         groupId: config.METRICS_CONSUMER_GROUP,
         batchSize: config.METRICS_BATCH_SIZE,
+        fetchMinBytes: config.METRICS_FETCH_MIN_BYTES,
+        fetchMaxWaitMs: config.METRICS_FETCH_MAX_WAIT_MS,
       }),
-      createPostDeletionConsumer({ ...common, topic: config.POSTS_TOPIC, groupId: config.POSTS_CONSUMER_GROUP }),
+      createPostDeletionConsumer({
+        ...common,
+        topic: config.POSTS_TOPIC,
+        groupId: config.POSTS_CONSUMER_GROUP,
+      }),
     ];
     consumers.splice(0, consumers.length, ...fresh);
     for (const consumer of fresh) await consumer.start();
@@ -274,13 +299,25 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     async close() {
       await stopConsumers();
       await events.producer.disconnect().catch(() => undefined);
+      await tool.deleteTopics([config.METRICS_TOPIC, config.POSTS_TOPIC]);
       await tool.close();
       directory.close();
       if (!o.posts) await posts.stop();
+      await deleteKeys(redis, `${config.METRICS_REDIS_PREFIX}*`);
       redis.disconnect();
       await knex.destroy();
     },
   };
+}
+
+/** Removes this run's keys from the test database (SCAN, so Redis is never blocked). */
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 /** What PostgreSQL holds for a post: folded views, the likes count and the rows behind it. */
@@ -289,7 +326,10 @@ export async function stored(
   postId: number,
 ): Promise<{ views: number; likes: number; likeRows: number; likers: number[] }> {
   const counters = await knex('post_counters').first('views', 'likes').where({ post_id: postId });
-  const rows = await knex('post_likes').select('user_id').where({ post_id: postId, liked: true }).orderBy('user_id');
+  const rows = await knex('post_likes')
+    .select('user_id')
+    .where({ post_id: postId, liked: true })
+    .orderBy('user_id');
   return {
     views: Number(counters?.views ?? 0),
     likes: Number(counters?.likes ?? 0),

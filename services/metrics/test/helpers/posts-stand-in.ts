@@ -1,4 +1,10 @@
-import { loadPostsProto, type GetPostRequest, type GetPostsRequest, type GetPostsResponse, type Post } from '@mpb/contracts';
+import {
+  loadPostsProto,
+  type GetPostRequest,
+  type GetPostsRequest,
+  type GetPostsResponse,
+  type Post,
+} from '@mpb/contracts';
 import { notFound } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
 import { createMetrics, GrpcServer } from '@mpb/service-kit';
@@ -51,7 +57,10 @@ export class PostsStandIn {
         throw notFound('post not found');
       },
       GetPosts: async (req: GetPostsRequest): Promise<GetPostsResponse> => ({
-        posts: (req.ids ?? []).map(Number).filter((id) => this.live.has(id)).map(post),
+        posts: (req.ids ?? [])
+          .map(Number)
+          .filter((id) => this.live.has(id))
+          .map(post),
       }),
     });
     this.port = await server.listen(port);
