@@ -14,7 +14,8 @@ export default async function globalSetup() {
   process.env.E2E_SIGNING_KEY_PEM = signingKey;
   const platform = await startPlatform({
     ports: 'free',
-    infra: process.env,
+    // Redis database 2 keeps the e2e platform's keys apart from a platform `npm start` runs beside it.
+    infra: { ...process.env, REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/2' },
     dbSuffix: '_e2e',
     logLevel: 'warn',
     onLog: (name, line) => {
