@@ -122,13 +122,21 @@ async function main(): Promise<void> {
     const http = await listen(app, config.HTTP_PORT, config.HOST);
     const grpc = api ? createGrpcServer({ logger, metrics, service: api.service }) : undefined;
     const grpcPort = grpc ? await grpc.listen(config.GRPC_PORT, config.HOST) : undefined;
-    for (const consumer of consumers) await consumer.start();
 
     // Intake first (HTTP, gRPC, new batches), then the work in flight, then the clients.
     const steps: ShutdownStep[] = [{ name: 'http', run: () => http.close() }];
     if (grpc) steps.push({ name: 'grpc', run: () => grpc.close() });
+    // A SIGTERM that arrives while the consumers are still starting waits for them, then stops them:
+    // the process still exits cleanly instead of dying by the signal.
+    let consumersStarting: Promise<void> = Promise.resolve();
     for (const consumer of consumers) {
-      steps.push({ name: `consumer ${consumer.groupId}`, run: () => consumer.stop() });
+      steps.push({
+        name: `consumer ${consumer.groupId}`,
+        run: async () => {
+          await consumersStarting.catch(() => undefined);
+          await consumer.stop();
+        },
+      });
     }
     if (api) steps.push({ name: 'kafka producer', run: () => api.events.producer.disconnect() });
     if (posts) steps.push({ name: 'posts client', run: () => posts.close() });
@@ -139,6 +147,10 @@ async function main(): Promise<void> {
       drainMs: config.SHUTDOWN_DRAIN_MS,
       steps,
     });
+    consumersStarting = (async () => {
+      for (const consumer of consumers) await consumer.start();
+    })();
+    await consumersStarting;
     logger.info(
       { role: config.METRICS_ROLE, http_port: http.port, grpc_port: grpcPort, topic: config.METRICS_TOPIC },
       'metrics started',
