@@ -40,3 +40,15 @@ describe('auth configuration', () => {
     });
   });
 });
+
+describe('SIGNING_KEY_PEM', () => {
+  it('accepts an EC P-256 private key and refuses other keys and garbage', () => {
+    const { generateKeyPairSync } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+    const pem = (k: import('node:crypto').KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const ec = pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const p384 = pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
+    expect(loadAuthConfig({ SIGNING_KEY_PEM: ec }).SIGNING_KEY_PEM).toBe(ec);
+    expect(() => loadAuthConfig({ SIGNING_KEY_PEM: p384 })).toThrow(/SIGNING_KEY_PEM/);
+    expect(() => loadAuthConfig({ SIGNING_KEY_PEM: 'not a key' })).toThrow(/SIGNING_KEY_PEM/);
+  });
+});

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import Joi from 'joi';
 import {
   baseConfigKeys,
@@ -51,11 +52,23 @@ export const configSchema = Joi.object<AuthConfig>({
     .max(365 * 24 * 60 * 60)
     .default(THIRTY_DAYS),
   BCRYPT_COST: Joi.number().integer().min(10).max(15).default(10),
-  SIGNING_KEY_PEM: Joi.string()
-    .pattern(/-----BEGIN PRIVATE KEY-----/, 'PKCS#8 PEM')
-    .optional(),
+  SIGNING_KEY_PEM: Joi.string().custom(ecP256PrivateKey, 'an EC P-256 private key in PEM').optional(),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
 });
+
+/** Refuses anything but a parseable EC P-256 private key, so a bad key fails at start-up, not at signing. */
+function ecP256PrivateKey(value: string): string {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(value);
+  } catch {
+    throw new Error('must be a PEM private key');
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error('must be an EC P-256 key');
+  }
+  return value;
+}
 
 /** The one place that reads the environment. */
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
