@@ -3,3 +3,4 @@ export * from './database';
 export * from './test-keys';
 export * from './wait';
 export * from './topic-reader';
+export * from './ports';

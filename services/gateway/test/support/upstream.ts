@@ -81,10 +81,4 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
 }
 
 /** A port nothing listens on: a stand-in for a service that is down. */
-export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort } from '@mpb/test-kit';

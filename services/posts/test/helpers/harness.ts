@@ -1,10 +1,16 @@
-import { createServer } from 'node:net';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
 import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
-import { baseTestEnv, CapturedLogs, prepareTestDatabase, testDatabaseUrl, TestKeys } from '@mpb/test-kit';
+import {
+  baseTestEnv,
+  CapturedLogs,
+  closedPort,
+  prepareTestDatabase,
+  testDatabaseUrl,
+  TestKeys,
+} from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadPostsConfig, type PostsConfig } from '../../src/config';
 import { createPostsContext, type PostsContext } from '../../src/context';
@@ -26,15 +32,7 @@ export function testConfig(overrides: Record<string, string> = {}): PostsConfig 
 export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
   prepareTestDatabase(url, migrations);
 
-/** A port nothing listens on: metrics "not deployed yet". */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
+export { closedPort };
 
 export interface AppVariant {
   app: Express;
