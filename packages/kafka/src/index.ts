@@ -60,3 +60,4 @@ export {
 export { createKafkaMetrics, type KafkaMetrics } from './metrics';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export { parseEnvelopeFast } from './envelope';
+export { startOutboxPipeline, type OutboxPipeline, type OutboxPipelineOptions } from './outbox-pipeline';
