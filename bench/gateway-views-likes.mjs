@@ -6,7 +6,7 @@ import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, machine, printTable } from './lib/load.mjs';
+import { describeMachine, load, printTable } from './lib/load.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const requireFromGateway = createRequire(path.join(here, '../services/gateway/package.json'));
@@ -54,7 +54,7 @@ if (process.argv[2] === '--role') {
     return res.json();
   };
   try {
-    console.log(`machine: ${machine()}`);
+    console.log(`machine: ${describeMachine()}`);
     const upstream = await child('upstream');
     const chain = await child('gateway', `http://127.0.0.1:${upstream}`);
     // Fixtures through the real gateway: one author, one post per caller so likes never collide.
