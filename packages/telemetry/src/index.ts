@@ -1,0 +1,137 @@
+/**
+ * Tracing for every service. One W3C trace context travels from the gateway through the services'
+ * HTTP handlers, their gRPC calls and the events they write (the envelope's `trace`) to the
+ * consumers that handle those events. Spans are always made, so every log line in a request can
+ * carry its trace id; they leave the process only when an OTLP endpoint is configured.
+ */
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
+
+export { SpanKind, type Context, type Span } from '@opentelemetry/api';
+export { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+
+/** W3C trace context as it travels in HTTP headers, gRPC metadata and the event envelope. */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+export interface TracingOptions {
+  service: string;
+  /** OTLP/HTTP base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); spans go to `<endpoint>/v1/traces`. */
+  endpoint?: string;
+  /** Tests pass an exporter to read spans back; spans are then exported one by one. */
+  exporter?: SpanExporter;
+}
+
+let provider: NodeTracerProvider | undefined;
+
+/**
+ * Registers the process-wide tracer provider, context manager (AsyncLocalStorage) and W3C
+ * propagator. The first call wins: a process is one service.
+ */
+export function initTracing(o: TracingOptions): void {
+  if (provider) return;
+  const processors: SpanProcessor[] = [];
+  if (o.exporter) processors.push(new SimpleSpanProcessor(o.exporter));
+  const endpoint = o.endpoint?.trim();
+  if (endpoint) {
+    const url = `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { maxQueueSize: 4096 }));
+  }
+  provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': o.service }),
+    spanProcessors: processors,
+  });
+  provider.register();
+}
+
+/** Exports what is still queued; part of a service's shutdown. */
+export async function shutdownTracing(): Promise<void> {
+  const p = provider;
+  provider = undefined;
+  await p?.shutdown();
+}
+
+const tracer = () => trace.getTracer('mpb');
+
+/** The context a carrier names, or none: a malformed traceparent starts a new trace. */
+export function contextFrom(carrier: TraceCarrier | undefined): Context {
+  if (!carrier?.traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** The active span as a carrier, to put on an outgoing request, gRPC call or event. */
+export function currentCarrier(ctx: Context = context.active()): TraceCarrier {
+  const carrier: TraceCarrier = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** Starts a span as a child of `parent` (the active context when omitted); the caller ends it. */
+export function startSpan(
+  name: string,
+  o: { kind?: SpanKind; parent?: Context; attributes?: Attributes } = {},
+): { span: Span; ctx: Context } {
+  const parent = o.parent ?? context.active();
+  const span = tracer().startSpan(
+    name,
+    { kind: o.kind ?? SpanKind.INTERNAL, attributes: o.attributes },
+    parent,
+  );
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
+/** Runs `fn` inside a new span, recording a thrown error on it; the span ends when `fn` settles. */
+export async function inSpan<T>(
+  name: string,
+  o: { kind?: SpanKind; parent?: Context; attributes?: Attributes },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const { span, ctx } = startSpan(name, o);
+  try {
+    return await context.with(ctx, () => fn(span));
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+export function failSpan(span: Span, err: unknown): void {
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+}
+
+/** Runs `fn` with `ctx` active, so spans and log lines inside it belong to that trace. */
+export const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn);
+
+/** The ids of the active span, for log lines; empty outside any trace. */
+export function activeTraceIds(): { trace_id?: string; span_id?: string } {
+  const sc = trace.getSpan(context.active())?.spanContext();
+  return sc && trace.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
+
+/** The trace id a carrier names, or undefined. */
+export function traceIdOf(carrier: TraceCarrier | undefined): string | undefined {
+  const sc = trace.getSpanContext(contextFrom(carrier));
+  return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
+}
