@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { activeTraceIds } from '@mpb/telemetry';
 
 export type { Logger } from 'pino';
 
@@ -39,6 +40,8 @@ export function createLogger({ service, level = 'info', destination }: LoggerCon
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: pino.stdSerializers.err },
+    // Every line written inside a request or a traced event names its request and trace.
+    mixin: activeTraceIds,
   };
   return destination ? pino(options, destination) : pino(options);
 }

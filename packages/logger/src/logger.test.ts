@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { contextFrom, initTracing, withContext, withRequestId } from '@mpb/telemetry';
 import { createLogger } from './index';
 
 function capture() {
@@ -33,5 +34,25 @@ describe('logger', () => {
     for (const secret of ['hunter22', 'rt-secret', '$2b$10$abc', 'abc.def.ghi'])
       expect(text).not.toContain(secret);
     expect(text).toContain('r2');
+  });
+
+  it('names the request and trace of the active context on every line, and nothing outside one', () => {
+    initTracing({ service: 'posts' }); // as every service does at start-up
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: 'posts', destination });
+    const ctx = withRequestId(
+      contextFrom({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
+      'req-7',
+    );
+    withContext(ctx, () => logger.child({ component: 'db' }).warn('slow query'));
+    logger.info('started');
+    expect(lines[0]).toMatchObject({
+      request_id: 'req-7',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: '00f067aa0ba902b7',
+      component: 'db',
+    });
+    expect(lines[1]).not.toHaveProperty('trace_id');
+    expect(lines[1]).not.toHaveProperty('request_id');
   });
 });

@@ -8,6 +8,7 @@ import {
   SpanKind,
   traceIdOf,
   withContext,
+  withRequestId,
 } from './index';
 
 const exporter = new InMemorySpanExporter();
@@ -73,6 +74,8 @@ describe('tracing', () => {
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       span_id: '00f067aa0ba902b7',
     });
+    const ctx = withRequestId(contextFrom({ traceparent: PARENT }), 'req-1');
+    expect(withContext(ctx, () => activeTraceIds())).toMatchObject({ request_id: 'req-1' });
     expect(traceIdOf({ traceparent: PARENT })).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(traceIdOf({ traceparent: 'nope' })).toBeUndefined();
   });

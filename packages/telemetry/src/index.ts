@@ -11,6 +11,7 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
+  createContextKey,
   type Attributes,
   type Context,
   type Span,
@@ -124,10 +125,30 @@ export function failSpan(span: Span, err: unknown): void {
 /** Runs `fn` with `ctx` active, so spans and log lines inside it belong to that trace. */
 export const withContext = <T>(ctx: Context, fn: () => T): T => context.with(ctx, fn);
 
-/** The ids of the active span, for log lines; empty outside any trace. */
-export function activeTraceIds(): { trace_id?: string; span_id?: string } {
-  const sc = trace.getSpan(context.active())?.spanContext();
-  return sc && trace.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+const REQUEST_ID = createContextKey('mpb.request_id');
+
+/** A context that also names the request it serves, so every log line inside it can say which. */
+export const withRequestId = (ctx: Context, requestId: string): Context =>
+  ctx.setValue(REQUEST_ID, requestId);
+
+export interface LogCorrelation {
+  request_id?: string;
+  trace_id?: string;
+  span_id?: string;
+}
+
+/** The request and trace ids of the active context, for log lines; empty outside any. */
+export function activeTraceIds(): LogCorrelation {
+  const active = context.active();
+  const out: LogCorrelation = {};
+  const requestId = active.getValue(REQUEST_ID);
+  if (typeof requestId === 'string') out.request_id = requestId;
+  const sc = trace.getSpan(active)?.spanContext();
+  if (sc && trace.isSpanContextValid(sc)) {
+    out.trace_id = sc.traceId;
+    out.span_id = sc.spanId;
+  }
+  return out;
 }
 
 /** The trace id a carrier names, or undefined. */
