@@ -11,6 +11,7 @@ import { deadLetterTopicOf, InvalidEventError, parseEnvelope, type EventEnvelope
 import type { Logger } from '@mpb/logger';
 import { backoffDelay, Sleeper, type BackoffOptions } from './backoff';
 import type { KafkaClient } from './kafka';
+import { contextFrom, inSpan, SpanKind } from '@mpb/telemetry';
 import type { KafkaMetrics } from './metrics';
 import { ensureTopics } from './topics';
 
@@ -188,6 +189,7 @@ export class EventConsumer {
   private crashed = false;
   private lastProcessedAt: Date | null = null;
   private lastLag: number | undefined;
+  private unwatchLag: (() => void) | undefined;
 
   constructor(options: EventConsumerOptions) {
     if (!options.handle === !options.handleBatch) {
@@ -242,6 +244,7 @@ export class EventConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    this.unwatchLag = this.options.metrics?.watchLag(this.options.groupId, () => this.lag());
     this.logger.info({ topics }, 'consumer started');
   }
 
@@ -250,6 +253,7 @@ export class EventConsumer {
     if (this.stopping) return;
     this.stopping = true;
     this.sleeper.wake();
+    this.unwatchLag?.();
     if (this.started) {
       await this.consumer.disconnect();
       await this.dltProducer.disconnect();
@@ -335,13 +339,27 @@ export class EventConsumer {
         continue;
       }
       let parked = false;
-      const done = await this.retrying(raw.meta, payload, () => handle(envelope, raw.meta)).catch(
-        (err: unknown) => {
-          if (!isPermanentEventError(err)) throw err;
-          parked = true;
-          return this.park(raw, err, payload);
-        },
-      );
+      // The handler's span continues the trace of the request that caused the event.
+      const handled = () =>
+        inSpan(
+          `consume ${envelope.type}`,
+          {
+            kind: SpanKind.CONSUMER,
+            parent: contextFrom(envelope.trace),
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': topic,
+              'messaging.consumer.group.name': this.options.groupId,
+              'messaging.message.id': envelope.id,
+            },
+          },
+          () => handle(envelope, raw.meta),
+        );
+      const done = await this.retrying(raw.meta, payload, handled).catch((err: unknown) => {
+        if (!isPermanentEventError(err)) throw err;
+        parked = true;
+        return this.park(raw, err, payload);
+      });
       if (!done) return;
       this.markDone(payload, message.offset, parked ? 0 : 1);
       await payload.heartbeat();

@@ -137,6 +137,7 @@ export class OutboxRelay {
   private readonly retry: BackoffOptions;
   private readonly exclusive: boolean;
   private readonly metrics?: KafkaMetrics;
+  private unwatch: (() => void) | undefined;
   private readonly sleeper = new Sleeper();
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -159,6 +160,7 @@ export class OutboxRelay {
 
   start(): void {
     if (this.loop) return;
+    this.unwatch ??= this.metrics?.watchOutbox(this.table, () => this.backlog());
     this.stopping = false;
     this.lastCleanupAt = Date.now();
     this.loop = this.run();
@@ -170,6 +172,8 @@ export class OutboxRelay {
     this.sleeper.wake();
     await this.loop;
     this.loop = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   isRunning(): boolean {

@@ -1,6 +1,9 @@
 import { deadLetterTopicOf, InvalidEventError, type EventEnvelope } from '@mpb/contracts';
 import { Partitioners, type Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { activeTraceIds, initTracing, InMemorySpanExporter } from '@mpb/telemetry';
 import {
+  createKafkaMetrics,
   ensureTopics,
   EventConsumer,
   EventProducer,
@@ -270,13 +273,23 @@ describe('EventConsumer', () => {
       topic,
     );
     const seen: string[] = [];
-    const consumer = consumerOf(topic, { handle: async (e: EventEnvelope) => void seen.push(e.id) });
+    const registry = new Registry();
+    const consumer = consumerOf(topic, {
+      handle: async (e: EventEnvelope) => void seen.push(e.id),
+      metrics: createKafkaMetrics(registry),
+    });
+    const lagGauge = async () =>
+      (await registry.getSingleMetric('mpb_kafka_consumer_lag')!.get()).values.find(
+        (v) => v.labels.group === consumer.groupId,
+      )?.value;
     expect(consumer.status()).toEqual({ running: false, lastProcessedAt: null });
+    expect(await lagGauge()).toBeUndefined(); // not watched before it starts
     expect(await consumer.lag()).toBe(5);
     const before = new Date();
     await consumer.start();
     await waitFor(() => seen.length === 5, 15000, 'all events');
     await waitFor(async () => (await consumer.lag()) === 0, 10000, 'lag 0');
+    expect(await lagGauge()).toBe(0);
     const status = consumer.status();
     expect(status.running).toBe(true);
     expect(status.lag).toBe(0);
@@ -284,6 +297,27 @@ describe('EventConsumer', () => {
     await producer.publish(postEvent('p', 6), topic);
     await consumer.stop();
     expect(consumer.status().running).toBe(false);
+  });
+
+  it("runs each handler in a span that continues the trace carried by the event's envelope", async () => {
+    const exporter = new InMemorySpanExporter();
+    initTracing({ service: 'kafka-test', exporter });
+    const topic = await newTopic('consumer-trace');
+    const traced = {
+      ...postEvent('p', 1),
+      trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    };
+    await producer.publish([traced, postEvent('p', 2)], topic);
+    const ids: Array<string | undefined> = [];
+    const consumer = consumerOf(topic, { handle: async () => void ids.push(activeTraceIds().trace_id) });
+    await consumer.start();
+    await waitFor(() => ids.length === 2, 15000, 'both events');
+    expect(ids[0]).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(ids[1]).toMatch(/^[0-9a-f]{32}$/); // no trace in the envelope: a trace of its own
+    expect(ids[1]).not.toBe(ids[0]);
+    const span = exporter.getFinishedSpans().find((s) => s.spanContext().traceId === ids[0])!;
+    expect(span.name).toBe(`consume ${traced.type}`);
+    expect(span.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
   });
 
   it('refuses options with both or neither handler', () => {

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { EventEnvelope } from '@mpb/contracts';
+import { Registry } from 'prom-client';
 import {
+  createKafkaMetrics,
   createOutboxTable,
   createProcessedEventsTable,
   dropOutboxTable,
@@ -244,6 +246,32 @@ describe('transactional outbox', () => {
       .update({ published_at: db.raw("now() - interval '2 hours'") });
     expect(await relay.deletePublished()).toBe(1);
     expect((await db(table).select('id')).map((r: { id: string }) => r.id)).toEqual([recent.id]);
+  });
+
+  it('reports its backlog and the age of the oldest row to Prometheus at every scrape while it runs', async () => {
+    const { table, topic } = await setup('outbox-gauges');
+    const registry = new Registry();
+    const relay = relayOf(table, { metrics: createKafkaMetrics(registry) });
+    const gauge = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.table === table)?.value;
+    // Another relay's lock keeps this one from publishing while the gauges are read.
+    const holder = await db.transaction();
+    try {
+      await holder.raw('select pg_advisory_xact_lock(hashtext(?))', [`mpb-outbox-relay:${table}`]);
+      await db.transaction((trx) =>
+        writeOutbox(trx, [postEvent('p', 1), postEvent('p', 2)], { table, topic }),
+      );
+      await db(table).update({ created_at: db.raw("now() - interval '30 seconds'") });
+      expect(await gauge('mpb_outbox_backlog')).toBeUndefined(); // not watched before it starts
+      relay.start();
+      expect(await gauge('mpb_outbox_backlog')).toBe(2);
+      expect(await gauge('mpb_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(30);
+    } finally {
+      await holder.rollback();
+    }
+    await waitFor(async () => (await gauge('mpb_outbox_backlog')) === 0, 10000, 'backlog drained');
+    expect(await gauge('mpb_outbox_oldest_age_seconds')).toBe(0);
+    await relay.stop();
   });
 
   it('markProcessed tells a first delivery from a redelivery, per consumer, and rolls back with the effect', async () => {

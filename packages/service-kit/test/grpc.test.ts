@@ -9,9 +9,12 @@ import {
 } from '@mpb/contracts';
 import { notFound } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
+import { activeTraceIds, contextFrom, initTracing, withContext, withRequestId } from '@mpb/telemetry';
 import { callUnary, createGrpcClient, createMetrics, GrpcServer } from '../src';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
+initTracing({ service: 'kit-test' });
+const seenIds: Array<ReturnType<typeof activeTraceIds>> = [];
 
 describe('gRPC server and client', () => {
   const server = new GrpcServer({ logger, metrics: createMetrics('kit-test') });
@@ -22,6 +25,7 @@ describe('gRPC server and client', () => {
     const auth = loadAuthProto().blog.auth.v1;
     server.add('blog.auth.v1.UserService', auth.UserService.service, {
       GetUser: async (req: GetUserRequest): Promise<User> => {
+        seenIds.push(activeTraceIds());
         if (Number(req.id) === 1)
           return { id: 1, name: 'Ann', username: 'ann', is_active: true, created_at: 'now' };
         if (Number(req.id) === 2) await new Promise((r) => setTimeout(r, 300));
@@ -46,6 +50,25 @@ describe('gRPC server and client', () => {
       id: 1,
       username: 'ann',
     });
+  });
+
+  it("runs the handler in the caller's trace and request, as a child of the caller's span", async () => {
+    const caller = withRequestId(
+      contextFrom({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
+      'req-42',
+    );
+    seenIds.length = 0;
+    await withContext(caller, () => callUnary(users, users.GetUser, { id: 1 }, { requestId: 'req-42' }));
+    expect(seenIds[0]).toEqual({
+      request_id: 'req-42',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    expect(seenIds[0]!.span_id).not.toBe('00f067aa0ba902b7'); // the server's own span
+    seenIds.length = 0;
+    await callUnary(users, users.GetUser, { id: 1 }); // outside any trace: a new one
+    expect(seenIds[0]!.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(seenIds[0]!.trace_id).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
   it('maps a domain error to its code and message on the caller side', async () => {

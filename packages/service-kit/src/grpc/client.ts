@@ -1,5 +1,6 @@
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { fromGrpcError } from '@mpb/errors';
+import { currentCarrier } from '@mpb/telemetry';
 
 type ClientConstructor<C> = new (
   address: string,
@@ -42,6 +43,10 @@ export function callUnary<Req, Res>(
 ): Promise<Res> {
   const metadata = new Metadata();
   if (o.requestId) metadata.set('x-request-id', o.requestId);
+  // The callee's span joins the caller's trace.
+  const { traceparent, tracestate } = currentCarrier();
+  if (traceparent) metadata.set('traceparent', traceparent);
+  if (tracestate) metadata.set('tracestate', tracestate);
   return new Promise<Res>((resolve, reject) => {
     method.call(
       client,

@@ -11,6 +11,7 @@ import {
 import { loadHealthProto, type HealthCheckResponse } from '@mpb/contracts';
 import { renderGrpcError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
+import { contextFrom, failSpan, SpanKind, startSpan, withContext, withRequestId } from '@mpb/telemetry';
 import type { ServiceMetrics } from '../metrics';
 
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
@@ -57,18 +58,29 @@ export class GrpcServer {
     for (const [method, handler] of Object.entries(handlers)) {
       impl[method] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
         const started = process.hrtime.bigint();
-        const observe = (code: string) =>
+        const { span, ctx } = startSpan(`${name}/${method}`, {
+          kind: SpanKind.SERVER,
+          parent: contextFrom({ traceparent: metadataText(call, 'traceparent') }),
+          attributes: { 'rpc.system': 'grpc', 'rpc.service': name, 'rpc.method': method },
+        });
+        const requestId = metadataText(call, 'x-request-id');
+        const observe = (code: string) => {
+          span.setAttribute('rpc.grpc.status_code', code);
+          span.end();
           this.o.metrics.grpcDuration.observe(
             { method: `${name}/${method}`, code },
             Number(process.hrtime.bigint() - started) / 1e9,
           );
-        handler(call.request, call).then(
+        };
+        withContext(requestId ? withRequestId(ctx, requestId) : ctx, () => handler(call.request, call)).then(
           (response) => {
             observe('OK');
             cb(null, response);
           },
           (err: unknown) => {
             const rendered = renderGrpcError(err);
+            if (rendered.code === status.INTERNAL || rendered.code === status.UNAVAILABLE)
+              failSpan(span, err);
             observe(status[rendered.code]);
             if (rendered.code === status.INTERNAL) {
               this.o.metrics.errors.inc({ kind: 'grpc' });
@@ -118,4 +130,10 @@ export class GrpcServer {
       });
     });
   }
+}
+
+/** One text value of the call's metadata, within a sane length; anything else is ignored. */
+function metadataText(call: ServerUnaryCall<unknown, unknown>, key: string): string | undefined {
+  const value = call.metadata.get(key)[0];
+  return typeof value === 'string' && value.length <= 256 ? value : undefined;
 }
