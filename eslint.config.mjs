@@ -13,6 +13,36 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript scripts run on Node: its globals (TypeScript files get them from @types/node).
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'process',
+          'Buffer',
+          'URL',
+          'URLSearchParams',
+          'console',
+          'fetch',
+          'AbortSignal',
+          'AbortController',
+          'FormData',
+          'Blob',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'setImmediate',
+          'performance',
+          'structuredClone',
+          'require',
+          'module',
+          '__dirname',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/test/**', '**/*.test.ts', 'bench/**', 'infra/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -2,6 +2,7 @@
 // Addresses come from the environment (npm test exports them after starting the infrastructure).
 import { generateKeyPairSync } from 'node:crypto';
 import { startPlatform } from '../../infra/local/platform.mjs';
+import { startTraceCollector } from './trace-collector.mjs';
 
 export default async function globalSetup() {
   if (process.env.E2E_GATEWAY_URL) return; // a running deployment was given: test that instead
@@ -12,6 +13,12 @@ export default async function globalSetup() {
     format: 'pem',
   });
   process.env.E2E_SIGNING_KEY_PEM = signingKey;
+  // Every service exports its spans to a collector stand-in the tests can ask (tracing.test.ts).
+  const collector = await startTraceCollector();
+  globalThis.__MPB_TRACE_COLLECTOR__ = collector;
+  process.env.E2E_TRACE_COLLECTOR_URL = collector.url;
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.url;
+  process.env.OTEL_BSP_SCHEDULE_DELAY = '200';
   const platform = await startPlatform({
     ports: 'free',
     // Redis database 2 keeps the e2e platform's keys apart from a platform `npm start` runs beside it.

@@ -29,3 +29,16 @@ install_and_build() {
   step "building"
   pnpm_ exec turbo run build --output-logs=errors-only
 }
+
+# The e2e suite opens the /docs page in Debian's Chromium (playwright-core downloads no browser).
+ensure_chromium() {
+  local bin="${E2E_CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [[ -x "$bin" ]]; then return 0; fi
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    step "installing chromium (apt-get) for the /docs browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    [[ -x "$bin" ]] && return 0
+  fi
+  echo "[mpb] $bin is missing: install Debian's chromium (sudo apt-get install chromium) or set E2E_CHROMIUM_PATH" >&2
+  exit 1
+}

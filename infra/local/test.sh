@@ -4,6 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_pnpm
+ensure_chromium
 install_and_build
 step "starting local infrastructure"
 bash "$REPO_ROOT/infra/local/infra.sh" up
