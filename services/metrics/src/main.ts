@@ -17,7 +17,11 @@ import { startMetricEventsProducer, type MetricEventsProducer } from './events/p
 import { createPostDirectory } from './grpc/posts-directory';
 import { createGrpcServer } from './grpc/server';
 import { createHttpApp } from './http/app';
+import { registerDriftGauges } from './drift';
 import { readinessChecks } from './readiness';
+
+/** Posts compared at each scrape for the Redis–PostgreSQL drift gauges. */
+const DRIFT_SAMPLE_POSTS = 200;
 
 /**
  * The composition root: config once, every client built here, shut down in reverse order.
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
     });
     const kafkaMetrics = createKafkaMetrics(metrics.registry);
     const cache = createCounterCache(redis, config);
+    registerDriftGauges({ registry: metrics.registry, knex, cache, sampleSize: DRIFT_SAMPLE_POSTS });
 
     let api: (ApiContext & { events: MetricEventsProducer }) | undefined;
     const posts = runsApi
