@@ -49,5 +49,8 @@ export function serviceEnv(service, ports, infra, { dbSuffix = '', logLevel = 'i
   for (const k of ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_REGION']) {
     if (infra[k]) env[k] = infra[k];
   }
+  // Each database its own key space in the shared bucket: attachments' reconciliation removes objects
+  // under its prefix that its database does not know, so `_e2e` must not see the local platform's.
+  if (service.name === 'attachments' && dbSuffix) env.S3_KEY_PREFIX = `${dbSuffix.replace(/^_+/, '')}/`;
   return { ...env, ...extra };
 }

@@ -37,6 +37,7 @@ export interface GatewayConfig {
   JWT_AUDIENCE: string;
   JWKS_TIMEOUT_MS: number;
   BODY_LIMIT_BYTES: number;
+  UPLOAD_BODY_LIMIT_BYTES: number;
   RATE_LIMIT_AUTH_MAX: number;
   RATE_LIMIT_AUTH_WINDOW_SECONDS: number;
   RATE_LIMIT_KEY_PREFIX: string;
@@ -71,6 +72,12 @@ export const configSchema = Joi.object<GatewayConfig>({
     .min(1)
     .max(1024 * MIB)
     .default(4 * MIB),
+  /** Attachment uploads: a little above attachments' MAX_REQUEST_BYTES (50 MiB) plus multipart framing. */
+  UPLOAD_BODY_LIMIT_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(5 * 1024 * MIB)
+    .default(52 * MIB),
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: Joi.number().integer().min(1).max(86400).default(60),
   RATE_LIMIT_KEY_PREFIX: Joi.string().default('gateway:rate:'),
@@ -143,7 +150,7 @@ export function gatewaySettings(c: GatewayConfig): GatewaySettings {
   return {
     upstreamTimeoutMs: c.UPSTREAM_TIMEOUT_MS,
     healthTimeoutMs: c.HEALTH_TIMEOUT_MS,
-    bodyLimits: { default: c.BODY_LIMIT_BYTES },
+    bodyLimits: { default: c.BODY_LIMIT_BYTES, upload: c.UPLOAD_BODY_LIMIT_BYTES },
     rateLimits: { auth: { max: c.RATE_LIMIT_AUTH_MAX, windowSeconds: c.RATE_LIMIT_AUTH_WINDOW_SECONDS } },
     rateLimitKeyPrefix: c.RATE_LIMIT_KEY_PREFIX,
     trustProxy: trustProxySetting(c.TRUST_PROXY),

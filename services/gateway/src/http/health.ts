@@ -38,7 +38,8 @@ export function health(o: HealthOptions): RequestHandler {
     const ok = services.ok && own.ok;
     const failing = [...Object.entries(services.checks), ...Object.entries(own.checks)]
       .filter(([, v]) => v !== 'ok')
-      .map(([k]) => k);
+      .map(([k]) => k)
+      .sort(); // checks finish in any order; the answer should not
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'unavailable',
       services: services.checks,

@@ -22,6 +22,16 @@ describe('routing table', () => {
     ['/api/posts/12/like', 'post-likes', 'metrics'],
     ['/api/posts/12/unlike', 'post-likes', 'metrics'],
     ['/api/posts/12/likes', 'posts', 'posts'],
+    ['/api/posts/12/attachments', 'post-attachments', 'attachments'],
+    ['/api/posts/12/Attachments/', 'post-attachments', 'attachments'],
+    ['/api/posts/attachments/5', 'post-attachment', 'attachments'],
+    ['/api/posts/attachments/5/file', 'post-attachment', 'attachments'],
+    ['/api/comments/3/attachments', 'comment-attachments', 'attachments'],
+    ['/api/comments/attachments/5', 'comment-attachment', 'attachments'],
+    ['/api/comments/attachments/5/file', 'comment-attachment', 'attachments'],
+    ['/api/posts/12/attachmentsx', 'posts', 'posts'],
+    ['/api/comments/3/attachmentsx', 'comments', 'comments'],
+    ['/api/posts/attachmentsx', 'posts', 'posts'],
   ])('sends %s to row %s of %s', (path, name, upstream) => {
     expect(table.match(path)).toMatchObject({ name, upstream });
   });
@@ -43,7 +53,15 @@ describe('routing table', () => {
   });
 
   it('lists only the upstreams some row uses', () => {
-    expect(table.upstreams().sort()).toEqual(['auth', 'comments', 'metrics', 'posts']);
+    expect(table.upstreams().sort()).toEqual(['attachments', 'auth', 'comments', 'metrics', 'posts']);
+  });
+
+  it('gives uploads, and only uploads, the upload body limit', () => {
+    expect(table.match('/api/posts/1/attachments')?.bodyLimit).toBe('upload');
+    expect(table.match('/api/comments/1/attachments')?.bodyLimit).toBe('upload');
+    expect(table.match('/api/posts/attachments/1')?.bodyLimit).toBe('default');
+    expect(table.match('/api/posts/1')?.bodyLimit).toBe('default');
+    expect(table.match('/api/comments/1')?.bodyLimit).toBe('default');
   });
 
   it('takes patterns, first match first', () => {

@@ -9,7 +9,8 @@ export type UpstreamName = (typeof UPSTREAM_NAMES)[number];
 
 /** Named so that the limits themselves come from configuration. */
 export type RateLimitPolicy = 'auth';
-export type BodyLimitPolicy = 'default';
+/** `upload`: multipart uploads to attachments, which enforces its own per-file and per-request caps. */
+export type BodyLimitPolicy = 'default' | 'upload';
 
 export interface RouteRow {
   /** Names the row in rate-limit keys and metrics; unique within the table. */
@@ -25,7 +26,7 @@ export interface RouteRow {
   /** Verify a present Authorization header before proxying. Default true. */
   verifyToken?: boolean;
   rateLimit?: RateLimitPolicy;
-  /** Default `default` (BODY_LIMIT_BYTES). */
+  /** Default `default` (BODY_LIMIT_BYTES); `upload` is UPLOAD_BODY_LIMIT_BYTES. */
   bodyLimit?: BodyLimitPolicy;
 }
 
@@ -43,7 +44,21 @@ export const ROUTES: readonly RouteRow[] = [
   { name: 'auth-refresh', path: '/api/auth/refresh', upstream: 'auth', verifyToken: false },
   { name: 'auth', path: '/api/auth', upstream: 'auth' },
   { name: 'users', path: '/api/users', upstream: 'auth' },
-  // Sub-resources of a post owned by other services come before the general posts row.
+  // Sub-resources of a post or comment owned by other services come before the general rows.
+  {
+    name: 'post-attachments',
+    path: /^\/api\/posts\/[^/]+\/attachments(\/|$)/,
+    upstream: 'attachments',
+    bodyLimit: 'upload',
+  },
+  { name: 'post-attachment', path: '/api/posts/attachments', upstream: 'attachments' },
+  {
+    name: 'comment-attachments',
+    path: /^\/api\/comments\/[^/]+\/attachments(\/|$)/,
+    upstream: 'attachments',
+    bodyLimit: 'upload',
+  },
+  { name: 'comment-attachment', path: '/api/comments/attachments', upstream: 'attachments' },
   { name: 'post-comments', path: /^\/api\/posts\/[^/]+\/comments(\/|$)/, upstream: 'comments' },
   { name: 'post-likes', path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/, upstream: 'metrics' },
   { name: 'comments', path: '/api/comments', upstream: 'comments' },

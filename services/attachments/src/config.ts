@@ -1,0 +1,140 @@
+import { tmpdir } from 'node:os';
+import Joi from 'joi';
+import { JWKS_PATH } from '@mpb/contracts';
+import {
+  authUrlKey,
+  baseConfigKeys,
+  type BaseConfig,
+  databaseUrlKey,
+  kafkaKeys,
+  type KafkaConfig,
+  loadConfig,
+  loadConfigOrExit,
+  migrateOnStartKey,
+  redisUrlKey,
+  secretWithLocalDefault,
+  tokenVerificationKeys,
+  type TokenVerificationConfig,
+} from '@mpb/service-kit';
+
+const MIB = 1024 * 1024;
+
+export interface AttachmentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+  HTTP_PORT: number;
+  GRPC_PORT: number;
+  DATABASE_URL: string;
+  /** Where auth marks revoked sessions. */
+  REDIS_URL: string;
+  /** Consumer group reading post and comment events; every replica uses the same one. */
+  KAFKA_GROUP_ID: string;
+  MIGRATE_ON_START: boolean;
+  /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
+  AUTH_URL: string;
+  /** host:port of the posts gRPC server, asked who wrote a post before a file is attached to it. */
+  POSTS_GRPC_ADDR: string;
+  /** host:port of the comments gRPC server, asked who wrote a comment. */
+  COMMENTS_GRPC_ADDR: string;
+  /** Deadline of each ownership call to posts or comments. */
+  OWNER_DEADLINE_MS: number;
+  /** S3 API endpoint (s3proxy, MinIO); empty means AWS's own endpoint for S3_REGION. */
+  S3_ENDPOINT: string;
+  S3_REGION: string;
+  S3_BUCKET: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+  /** Path-style addressing (`endpoint/bucket/key`), which s3proxy and MinIO need. */
+  S3_FORCE_PATH_STYLE: boolean;
+  /** Prepended to every object key (`<prefix>posts/<post id>/<uuid>`); lets a bucket be shared. */
+  S3_KEY_PREFIX: string;
+  /** Longest one S3 request may take before the upload or download fails with a 503. */
+  S3_REQUEST_TIMEOUT_MS: number;
+  /** Directory of the temporary files uploads pass through on their way to S3 (one per file in flight). */
+  UPLOAD_SPOOL_DIR: string;
+  MAX_FILE_BYTES: number;
+  MAX_FILES_PER_REQUEST: number;
+  MAX_REQUEST_BYTES: number;
+  /** Seconds between reconciliation runs (0: only at start-up). */
+  RECONCILE_INTERVAL_SECONDS: number;
+  /** Pending rows and unreferenced objects older than this are removed by reconciliation. */
+  RECONCILE_GRACE_SECONDS: number;
+  /** Makes `file_url` absolute (`https://api.example.com`); empty leaves it a path on the gateway. */
+  PUBLIC_BASE_URL: string;
+  /** /readyz fails when events wait and the consumer has not processed one for this long. */
+  CONSUMER_MAX_STALL_SECONDS: number;
+}
+
+const grpcAddress = (port: number) =>
+  Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
+    .default(`127.0.0.1:${port}`);
+
+export const configSchema = Joi.object<AttachmentsConfig>({
+  ...baseConfigKeys,
+  HTTP_PORT: Joi.number().port().default(3004),
+  GRPC_PORT: Joi.number().port().default(50054),
+  DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_attachments'),
+  REDIS_URL: redisUrlKey(),
+  ...kafkaKeys('mpb-attachments'),
+  KAFKA_GROUP_ID: Joi.string()
+    .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
+    .default('attachments'),
+  MIGRATE_ON_START: migrateOnStartKey(),
+  ...tokenVerificationKeys(),
+  AUTH_URL: authUrlKey(),
+  POSTS_GRPC_ADDR: grpcAddress(50052),
+  COMMENTS_GRPC_ADDR: grpcAddress(50053),
+  OWNER_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),
+  S3_ENDPOINT: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .allow('')
+    .default('http://127.0.0.1:9000'),
+  S3_REGION: Joi.string().default('us-east-1'),
+  S3_BUCKET: Joi.string()
+    .pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3 bucket name')
+    .default('mpb-attachments'),
+  S3_ACCESS_KEY_ID: secretWithLocalDefault('mpb-local'),
+  S3_SECRET_ACCESS_KEY: secretWithLocalDefault('mpb-local-secret'),
+  S3_FORCE_PATH_STYLE: Joi.boolean().default(true),
+  S3_KEY_PREFIX: Joi.string()
+    .pattern(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or path segments each ending in /')
+    .allow('')
+    .max(200)
+    .default(''),
+  S3_REQUEST_TIMEOUT_MS: Joi.number().integer().min(100).max(300_000).default(30_000),
+  UPLOAD_SPOOL_DIR: Joi.string().default(tmpdir()),
+  MAX_FILE_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(5 * 1024 * MIB)
+    .default(10 * MIB),
+  MAX_FILES_PER_REQUEST: Joi.number().integer().min(1).max(100).default(10),
+  MAX_REQUEST_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(5 * 1024 * MIB)
+    .default(50 * MIB),
+  RECONCILE_INTERVAL_SECONDS: Joi.number().integer().min(0).max(86_400).default(300),
+  RECONCILE_GRACE_SECONDS: Joi.number()
+    .integer()
+    .min(1)
+    .max(7 * 86_400)
+    .default(900),
+  PUBLIC_BASE_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .pattern(/[^/]$/, 'no trailing slash')
+    .allow('')
+    .default(''),
+  CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
+});
+
+/** auth's key set: AUTH_URL (which may carry a path prefix) + JWKS_PATH. */
+export const jwksUrlOf = (authUrl: string): string => `${authUrl.replace(/\/+$/, '')}${JWKS_PATH}`;
+
+/** The one place that reads the environment. */
+export function loadAttachmentsConfig(env: NodeJS.ProcessEnv = process.env): AttachmentsConfig {
+  return loadConfig(configSchema, env);
+}
+
+/** For entry points: the configuration, or one line naming every problem and exit code 1. */
+export const loadAttachmentsConfigOrExit = (service: string): AttachmentsConfig =>
+  loadConfigOrExit(service, configSchema);

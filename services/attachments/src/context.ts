@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { Logger } from '@mpb/logger';
+import { createTokenVerifier, sessionRevocationCheck, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import type { AttachmentsConfig } from './config';
+import { AttachmentRepository } from './data/attachment-repository';
+import { AttachmentsService } from './domain/attachments-service';
+import type { ObjectStore, OwnerDirectory } from './domain/ports';
+
+export type AttachmentsSettings = Pick<
+  AttachmentsConfig,
+  | 'JWT_ISSUER'
+  | 'JWT_AUDIENCE'
+  | 'MAX_FILE_BYTES'
+  | 'MAX_FILES_PER_REQUEST'
+  | 'MAX_REQUEST_BYTES'
+  | 'S3_KEY_PREFIX'
+  | 'PUBLIC_BASE_URL'
+>;
+
+export interface AttachmentsContext {
+  attachments: AttachmentsService;
+  /** Verifies access tokens with auth's public keys and refuses revoked sessions. */
+  verifier: TokenVerifier;
+  publicBaseUrl: string;
+}
+
+/** Builds the domain objects on top of the clients main.ts (or a test) created. */
+export function createAttachmentsContext(c: {
+  settings: AttachmentsSettings;
+  knex: Knex;
+  redis: Redis;
+  logger: Logger;
+  objects: ObjectStore;
+  owners: OwnerDirectory;
+  /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
+  loadKeys: () => Promise<Jwk[]>;
+}): AttachmentsContext {
+  return {
+    attachments: new AttachmentsService({
+      store: new AttachmentRepository(c.knex),
+      objects: c.objects,
+      owners: c.owners,
+      logger: c.logger,
+      keyPrefix: c.settings.S3_KEY_PREFIX,
+      limits: {
+        maxFileBytes: c.settings.MAX_FILE_BYTES,
+        maxFiles: c.settings.MAX_FILES_PER_REQUEST,
+        maxRequestBytes: c.settings.MAX_REQUEST_BYTES,
+      },
+    }),
+    verifier: createTokenVerifier({
+      loadKeys: c.loadKeys,
+      issuer: c.settings.JWT_ISSUER,
+      audience: c.settings.JWT_AUDIENCE,
+      isSessionRevoked: sessionRevocationCheck((key) => c.redis.exists(key)),
+    }),
+    publicBaseUrl: c.settings.PUBLIC_BASE_URL,
+  };
+}

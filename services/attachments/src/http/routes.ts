@@ -1,0 +1,105 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
+import { badRequest } from '@mpb/errors';
+import { requireAuth, type TokenVerifier } from '@mpb/service-kit';
+import { toAttachmentResponse, toId, type Parent, type ParentKind } from '../domain/attachment';
+import { Messages, type AttachmentsService } from '../domain/attachments-service';
+import { contentDisposition } from '../domain/file-name';
+import { assertDeclaredLength, receiveFiles } from './multipart';
+
+export interface RouteDeps {
+  attachments: AttachmentsService;
+  verifier: TokenVerifier;
+  /** Makes `file_url` absolute; empty keeps it a path on the gateway. */
+  publicBaseUrl: string;
+}
+
+const INVALID_PARENT_ID: Record<ParentKind, string> = {
+  post: Messages.invalidPostId,
+  comment: Messages.invalidCommentId,
+};
+
+function idParam(raw: unknown, message: string): number {
+  const id = toId(raw);
+  if (id === undefined) throw badRequest(message);
+  return id;
+}
+
+/**
+ * Drops the rest of a body the service stopped reading; a client still sending after a few seconds
+ * loses its connection instead of holding it.
+ */
+function dropRestOfBody(req: Request, res: Response): void {
+  if (req.complete) return;
+  res.once('finish', () => {
+    if (req.complete) return;
+    const timer = setTimeout(() => req.socket.destroy(), 5000);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+  });
+}
+
+/** The same five routes for posts and for comments, under /api/posts and /api/comments. */
+export function attachmentRoutes({ attachments, verifier, publicBaseUrl }: RouteDeps): Router {
+  const router = Router();
+  const authenticated = requireAuth(verifier);
+
+  for (const kind of ['post', 'comment'] as const) {
+    const base = `/api/${kind}s`;
+    const parentOf = (req: Request): Parent => ({
+      kind,
+      id: idParam(req.params.id, INVALID_PARENT_ID[kind]),
+    });
+    const attachmentId = (req: Request): number => idParam(req.params.id, Messages.invalidAttachmentId);
+
+    router.get(`${base}/:id/attachments`, async (req, res) => {
+      const list = await attachments.list(parentOf(req));
+      res.json(list.map((a) => toAttachmentResponse(a, publicBaseUrl)));
+    });
+
+    // Token (401), path (400), body type and declared size (415, 413), then the owner service
+    // (404, 403, 503), and only then is the body read.
+    router.post(`${base}/:id/attachments`, authenticated, async (req, res) => {
+      const parent = parentOf(req);
+      assertDeclaredLength(req, attachments.limits);
+      await attachments.assertAuthor(parent, res.locals.user!.id, { requestId: res.locals.requestId });
+      const received = receiveFiles(req, attachments.limits);
+      try {
+        const stored = await attachments.upload(parent, res.locals.user!.id, received.files);
+        res.status(201).json(stored.map((a) => toAttachmentResponse(a, publicBaseUrl)));
+      } catch (err) {
+        received.abort();
+        dropRestOfBody(req, res);
+        throw err;
+      }
+    });
+
+    router.get(`${base}/attachments/:id`, async (req, res) => {
+      res.json(toAttachmentResponse(await attachments.get(kind, attachmentId(req)), publicBaseUrl));
+    });
+
+    router.get(`${base}/attachments/:id/file`, async (req, res) => {
+      const { attachment, object } = await attachments.open(kind, attachmentId(req));
+      res.status(200).set({
+        // Text was checked to be UTF-8 on the way in.
+        'Content-Type':
+          attachment.fileType === 'text/plain' ? 'text/plain; charset=utf-8' : attachment.fileType,
+        'Content-Disposition': contentDisposition(attachment.fileName),
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': 'private, no-store',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+        ...(object.length !== undefined ? { 'Content-Length': String(object.length) } : {}),
+      });
+      // A failure mid-stream can only cut the response short: the status is already sent.
+      await pipeline(object.body as Readable, res).catch(() => res.destroy());
+    });
+
+    router.delete(`${base}/attachments/:id`, authenticated, async (req, res) => {
+      await attachments.delete(kind, attachmentId(req), res.locals.user!.id);
+      res.status(204).end();
+    });
+  }
+  return router;
+}

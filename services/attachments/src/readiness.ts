@@ -1,0 +1,33 @@
+import type { Knex } from 'knex';
+import { databaseCheck, redisCheck, type ReadinessCheck } from '@mpb/service-kit';
+import type { EventConsumer } from '@mpb/kafka';
+
+export interface ReadinessDeps {
+  knex: Knex;
+  redis: { ping(): Promise<unknown> };
+  kafka: { ping(timeoutMs?: number): Promise<unknown> };
+  /** The bucket answers HeadBucket with these credentials. */
+  storage: { ping(): Promise<void> };
+  consumer: Pick<EventConsumer, 'status' | 'lag'> | undefined;
+  consumerMaxStallSeconds: number;
+  startedAt?: Date;
+}
+
+/** /readyz: database, Redis, Kafka and the bucket reachable, the events consumer making progress. */
+export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
+  const startedAt = d.startedAt ?? new Date();
+  return {
+    database: databaseCheck(d.knex),
+    redis: redisCheck(d.redis),
+    kafka: () => d.kafka.ping(1500),
+    storage: () => d.storage.ping(),
+    consumer: async () => {
+      if (!d.consumer?.status().running) throw new Error('events consumer not running');
+      const { lastProcessedAt } = d.consumer.status();
+      const idleSeconds = (Date.now() - (lastProcessedAt ?? startedAt).getTime()) / 1000;
+      if (idleSeconds <= d.consumerMaxStallSeconds) return;
+      const lag = await d.consumer.lag();
+      if (lag > 0) throw new Error(`${lag} events waiting, none processed for ${Math.round(idleSeconds)} s`);
+    },
+  };
+}

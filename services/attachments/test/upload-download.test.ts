@@ -1,0 +1,134 @@
+import request from 'supertest';
+import { bearer, samples, startTestAttachments, uniqueId, type TestAttachments } from './helpers/harness';
+import { OwnersStandIn } from './helpers/owners-stand-in';
+
+let t: TestAttachments;
+const owners = new OwnersStandIn();
+const AUTHOR = 11;
+const OTHER = 12;
+
+beforeAll(async () => {
+  t = await startTestAttachments({ ownersAddress: await owners.start() });
+});
+
+afterAll(async () => {
+  await t.close();
+  await owners.stop();
+});
+
+const upload = (path: string, userId: number | undefined, files: Array<[Buffer, string]>) => {
+  let req = request(t.app).post(path);
+  if (userId !== undefined) req = req.set('Authorization', bearer(t.tokens.sign(userId)));
+  for (const [bytes, name] of files)
+    req = req.attach('files', bytes, { filename: name, contentType: 'application/octet-stream' });
+  return req;
+};
+
+describe.each(['post', 'comment'] as const)('%s attachments', (kind) => {
+  const parentId = uniqueId();
+  const base = `/api/${kind}s`;
+  const field = `${kind}_id`;
+
+  beforeAll(() => {
+    if (kind === 'post') owners.addPost(parentId, AUTHOR);
+    else owners.addComment(parentId, AUTHOR);
+  });
+
+  it('uploads, lists, serves the same bytes, deletes the object, then answers 404', async () => {
+    const png = samples.png(300_000);
+    const pdf = samples.pdf();
+    const created = await upload(`${base}/${parentId}/attachments`, AUTHOR, [
+      [png, 'photo.png'],
+      [pdf, 'doc.pdf'],
+    ]);
+    expect(created.status).toBe(201);
+    expect(created.body).toHaveLength(2);
+    const [a, b] = created.body as Array<Record<string, unknown>>;
+    expect(a).toEqual({
+      id: expect.any(Number),
+      [field]: parentId,
+      file_url: `${base}/attachments/${a!.id}/file`,
+      file_type: 'image/png',
+      file_size: png.length,
+      file_name: 'photo.png',
+      created_at: expect.any(String),
+    });
+    expect(b).toMatchObject({ file_type: 'application/pdf', file_size: pdf.length, file_name: 'doc.pdf' });
+    expect(await t.bucketKeys(`${kind}s/${parentId}/`)).toHaveLength(2);
+
+    const list = await request(t.app).get(`${base}/${parentId}/attachments`);
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual(created.body);
+    expect((await request(t.app).get(`${base}/attachments/${a!.id}`)).body).toEqual(a);
+
+    const file = await request(t.app)
+      .get(a!.file_url as string)
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    expect(file.status).toBe(200);
+    expect(Buffer.compare(file.body as Buffer, png)).toBe(0);
+    expect(file.headers).toMatchObject({
+      'content-type': 'image/png',
+      'content-length': String(png.length),
+      'x-content-type-options': 'nosniff',
+      'content-disposition': `attachment; filename="photo.png"; filename*=UTF-8''photo.png`,
+    });
+
+    const del = await request(t.app)
+      .delete(`${base}/attachments/${a!.id}`)
+      .set('Authorization', bearer(t.tokens.sign(AUTHOR)));
+    expect(del.status).toBe(204);
+    expect((await request(t.app).get(a!.file_url as string)).status).toBe(404);
+    expect((await request(t.app).get(`${base}/attachments/${a!.id}`)).status).toBe(404);
+    const again = await request(t.app)
+      .delete(`${base}/attachments/${a!.id}`)
+      .set('Authorization', bearer(t.tokens.sign(AUTHOR)));
+    expect(again).toMatchObject({ status: 404, body: { error: 'attachment not found' } });
+    expect(await t.bucketKeys(`${kind}s/${parentId}/`)).toHaveLength(1);
+  });
+
+  it('lets only the author upload and delete; anyone lists and downloads', async () => {
+    const [mine] = (await upload(`${base}/${parentId}/attachments`, AUTHOR, [[samples.text(), 'a.txt']]))
+      .body as Array<{
+      id: number;
+      file_url: string;
+    }>;
+    const other = await upload(`${base}/${parentId}/attachments`, OTHER, [[samples.text(), 'b.txt']]);
+    expect(other).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    expect(
+      (await upload(`${base}/${parentId}/attachments`, undefined, [[samples.text(), 'c.txt']])).status,
+    ).toBe(401);
+    expect((await request(t.app).get(`${base}/${parentId}/attachments`)).status).toBe(200);
+    expect((await request(t.app).get(mine!.file_url)).status).toBe(200);
+    const otherDelete = await request(t.app)
+      .delete(`${base}/attachments/${mine!.id}`)
+      .set('Authorization', bearer(t.tokens.sign(OTHER)));
+    expect(otherDelete).toMatchObject({
+      status: 403,
+      body: { error: 'you can delete only your own attachments' },
+    });
+    expect((await request(t.app).delete(`${base}/attachments/${mine!.id}`)).status).toBe(401);
+    expect((await request(t.app).get(mine!.file_url)).status).toBe(200);
+  });
+
+  it('answers 404 for an unknown or deleted parent, and 400 for bad ids', async () => {
+    const unknown = await upload(`${base}/${uniqueId()}/attachments`, AUTHOR, [[samples.png(), 'x.png']]);
+    expect(unknown).toMatchObject({ status: 404, body: { error: `${kind} not found` } });
+    const gone = uniqueId();
+    (kind === 'post' ? owners.posts : owners.comments).set(gone, { author: AUTHOR, deleted: true });
+    expect((await upload(`${base}/${gone}/attachments`, AUTHOR, [[samples.png(), 'x.png']])).status).toBe(
+      404,
+    );
+    expect((await upload(`${base}/abc/attachments`, AUTHOR, [[samples.png(), 'x.png']])).body).toMatchObject({
+      error: `invalid ${kind} id`,
+    });
+    expect((await request(t.app).get(`${base}/attachments/0/file`)).body).toMatchObject({
+      error: 'invalid attachment id',
+    });
+    expect(await t.bucketKeys(`${kind}s/${gone}/`)).toEqual([]);
+  });
+});
