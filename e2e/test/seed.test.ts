@@ -1,10 +1,20 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { api, gatewayUrl, uniq } from './client';
 
 const run = promisify(execFile);
 const SEED = path.resolve(__dirname, '../../infra/seed/seed.mjs');
+
+/** A port nothing listens on: fetch refuses low "bad ports" such as 1 before trying them. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 interface SeedResult {
   created: Record<string, number>;
@@ -59,7 +69,10 @@ describe('npm run seed', () => {
   });
 
   it('fails with a clear message when nothing answers at the base URL', async () => {
-    const failed = run(process.execPath, [SEED, '--base-url', 'http://127.0.0.1:1'], { timeout: 30_000 });
+    const closed = await closedPort();
+    const failed = run(process.execPath, [SEED, '--base-url', `http://127.0.0.1:${closed}`], {
+      timeout: 30_000,
+    });
     await expect(failed).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining('is the platform running?'),
