@@ -19,6 +19,15 @@ export interface TokenVerifierOptions {
   minRefetchIntervalMs?: number;
   /** Access tokens of a revoked session are refused even before they expire. */
   isSessionRevoked?: (sessionId: string) => Promise<boolean>;
+  /**
+   * Tokens whose signature and claims checked out are remembered this long (never past their
+   * `exp`), so a client's next requests skip the signature check; the revoked-session check still
+   * runs on every request. 0 turns it off. Default 30 s.
+   */
+  verifiedCacheTtlMs?: number;
+  /** Most tokens remembered (least recently verified go first). Default 10,000. */
+  verifiedCacheSize?: number;
+  clock?: () => number;
 }
 
 export interface TokenVerifier {
@@ -26,6 +35,16 @@ export interface TokenVerifier {
 }
 
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const SUBJECT = /^[1-9][0-9]{0,15}$/;
+/** Longer tokens are never remembered: ours are a few hundred bytes. */
+const MAX_CACHED_TOKEN_LENGTH = 2048;
+
+interface Verified {
+  id: number;
+  sessionId?: string;
+  /** When to check the signature again: the token's expiry or the cache's TTL, the earlier. */
+  until: number;
+}
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
 
 export function jwksFromUrl(url: string, timeoutMs = 2000): () => Promise<Jwk[]> {
@@ -90,30 +109,65 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     return keys.get(kid);
   };
 
+  const cacheTtl = o.verifiedCacheTtlMs ?? 30_000;
+  const cacheSize = o.verifiedCacheSize ?? 10_000;
+  const now = o.clock ?? Date.now;
+  /** Insertion order is verification order, so the first key is the oldest. */
+  const verified = new Map<string, Verified>();
+
+  /** The signature, algorithm, issuer, audience, expiry and claims; throws `invalid token`. */
+  const check = async (token: string): Promise<Verified> => {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === 'string') throw unauthenticated('invalid token');
+    const header = decoded.header as unknown as Record<string, unknown>;
+    if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw unauthenticated('invalid token');
+    if (!algorithms.includes(header.alg as Algorithm)) throw unauthenticated('invalid token');
+    if (FORBIDDEN_HEADERS.some((h) => h in header)) throw unauthenticated('invalid token');
+    const key = await keyFor(header.kid);
+    if (!key) throw unauthenticated('invalid token');
+    let payload: JwtPayload;
+    try {
+      payload = jwt.verify(token, key, {
+        algorithms,
+        issuer: o.issuer,
+        audience: o.audience,
+        ...(o.clock ? { clockTimestamp: Math.floor(now() / 1000) } : {}),
+      }) as JwtPayload;
+    } catch {
+      throw unauthenticated('invalid token');
+    }
+    if (typeof payload.exp !== 'number' || payload.typ !== 'access') throw unauthenticated('invalid token');
+    if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) throw unauthenticated('invalid token');
+    return {
+      id: Number(payload.sub),
+      sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
+      until: Math.min(payload.exp * 1000, now() + cacheTtl),
+    };
+  };
+
+  const remembered = (token: string): Verified | undefined => {
+    const hit = verified.get(token);
+    if (hit === undefined) return undefined;
+    if (hit.until > now()) return hit;
+    verified.delete(token);
+    return undefined;
+  };
+
+  const remember = (token: string, v: Verified): void => {
+    if (cacheTtl <= 0 || token.length > MAX_CACHED_TOKEN_LENGTH || v.until <= now()) return;
+    verified.delete(token);
+    verified.set(token, v);
+    if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
+  };
+
   return {
     async verify(token) {
-      const decoded = jwt.decode(token, { complete: true });
-      if (!decoded || typeof decoded.payload === 'string') throw unauthenticated('invalid token');
-      const header = decoded.header as unknown as Record<string, unknown>;
-      if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw unauthenticated('invalid token');
-      if (!algorithms.includes(header.alg as Algorithm)) throw unauthenticated('invalid token');
-      if (FORBIDDEN_HEADERS.some((h) => h in header)) throw unauthenticated('invalid token');
-      const key = await keyFor(header.kid);
-      if (!key) throw unauthenticated('invalid token');
-      let payload: JwtPayload;
-      try {
-        payload = jwt.verify(token, key, {
-          algorithms,
-          issuer: o.issuer,
-          audience: o.audience,
-        }) as JwtPayload;
-      } catch {
-        throw unauthenticated('invalid token');
+      let v = remembered(token);
+      if (!v) {
+        v = await check(token);
+        remember(token, v);
       }
-      if (typeof payload.exp !== 'number' || payload.typ !== 'access') throw unauthenticated('invalid token');
-      if (typeof payload.sub !== 'string' || !/^[1-9][0-9]{0,15}$/.test(payload.sub))
-        throw unauthenticated('invalid token');
-      const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
+      const { sessionId } = v;
       if (sessionId && o.isSessionRevoked) {
         let revoked: boolean;
         try {
@@ -123,7 +177,7 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
         }
         if (revoked) throw unauthenticated('invalid token');
       }
-      return { id: Number(payload.sub), sessionId };
+      return { id: v.id, sessionId };
     },
   };
 }

@@ -94,4 +94,37 @@ describe('service http app', () => {
     expect(res.body.error).toBe('internal server error');
     expect(res.text).not.toMatch(/ECONNREFUSED|node_modules|at /);
   });
+
+  it('logs one access line per request and names the request id on every line of the request', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const captured = createLogger({
+      service: 'kit-test',
+      level: 'info',
+      destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    const logged = createHttpApp({
+      service: 'kit-test',
+      logger: captured,
+      metrics: createMetrics('kit-test'),
+      routes: (a) => {
+        a.get('/noted', (_req, res) => {
+          res.locals.log.info({ password: 'hunter2' }, 'noted');
+          res.json({ ok: true });
+        });
+      },
+    });
+    await request(logged).get('/noted').set('X-Request-Id', 'req-1');
+    await request(logged).get('/livez');
+    expect(lines).toEqual([
+      expect.objectContaining({ request_id: 'req-1', password: '[redacted]', msg: 'noted' }),
+      expect.objectContaining({
+        request_id: 'req-1',
+        method: 'GET',
+        path: '/noted',
+        status: 200,
+        level: 'info',
+        msg: 'request',
+      }),
+    ]);
+  });
 });

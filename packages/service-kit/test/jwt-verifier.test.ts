@@ -163,4 +163,56 @@ describe('token verifier', () => {
       message: 'session check unavailable',
     });
   });
+
+  describe('remembering verified tokens', () => {
+    function clocked(revoked = new Set<string>()) {
+      let time = Date.now();
+      const verify = jest.spyOn(jwt, 'verify');
+      const v = createTokenVerifier({
+        loadKeys: async () => [primary.jwk],
+        issuer: ISS,
+        audience: AUD,
+        isSessionRevoked: async (sid) => revoked.has(sid),
+        verifiedCacheTtlMs: 30_000,
+        clock: () => time,
+      });
+      return { v, verify, advance: (ms: number) => (time += ms) };
+    }
+
+    afterEach(() => jest.restoreAllMocks());
+
+    it('checks the signature of a token once, the revoked session on every request', async () => {
+      const revoked = new Set<string>();
+      const { v, verify } = clocked(revoked);
+      const token = sign({});
+      await v.verify(token);
+      await expect(v.verify(token)).resolves.toEqual({ id: 7, sessionId: 's1' });
+      expect(verify).toHaveBeenCalledTimes(1);
+      // Logged out a moment later: the remembered token is refused at once.
+      revoked.add('s1');
+      await expect(v.verify(token)).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: 'invalid token',
+      });
+    });
+
+    it('checks a remembered token again after the TTL, and refuses it once it has expired', async () => {
+      const { v, verify, advance } = clocked();
+      const token = sign({ exp: Math.floor(Date.now() / 1000) + 45 });
+      await v.verify(token);
+      advance(31_000);
+      await v.verify(token);
+      expect(verify).toHaveBeenCalledTimes(2);
+      advance(15_000);
+      await expect(v.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    });
+
+    it('never remembers a refused token', async () => {
+      const { v, verify } = clocked();
+      const forged = `${sign({}).slice(0, -4)}AAAA`;
+      await expect(v.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      await expect(v.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(verify).toHaveBeenCalledTimes(2);
+    });
+  });
 });

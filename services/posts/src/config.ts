@@ -30,6 +30,11 @@ export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationC
   METRICS_DEADLINE_MS: number;
   /** /readyz fails when the oldest unpublished outbox event is older than this. */
   OUTBOX_MAX_LAG_SECONDS: number;
+  /**
+   * How long a post read from PostgreSQL answers further reads of it (0: never). This process's
+   * own updates and deletes take effect at once; another replica's within this time.
+   */
+  POST_CACHE_TTL_MS: number;
 }
 
 const HOST_PORT = /^[^\s:,/]+:\d{1,5}$/;
@@ -47,6 +52,7 @@ export const configSchema = Joi.object<PostsConfig>({
   METRICS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50055'),
   METRICS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(300),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
+  POST_CACHE_TTL_MS: Joi.number().integer().min(0).max(60_000).default(2000),
 });
 
 /** The one place that reads the environment. */

@@ -15,9 +15,10 @@ import { jwksUrlOf, type PostsConfig } from './config';
 import { PostRepository } from './data/post-repository';
 import { CountsWithFallback } from './domain/counts';
 import type { MetricsPort } from './domain/ports';
-import { PostsService } from './domain/posts-service';
+import { LivePostCache, PostsService } from './domain/posts-service';
 
-export type PostsSettings = Pick<PostsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL'>;
+export type PostsSettings = Pick<PostsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL'> &
+  Partial<Pick<PostsConfig, 'POST_CACHE_TTL_MS'>>;
 
 export interface PostsContext {
   posts: PostsService;
@@ -63,7 +64,11 @@ export function createPostsContext(d: PostsContextDeps): PostsContext {
     isSessionRevoked: sessionRevocationCheck((key) => d.redis.exists(key)),
   });
   return {
-    posts: new PostsService({ posts: new PostRepository(d.knex), counts }),
+    posts: new PostsService({
+      posts: new PostRepository(d.knex),
+      counts,
+      livePosts: new LivePostCache({ ttlMs: d.settings.POST_CACHE_TTL_MS ?? 2000 }),
+    }),
     counts,
     verifier,
   };

@@ -43,11 +43,20 @@ function parsed(m: KafkaMessage): Envelope | undefined {
   }
 }
 
-async function eventOf(type: string, postId: number): Promise<{ envelope: Envelope; message: KafkaMessage }> {
+/**
+ * The event of this test's post. The topic is shared with every other posts database on the
+ * machine (a running platform, other test runs), whose post ids overlap ours: the owner, a random
+ * user id, tells ours apart.
+ */
+async function eventOf(
+  type: string,
+  postId: number,
+  ownerId: number,
+): Promise<{ envelope: Envelope; message: KafkaMessage }> {
   const message = await waitFor(async () =>
     reader.received.find((m) => {
       const e = parsed(m);
-      return e?.type === type && e.aggregate_id === String(postId);
+      return e?.type === type && e.aggregate_id === String(postId) && e.payload?.user_id === ownerId;
     }),
   );
   return { envelope: JSON.parse(message.value!.toString()) as Envelope, message };
@@ -76,7 +85,7 @@ describe('post events', () => {
     );
     const row = await t.knex('posts').first('deleted_at').where({ id: post.id });
 
-    const createdEvent = await eventOf('post.created', post.id);
+    const createdEvent = await eventOf('post.created', post.id, owner);
     expect(Object.keys(createdEvent.envelope).sort()).toEqual([
       'aggregate_id',
       'aggregate_type',
@@ -105,7 +114,7 @@ describe('post events', () => {
       created_at: post.created_at,
     });
 
-    const updatedEvent = await eventOf('post.updated', post.id);
+    const updatedEvent = await eventOf('post.updated', post.id, owner);
     expect(updatedEvent.envelope.payload).toEqual({
       id: post.id,
       user_id: owner,
@@ -115,7 +124,7 @@ describe('post events', () => {
       updated_at: updated.body.updated_at,
     });
 
-    const deletedEvent = await eventOf('post.deleted', post.id);
+    const deletedEvent = await eventOf('post.deleted', post.id, owner);
     expect(deletedEvent.envelope.payload).toEqual({
       id: post.id,
       user_id: owner,

@@ -8,6 +8,16 @@ type ClientConstructor<C> = new (
   options?: object,
 ) => C;
 
+/**
+ * Per-call bookkeeping nobody reads: channelz statistics (no channelz server is exposed) and the
+ * retry machinery (no retry policy is configured; callers fall back or answer 503 themselves).
+ * Off, a unary call costs the client and the server noticeably less CPU.
+ */
+export const LEAN_CALL_OPTIONS = {
+  'grpc.enable_channelz': 0,
+  'grpc.enable_retries': 0,
+} as const;
+
 export function createGrpcClient<C extends Client>(Ctor: ClientConstructor<C>, address: string): C {
   return new Ctor(address, credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
@@ -19,6 +29,7 @@ export function createGrpcClient<C extends Client>(Ctor: ClientConstructor<C>, a
     'grpc.max_reconnect_backoff_ms': 5_000,
     // Round-robin over every address a DNS name resolves to, so replicas share the load.
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    ...LEAN_CALL_OPTIONS,
   });
 }
 

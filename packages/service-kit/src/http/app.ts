@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Histogram } from 'prom-client';
 import { badRequest, notFound, payloadTooLarge, renderHttpError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '../metrics';
@@ -56,6 +57,41 @@ export async function runReadiness(checks: Record<string, ReadinessCheck>, timeo
   return { ok, checks: results };
 }
 
+/** `res.locals.log`: a child logger naming the request, created on first use and then kept. */
+function defineLazyLog(locals: Record<string, unknown>, logger: Logger, requestId: string): void {
+  let child: Logger | undefined;
+  Object.defineProperty(locals, 'log', {
+    configurable: true,
+    enumerable: true,
+    get: () => (child ??= logger.child({ request_id: requestId })),
+    set: (value: Logger) => {
+      child = value;
+    },
+  });
+}
+
+/** At most this many label sets are kept bound per histogram; past it, observations go unbound. */
+const MAX_BOUND_LABEL_SETS = 1000;
+
+/**
+ * The histogram's child for (method, route, status), bound once: prom-client otherwise hashes the
+ * label object on every observation.
+ */
+export function boundHistogram(
+  histogram: Histogram<'method' | 'route' | 'status'>,
+): (method: string, route: string, status: number) => { observe(seconds: number): void } {
+  const bound = new Map<string, { observe(seconds: number): void }>();
+  return (method, route, status) => {
+    const key = `${method} ${status} ${route}`;
+    let child = bound.get(key);
+    if (!child) {
+      child = histogram.labels({ method, route, status: String(status) });
+      if (bound.size < MAX_BOUND_LABEL_SETS) bound.set(key, child);
+    }
+    return child;
+  };
+}
+
 export function createHttpApp(o: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -63,19 +99,26 @@ export function createHttpApp(o: HttpAppOptions): Express {
   app.set('trust proxy', o.trustProxy ?? false);
   app.set('json spaces', 0);
 
+  const durations = boundHistogram(o.metrics.httpDuration);
+  // The access line has fixed keys, none of them secret, so the logger's redaction (most of the
+  // cost of a line) has nothing to do there: it goes through a child without it.
+  const accessLog = o.logger.child({}, { redact: { paths: [] } });
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.locals.requestId = requestId;
-    res.locals.log = o.logger.child({ request_id: requestId });
+    // The request's child logger is made when first used: most requests never log more than the
+    // line below, which names the request id itself.
+    defineLazyLog(res.locals, o.logger, requestId);
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      o.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      durations(req.method, route, res.statusCode).observe(seconds);
       if (!QUIET_PATHS.has(req.path)) {
-        res.locals.log[res.statusCode >= 500 ? 'error' : 'info'](
+        accessLog[res.statusCode >= 500 ? 'error' : 'info'](
           {
+            request_id: requestId,
             method: req.method,
             path: req.path,
             status: res.statusCode,

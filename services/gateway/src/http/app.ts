@@ -6,6 +6,7 @@ import type { Logger } from '@mpb/logger';
 import { createHttpApp, type ServiceMetrics, type TokenVerifier } from '@mpb/service-kit';
 import { assertDeclaredLengthWithin, hasBody, lingerThenClose } from './body-limit';
 import { cors, type CorsOptions } from './cors';
+import { docsRoutes } from './docs';
 import { health } from './health';
 import { prepareUpstreamHeaders, verifyAuthorization } from './identity';
 import { assertSafeFraming, createUpstreamProxy, type ProxyHandler } from './proxy';
@@ -117,6 +118,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     trustProxy: s.trustProxy,
     before: [securityHeaders, cors(s.cors)],
     routes: (app) => {
+      app.use(docsRoutes());
       app.get(
         '/health',
         health({ upstreams: routed, redisPing: () => deps.redis.ping(), timeoutMs: s.healthTimeoutMs }),

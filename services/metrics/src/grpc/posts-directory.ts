@@ -1,7 +1,7 @@
 import { credentials, type Client } from '@grpc/grpc-js';
 import { loadPostsProto, type GetPostRequest, type Post, type PostServiceClient } from '@mpb/contracts';
 import { isAppError, notFound, unavailable } from '@mpb/errors';
-import { callUnary } from '@mpb/service-kit';
+import { callUnary, LEAN_CALL_OPTIONS } from '@mpb/service-kit';
 import { Messages } from '../domain/metrics-service';
 import type { PostDirectory } from '../domain/ports';
 
@@ -33,6 +33,7 @@ export function createPostDirectory(o: PostsDirectoryOptions): GrpcPostDirectory
     'grpc.initial_reconnect_backoff_ms': 500,
     'grpc.max_reconnect_backoff_ms': 5_000,
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
+    ...LEAN_CALL_OPTIONS,
   });
   const maxSize = o.cacheSize ?? 10_000;
   const live = new Map<number, number>();

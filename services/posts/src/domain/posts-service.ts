@@ -32,6 +32,71 @@ export const ANONYMOUS = 0;
 export interface PostsServiceDeps {
   posts: PostStore;
   counts: CountsWithFallback;
+  /** Live posts remembered for reads; every update and delete made here forgets the post at once. */
+  livePosts?: LivePostCache;
+}
+
+export interface LivePostCacheOptions {
+  /** How long a post read from the store answers reads; 0 turns the cache off. */
+  ttlMs: number;
+  /** Most posts remembered (least recently read go first). */
+  maxEntries?: number;
+  /** Posts with a longer description are never remembered, which bounds the memory held. */
+  maxDescriptionLength?: number;
+  clock?: () => number;
+}
+
+/**
+ * Live posts for the read path (every read of a post is also a view, the hottest request there
+ * is), for a short TTL and bounded by count and size. This process's own updates and deletes
+ * forget the post at once, and a read that raced one of them is not stored, so here a changed or
+ * deleted post is never served stale; another replica's change shows within the TTL.
+ */
+export class LivePostCache {
+  private readonly entries = new Map<number, { post: Post; until: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly maxDescriptionLength: number;
+  private readonly now: () => number;
+  /** Bumped by every forget; a read that started before one does not store what it read. */
+  private generation = 0;
+
+  constructor(o: LivePostCacheOptions) {
+    this.ttlMs = o.ttlMs;
+    this.maxEntries = o.maxEntries ?? 2000;
+    this.maxDescriptionLength = o.maxDescriptionLength ?? 16_384;
+    this.now = o.clock ?? Date.now;
+  }
+
+  /** The live post, from the cache or `load`; undefined when there is none. */
+  async get(id: number, load: (id: number) => Promise<Post | undefined>): Promise<Post | undefined> {
+    const hit = this.entries.get(id);
+    if (hit !== undefined) {
+      if (hit.until > this.now()) return hit.post;
+      this.entries.delete(id);
+    }
+    const generation = this.generation;
+    const post = await load(id);
+    if (
+      post &&
+      this.ttlMs > 0 &&
+      generation === this.generation &&
+      post.description.length <= this.maxDescriptionLength
+    ) {
+      this.entries.set(id, { post, until: this.now() + this.ttlMs });
+      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return post;
+  }
+
+  forget(id: number): void {
+    this.generation += 1;
+    this.entries.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
 }
 
 export interface PostPage {
@@ -95,7 +160,7 @@ export class PostsService {
     wanted: PostChanges,
     trace: TraceContext = {},
   ): Promise<PostResponse> {
-    const post = await this.d.posts.modifyLive(id, (current): PostModification => {
+    const post = await this.modifyAndForget(id, (current): PostModification => {
       if (current.userId !== userId) throw forbidden(Messages.updateOthers);
       const changes = changesOf(current, wanted);
       if (Object.keys(changes).length === 0) return { kind: 'none' };
@@ -120,7 +185,7 @@ export class PostsService {
 
   /** Soft delete; the `post.deleted` event lets the other services remove what hangs off the post. */
   async remove(userId: number, id: number, trace: TraceContext = {}): Promise<void> {
-    const post = await this.d.posts.modifyLive(id, (current): PostModification => {
+    const post = await this.modifyAndForget(id, (current): PostModification => {
       if (current.userId !== userId) throw forbidden(Messages.deleteOthers);
       return {
         kind: 'delete',
@@ -157,8 +222,23 @@ export class PostsService {
   }
 
   private async live(id: number): Promise<Post> {
-    const post = await this.d.posts.findById(id);
+    const post = this.d.livePosts
+      ? await this.d.livePosts.get(id, (postId) => this.d.posts.findById(postId))
+      : await this.d.posts.findById(id);
     if (!post) throw notFound(Messages.postNotFound);
     return post;
+  }
+
+  /** A change to a post; the cached copy is forgotten before it starts and again once it is done. */
+  private async modifyAndForget(
+    id: number,
+    decide: (current: Post) => PostModification,
+  ): Promise<Post | undefined> {
+    this.d.livePosts?.forget(id);
+    try {
+      return await this.d.posts.modifyLive(id, decide);
+    } finally {
+      this.d.livePosts?.forget(id);
+    }
   }
 }
