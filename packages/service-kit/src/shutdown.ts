@@ -1,5 +1,6 @@
 import type { Logger } from '@mpb/logger';
 import { errorFields } from '@mpb/logger';
+import { shutdownTracing } from '@mpb/telemetry';
 
 export interface ShutdownStep {
   name: string;
@@ -31,7 +32,9 @@ export function registerShutdown(o: ShutdownOptions): () => Promise<void> {
       timer.unref();
       if (o.drainMs) await new Promise((r) => setTimeout(r, o.drainMs));
       let failed = false;
-      for (const step of o.steps) {
+      // Spans still queued for the collector go out last: the steps above end spans too.
+      const steps = [...o.steps, { name: 'tracing', run: () => shutdownTracing() }];
+      for (const step of steps) {
         try {
           await step.run();
         } catch (err) {

@@ -2,7 +2,7 @@ import request from 'supertest';
 import Joi from 'joi';
 import { createLogger } from '@mpb/logger';
 import { notFound } from '@mpb/errors';
-import { createHttpApp, createMetrics, validate } from '../src';
+import { createHttpApp, createMetrics, traceContextOf, validate } from '../src';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
 
@@ -113,10 +113,19 @@ describe('service http app', () => {
         });
       },
     });
-    await request(logged).get('/noted').set('X-Request-Id', 'req-1');
+    const noted = await request(logged)
+      .get('/noted')
+      .set('X-Request-Id', 'req-1')
+      .set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
     await request(logged).get('/livez');
+    expect(noted.headers['x-trace-id']).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(lines).toEqual([
-      expect.objectContaining({ request_id: 'req-1', password: '[redacted]', msg: 'noted' }),
+      expect.objectContaining({
+        request_id: 'req-1',
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+        password: '[redacted]',
+        msg: 'noted',
+      }),
       expect.objectContaining({
         request_id: 'req-1',
         method: 'GET',
@@ -124,7 +133,32 @@ describe('service http app', () => {
         status: 200,
         level: 'info',
         msg: 'request',
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
       }),
     ]);
+  });
+
+  it('serves each request in a span of its own that its events and calls continue', async () => {
+    let carried: ReturnType<typeof traceContextOf> = {};
+    const traced = createHttpApp({
+      service: 'kit-test',
+      logger: createLogger({ service: 'kit-test', level: 'silent' }),
+      metrics: createMetrics('kit-test'),
+      routes: (a) => {
+        a.post('/things', async (req, res) => {
+          await new Promise((r) => setTimeout(r, 5));
+          carried = traceContextOf(req);
+          res.status(201).json({});
+        });
+      },
+    });
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await request(traced).post('/things').set('traceparent', incoming);
+    // The same trace, but as this service's span: a consumer of the event is its child.
+    expect(carried.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(carried.traceparent).not.toBe(incoming);
+    const fresh = await request(traced).post('/things').set('traceparent', 'not-a-traceparent');
+    expect(fresh.headers['x-trace-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(carried.traceparent).toContain(fresh.headers['x-trace-id']);
   });
 });

@@ -1,21 +1,28 @@
 /**
  * Tracing for every service. One W3C trace context travels from the gateway through the services'
  * HTTP handlers, their gRPC calls and the events they write (the envelope's `trace`) to the
- * consumers that handle those events. Spans are always made, so every log line in a request can
- * carry its trace id; they leave the process only when an OTLP endpoint is configured.
+ * consumers that handle those events, so every log line in a request carries its trace id.
+ *
+ * With an OTLP endpoint configured, spans are recorded and exported. Without one, tracing is off:
+ * nothing is recorded, but each hop still gets a span id of its own (a non-recording span) and
+ * hands the trace on, which costs a couple of random ids per request instead of a span's bookkeeping.
  */
+import { randomFillSync } from 'node:crypto';
 import {
   context,
+  createContextKey,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
-  createContextKey,
+  TraceFlags,
   type Attributes,
   type Context,
   type Span,
 } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -44,19 +51,27 @@ export interface TracingOptions {
 }
 
 let provider: NodeTracerProvider | undefined;
+let initialized = false;
 
 /**
- * Registers the process-wide tracer provider, context manager (AsyncLocalStorage) and W3C
- * propagator. The first call wins: a process is one service.
+ * Registers the process-wide context manager (AsyncLocalStorage) and W3C propagator, and, when an
+ * endpoint or exporter is given, the recording tracer provider. The first call wins: a process is
+ * one service.
  */
 export function initTracing(o: TracingOptions): void {
-  if (provider) return;
+  if (initialized) return;
+  initialized = true;
   const processors: SpanProcessor[] = [];
   if (o.exporter) processors.push(new SimpleSpanProcessor(o.exporter));
   const endpoint = o.endpoint?.trim();
   if (endpoint) {
     const url = `${endpoint.replace(/\/+$/, '')}/v1/traces`;
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { maxQueueSize: 4096 }));
+  }
+  if (processors.length === 0) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    return;
   }
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': o.service }),
@@ -65,11 +80,19 @@ export function initTracing(o: TracingOptions): void {
   provider.register();
 }
 
+/** Whether spans are recorded and exported (an endpoint or exporter was configured). */
+export const isRecording = (): boolean => provider !== undefined;
+
 /** Exports what is still queued; part of a service's shutdown. */
 export async function shutdownTracing(): Promise<void> {
-  const p = provider;
-  provider = undefined;
-  await p?.shutdown();
+  await provider?.shutdown();
+}
+
+const ids = Buffer.alloc(24);
+/** A trace id and a span id for a non-recording span (never all zeros: the chance is 2^-64). */
+function randomIds(): { traceId: string; spanId: string } {
+  randomFillSync(ids);
+  return { traceId: ids.toString('hex', 0, 16), spanId: ids.toString('hex', 16, 24) };
 }
 
 const tracer = () => trace.getTracer('mpb');
@@ -93,11 +116,20 @@ export function startSpan(
   o: { kind?: SpanKind; parent?: Context; attributes?: Attributes } = {},
 ): { span: Span; ctx: Context } {
   const parent = o.parent ?? context.active();
-  const span = tracer().startSpan(
-    name,
-    { kind: o.kind ?? SpanKind.INTERNAL, attributes: o.attributes },
-    parent,
-  );
+  let span: Span;
+  if (provider) {
+    span = tracer().startSpan(name, { kind: o.kind ?? SpanKind.INTERNAL, attributes: o.attributes }, parent);
+  } else {
+    // Tracing off: the trace goes on (or starts) with a span id of this hop, and nothing is recorded.
+    const from = trace.getSpanContext(parent);
+    const fresh = randomIds();
+    const continues = from !== undefined && trace.isSpanContextValid(from);
+    span = trace.wrapSpanContext({
+      traceId: continues ? from.traceId : fresh.traceId,
+      spanId: fresh.spanId,
+      traceFlags: continues ? from.traceFlags : TraceFlags.NONE,
+    });
+  }
   return { span, ctx: trace.setSpan(parent, span) };
 }
 

@@ -165,6 +165,19 @@ describe('headers on the way to the service', () => {
     expect(last().headers['x-request-id']).toBe(generated.headers['x-request-id']);
   });
 
+  it("hands the service the gateway's span of the request, continuing a client's trace", async () => {
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = await send(gateway.url, '/api/users', {
+      headers: { traceparent: incoming, tracestate: 'x=1' },
+    });
+    const upstream = String(last().headers.traceparent);
+    expect(upstream).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(upstream).not.toBe(incoming); // the gateway's own span, a child of the client's
+    expect(traced.headers['x-trace-id']).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const fresh = await send(gateway.url, '/api/users', { headers: { traceparent: 'garbage' } });
+    expect(String(last().headers.traceparent)).toContain(`-${fresh.headers['x-trace-id']}-`);
+  });
+
   it('tells the service the real client address, not one the client made up', async () => {
     await send(gateway.url, '/api/users', {
       headers: { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6' },

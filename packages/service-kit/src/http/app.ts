@@ -3,7 +3,17 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Histogram } from 'prom-client';
 import { badRequest, notFound, payloadTooLarge, renderHttpError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
+import {
+  contextFrom,
+  failSpan,
+  initTracing,
+  SpanKind,
+  startSpan,
+  withContext,
+  withRequestId,
+} from '@mpb/telemetry';
 import type { ServiceMetrics } from '../metrics';
+import { incomingTrace } from './trace';
 import './types';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -57,19 +67,6 @@ export async function runReadiness(checks: Record<string, ReadinessCheck>, timeo
   return { ok, checks: results };
 }
 
-/** `res.locals.log`: a child logger naming the request, created on first use and then kept. */
-function defineLazyLog(locals: Record<string, unknown>, logger: Logger, requestId: string): void {
-  let child: Logger | undefined;
-  Object.defineProperty(locals, 'log', {
-    configurable: true,
-    enumerable: true,
-    get: () => (child ??= logger.child({ request_id: requestId })),
-    set: (value: Logger) => {
-      child = value;
-    },
-  });
-}
-
 /** At most this many label sets are kept bound per histogram; past it, observations go unbound. */
 const MAX_BOUND_LABEL_SETS = 1000;
 
@@ -93,6 +90,9 @@ export function boundHistogram(
 }
 
 export function createHttpApp(o: HttpAppOptions): Express {
+  // Every service builds one HTTP app at start-up, before it serves anything: tracing starts here,
+  // exporting when the standard OTEL_EXPORTER_OTLP_ENDPOINT names a collector.
+  initTracing({ service: o.service, endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -107,18 +107,38 @@ export function createHttpApp(o: HttpAppOptions): Express {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.locals.requestId = requestId;
-    // The request's child logger is made when first used: most requests never log more than the
-    // line below, which names the request id itself.
-    defineLazyLog(res.locals, o.logger, requestId);
+    // The request runs inside its span and request id: every line logged while serving it, by any
+    // logger, names both (the logger's mixin reads them), and its calls and events carry the trace.
+    res.locals.log = o.logger;
+    const { span, ctx } = startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      parent: contextFrom(incomingTrace(req)),
+    });
+    const traceId = span.spanContext().traceId;
     res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Trace-Id', traceId);
+    const end = () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      if (span.isRecording()) {
+        span.updateName(`${req.method} ${route}`);
+        span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
+        if (res.statusCode >= 500) failSpan(span, `status ${res.statusCode}`);
+      }
+      span.end();
+      return route;
+    };
+    res.once('close', () => {
+      if (!res.writableFinished) end(); // the client went away first
+    });
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = end();
       durations(req.method, route, res.statusCode).observe(seconds);
       if (!QUIET_PATHS.has(req.path)) {
         accessLog[res.statusCode >= 500 ? 'error' : 'info'](
           {
             request_id: requestId,
+            trace_id: traceId,
             method: req.method,
             path: req.path,
             status: res.statusCode,
@@ -128,7 +148,7 @@ export function createHttpApp(o: HttpAppOptions): Express {
         );
       }
     });
-    next();
+    withContext(withRequestId(ctx, requestId), next);
   });
 
   app.get('/livez', (_req, res) => {

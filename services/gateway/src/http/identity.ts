@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { IDENTITY_HEADER_PATTERN } from '@mpb/contracts';
 import { isAppError, unavailable } from '@mpb/errors';
 import { tokenFromHeader, type TokenVerifier } from '@mpb/service-kit';
+import { currentCarrier } from '@mpb/telemetry';
 
 /**
  * Connection-level headers of the client's hop; forwarding them would let a client close the
@@ -34,7 +35,7 @@ const FORWARDING = [
 
 /**
  * Rewrites the client's headers into what the service receives: no identity a client could claim,
- * no hop-by-hop headers, the gateway's request id. Forwarding headers the client sent are dropped
+ * no hop-by-hop headers, the gateway's request id and trace context. Forwarding headers the client sent are dropped
  * unless a trusted proxy sits in front (then the proxy's values stay and `xfwd` appends ours).
  */
 export function prepareUpstreamHeaders(
@@ -55,6 +56,12 @@ export function prepareUpstreamHeaders(
     if (IDENTITY_HEADER_PATTERN.test(name)) delete headers[name];
   }
   headers['x-request-id'] = requestId;
+  // The service continues the gateway's span of this request, not whatever the client sent.
+  const { traceparent, tracestate } = currentCarrier();
+  delete headers.traceparent;
+  delete headers.tracestate;
+  if (traceparent) headers.traceparent = traceparent;
+  if (traceparent && tracestate) headers.tracestate = tracestate;
 }
 
 /**
