@@ -30,6 +30,8 @@ export interface BaseConfig {
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS: number;
+  /** Read by the HTTP app factory at start-up; validated here like every other key. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: string;
 }
 
 /** Keys every service has. Services extend this with their own. */
@@ -40,6 +42,11 @@ export const baseConfigKeys = {
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).max(120000).default(10000),
   /** Seconds to keep serving after SIGTERM before closing, so load balancers stop sending first. */
   SHUTDOWN_DRAIN_MS: Joi.number().integer().min(0).max(60000).default(0),
+  /** An OTLP/HTTP collector (traces go to `<endpoint>/v1/traces`); empty: tracing is not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .allow('')
+    .default(''),
 };
 
 /** A secret that has a local default must be set explicitly in production. */
