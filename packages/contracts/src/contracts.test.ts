@@ -5,6 +5,7 @@ import Joi from 'joi';
 import {
   createEnvelope,
   EventTypes,
+  IDENTITY_HEADER_PATTERN,
   InvalidEventError,
   loadAuthProto,
   loadHealthProto,
@@ -70,6 +71,30 @@ describe('event envelope', () => {
   it('routes every event type to a topic', () => {
     for (const t of Object.values(EventTypes)) expect(TOPIC_OF_EVENT[t]).toMatch(/^blog\.[a-z]+\.v1$/);
   });
+});
+
+describe('identity headers', () => {
+  it.each([
+    'x-user-id',
+    'X-User',
+    'x-auth-user',
+    'x-authenticated-userid',
+    'x-identity',
+    'x-identity-token',
+    'x-remote-user',
+    'remote-user',
+    'x-forwarded-user',
+    'x-internal-user-id',
+  ])('%s is one a client may not send', (name) => {
+    expect(IDENTITY_HEADER_PATTERN.test(name)).toBe(true);
+  });
+
+  it.each(['authorization', 'x-request-id', 'x-users-agent', 'x-identityx', 'content-type'])(
+    '%s passes',
+    (name) => {
+      expect(IDENTITY_HEADER_PATTERN.test(name)).toBe(false);
+    },
+  );
 });
 
 describe('protos', () => {

@@ -10,6 +10,10 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  */
 export const revokedSessionKey = (sessionId: string): string => `auth:revoked-session:${sessionId}`;
 
-/** Headers a client must never be able to set: the gateway strips them before proxying. */
+/**
+ * Headers a client must never be able to set: the gateway strips them before proxying. The names
+ * other gateways and auth proxies use for the caller's identity are included, so a service placed
+ * behind one of them later cannot be handed a client's claim.
+ */
 export const IDENTITY_HEADER_PATTERN =
-  /^(x-user(-.*)?|x-auth(-.*)?|x-authenticated(-.*)?|x-remote-user|x-forwarded-user|x-internal(-.*)?)$/i;
+  /^(x-user(-.*)?|x-auth(-.*)?|x-authenticated(-.*)?|x-identity(-.*)?|x-remote-user|remote-user|x-forwarded-user|x-internal(-.*)?)$/i;

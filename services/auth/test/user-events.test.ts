@@ -4,6 +4,12 @@ import { readTopic, waitFor, type TopicReader } from '@mpb/test-kit';
 import { newUser } from './helpers/factories';
 import { startTestAuth, type TestAuth } from './helpers/harness';
 
+/** The event continues the request's trace as a child of the service's own span of it. */
+const childOf = (traceparent: string): unknown =>
+  expect.stringMatching(
+    new RegExp(`^00-${traceparent.slice(3, 35)}-(?!${traceparent.slice(36, 52)})[0-9a-f]{16}-01$`),
+  );
+
 let t: TestAuth;
 let reader: TopicReader;
 
@@ -50,7 +56,7 @@ describe('user.registered', () => {
       version: 1,
       source: 'auth',
       aggregate_type: 'user',
-      trace: { traceparent },
+      trace: { traceparent: childOf(traceparent) },
     });
     expect(envelope.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(new Date(envelope.time).toISOString()).toBe(envelope.time);

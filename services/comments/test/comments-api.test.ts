@@ -7,6 +7,12 @@ import { startTestComments, type TestComments } from './helpers/harness';
 import { PostServiceStandIn } from './helpers/post-stand-in';
 import { bearer } from './helpers/tokens';
 
+/** The event continues the request's trace as a child of the service's own span of it. */
+const childOf = (traceparent: string): unknown =>
+  expect.stringMatching(
+    new RegExp(`^00-${traceparent.slice(3, 35)}-(?!${traceparent.slice(36, 52)})[0-9a-f]{16}-01$`),
+  );
+
 let t: TestComments;
 const posts = new PostServiceStandIn();
 
@@ -124,7 +130,11 @@ describe('comment lifecycle', () => {
     expect(created.payload).toEqual({ ...ids, created_at: comment.created_at });
     expect(Object.keys(updated.payload).sort()).toEqual(['id', 'post_id', 'updated_at', 'user_id']);
     expect(deleted.payload).toEqual({ ...ids, deleted_at: expect.any(String), reason: 'user' });
-    expect(deleted).toMatchObject({ source: 'comments', aggregate_type: 'comment', trace: { traceparent } });
+    expect(deleted).toMatchObject({
+      source: 'comments',
+      aggregate_type: 'comment',
+      trace: { traceparent: childOf(traceparent) },
+    });
   });
 });
 

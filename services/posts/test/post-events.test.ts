@@ -5,6 +5,12 @@ import { readTopic, waitFor, type TopicReader } from '@mpb/test-kit';
 import { bearer, createPost, newPost, newUserId } from './helpers/factories';
 import { startTestPosts, type TestPosts } from './helpers/harness';
 
+/** The event continues the request's trace as a child of the service's own span of it. */
+const childOf = (traceparent: string): unknown =>
+  expect.stringMatching(
+    new RegExp(`^00-${traceparent.slice(3, 35)}-(?!${traceparent.slice(36, 52)})[0-9a-f]{16}-01$`),
+  );
+
 let t: TestPosts;
 let reader: TopicReader;
 
@@ -103,7 +109,7 @@ describe('post events', () => {
       source: 'posts',
       aggregate_type: 'post',
       aggregate_id: String(post.id),
-      trace: { traceparent },
+      trace: { traceparent: childOf(traceparent) },
     });
     expect(createdEvent.envelope.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(createdEvent.envelope.payload).toEqual({

@@ -46,6 +46,8 @@ describe('registration rules', () => {
     ['age', { ...valid, age: 'old' }],
     ['name', { ...valid, name: 42 }],
     ['email', { name: 'Ann', username: 'ann', password: 'secret1' }],
+    ['name', { ...valid, name: 'Ann\u0000Lee' }],
+    ['username', { ...valid, username: 'ann\u0000lee' }],
   ])('rejects a bad %s and names it', (field, input) => {
     const e = errorOf(input);
     expect(e.field).toBe(field);
@@ -74,6 +76,10 @@ describe('password byte limit', () => {
 
   it('rejects a NUL character, where bcrypt would stop reading', () => {
     expect(errorOf({ ...valid, password: 'abc\u0000defgh' }).message).toContain('NUL');
+  });
+
+  it('refuses a NUL in the login username, which PostgreSQL could not compare', () => {
+    expect(() => validate(loginSchema, { username: 'ann\u0000', password: 'secret1' })).toThrow(/NUL/);
   });
 
   it('applies to login too, so a long password cannot match a truncated hash', () => {

@@ -16,6 +16,16 @@ const password = Joi.string()
     'password.nul': '{{#label}} must not contain NUL characters',
   });
 
+/**
+ * PostgreSQL text cannot hold NUL: a name or username carrying one would fail in the database (a
+ * 500) instead of being refused here.
+ */
+const noNul = (schema: Joi.StringSchema): Joi.StringSchema =>
+  schema
+    .custom((value: string, helpers) => (value.includes('\u0000') ? helpers.error('string.nul') : value))
+    .messages({ 'string.nul': '{{#label}} must not contain NUL characters' });
+const username = noNul(Joi.string().trim().min(3).max(50));
+
 export interface RegisterInput {
   name: string;
   username: string;
@@ -25,13 +35,14 @@ export interface RegisterInput {
 }
 
 export const registerSchema = Joi.object<RegisterInput>({
-  name: Joi.string().trim().min(2).max(100).required(),
-  username: Joi.string().trim().min(3).max(50).required(),
-  email: Joi.string()
-    .trim()
-    .max(254)
-    .email({ tlds: { allow: false } })
-    .required(),
+  name: noNul(Joi.string().trim().min(2).max(100)).required(),
+  username: username.required(),
+  email: noNul(
+    Joi.string()
+      .trim()
+      .max(254)
+      .email({ tlds: { allow: false } }),
+  ).required(),
   password: password.required(),
   age: Joi.number().integer().min(0).max(123).allow(null),
 });
@@ -42,7 +53,7 @@ export interface LoginInput {
 }
 
 export const loginSchema = Joi.object<LoginInput>({
-  username: Joi.string().trim().min(3).max(50).required(),
+  username: username.required(),
   password: password.required(),
 });
 

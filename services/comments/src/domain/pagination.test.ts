@@ -18,10 +18,6 @@ describe('page requests', () => {
 
   it.each([
     [{ limit: '1000' }, { page: 1, limit: MAX_PAGE_LIMIT }],
-    [{ limit: '0' }, { page: 1, limit: 1 }],
-    [{ limit: '-5' }, { page: 1, limit: 1 }],
-    [{ page: '0' }, { page: 1, limit: 20 }],
-    [{ page: '-3' }, { page: 1, limit: 20 }],
     [{ page: '99999999999999999999999' }, { page: MAX_PAGE, limit: 20 }],
     [
       { page: '+2', limit: '100' },
@@ -45,6 +41,10 @@ describe('page requests', () => {
     [{ limit: 'ten' }, 'invalid limit'],
     [{ limit: '0x10' }, 'invalid limit'],
     [{ limit: ' 5' }, 'invalid limit'],
+    [{ limit: '0' }, 'invalid limit'],
+    [{ limit: '-5' }, 'invalid limit'],
+    [{ page: '0' }, 'invalid page'],
+    [{ page: '-3' }, 'invalid page'],
   ])('refuses %p with a 400', (query, message) => {
     expect(() => parsePageRequest(query)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message }));
   });

@@ -19,19 +19,21 @@ export interface Page<T> {
 }
 
 const INTEGER = /^[+-]?[0-9]{1,30}$/;
-const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));
 
-/** An integer query value, or undefined when absent; anything else (text, decimals, repeats) is a 400. */
-function integerParam(raw: unknown, name: string): number | undefined {
+/**
+ * A positive integer query value, or undefined when absent; anything else (text, decimals, repeats,
+ * zero, negatives) is a 400, as the API document's `minimum: 1` says and as posts answers.
+ */
+function positiveParam(raw: unknown, name: string): number | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !INTEGER.test(raw)) throw badRequest(`invalid ${name}`);
+  if (typeof raw !== 'string' || !INTEGER.test(raw) || Number(raw) < 1) throw badRequest(`invalid ${name}`);
   return Number(raw);
 }
 
-/** `page` (default 1) and `limit` (default 20) are clamped into range; non-integers are refused. */
+/** `page` (default 1) and `limit` (default 20); values past the maximum are clamped, not refused. */
 export function parsePageRequest(query: { page?: unknown; limit?: unknown }): PageRequest {
-  const page = clamp(integerParam(query.page, 'page') ?? 1, 1, MAX_PAGE);
-  const limit = clamp(integerParam(query.limit, 'limit') ?? DEFAULT_PAGE_LIMIT, 1, MAX_PAGE_LIMIT);
+  const page = Math.min(positiveParam(query.page, 'page') ?? 1, MAX_PAGE);
+  const limit = Math.min(positiveParam(query.limit, 'limit') ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT);
   return { page, limit, offset: (page - 1) * limit };
 }
 
