@@ -43,8 +43,9 @@ describe('Prometheus metrics on every service', () => {
     expect(text).toContain(`service="${name}"`);
   });
 
-  it('the gateway exposes its requests and the upstream calls behind them', async () => {
-    const text = await scrape(`http://127.0.0.1:${servicePorts().gateway!.http}`);
+  it('the gateway exposes its requests and the upstream calls behind them, on its metrics port', async () => {
+    const { metrics } = servicePorts().gateway as { metrics?: number };
+    const text = await scrape(`http://127.0.0.1:${metrics}`);
     expect(samples(text, 'http_request_duration_seconds_count').length).toBeGreaterThan(0);
     expect(text).toContain('service="gateway"');
     expect(text).toMatch(/upstream="posts"/);

@@ -12,7 +12,7 @@ export const SERVICES = [
   { name: 'comments', http: 3003, grpc: 50053, database: 'mpb_comments' },
   { name: 'attachments', http: 3004, grpc: 50054, database: 'mpb_attachments' },
   { name: 'metrics', http: 3005, grpc: 50055, database: 'mpb_metrics' },
-  { name: 'gateway', http: 8080 },
+  { name: 'gateway', http: 8080, metrics: 9464 },
 ];
 
 /** Services whose code exists in this checkout; MPB_SERVICES=auth,gateway narrows it (development). */
@@ -38,6 +38,7 @@ export function serviceEnv(service, ports, infra, { dbSuffix = '', logLevel = 'i
     KAFKA_BROKERS: infra.KAFKA_BROKERS ?? '127.0.0.1:9092',
   };
   if (service.grpc) env.GRPC_PORT = String(ports[service.name].grpc);
+  if (service.metrics) env.METRICS_PORT = String(ports[service.name].metrics);
   if (service.database) env.DATABASE_URL = `${pg}/${service.database}${dbSuffix}`;
   for (const other of SERVICES) {
     const p = ports[other.name];

@@ -21,6 +21,7 @@ export interface GatewayConfig {
   LOG_LEVEL: string;
   HOST: string;
   HTTP_PORT: number;
+  METRICS_PORT: number;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS: number;
   REDIS_URL: string;
@@ -49,6 +50,8 @@ export interface GatewayConfig {
 export const configSchema = Joi.object<GatewayConfig>({
   ...baseConfigKeys,
   HTTP_PORT: Joi.number().port().default(8080),
+  /** Prometheus metrics, on a port of their own: the public port does not serve them. */
+  METRICS_PORT: Joi.number().port().default(9464),
   REDIS_URL: Joi.string()
     .uri({ scheme: ['redis', 'rediss'] })
     .default('redis://127.0.0.1:6379'),

@@ -1,7 +1,14 @@
 import { Redis } from 'ioredis';
 import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, createTokenVerifier, jwksFromUrl, listen, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  createMetricsApp,
+  createTokenVerifier,
+  jwksFromUrl,
+  listen,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { gatewaySettings, loadGatewayConfig, upstreamUrls, type GatewayConfig } from './config';
 import { createGatewayApp } from './http/app';
 import { revokedSessionChecker } from './http/identity';
@@ -48,8 +55,13 @@ async function main(config: GatewayConfig): Promise<void> {
     settings: gatewaySettings(config),
   });
   const http = await listen(app, config.HTTP_PORT, config.HOST);
+  const metricsHttp = await listen(createMetricsApp(metrics), config.METRICS_PORT, config.HOST);
   logger.info(
-    { port: http.port, upstreams: Object.fromEntries(routed.map((name) => [name, urls[name]])) },
+    {
+      port: http.port,
+      metrics_port: metricsHttp.port,
+      upstreams: Object.fromEntries(routed.map((name) => [name, urls[name]])),
+    },
     'gateway listening',
   );
 
@@ -59,6 +71,7 @@ async function main(config: GatewayConfig): Promise<void> {
     drainMs: config.SHUTDOWN_DRAIN_MS,
     steps: [
       { name: 'http', run: () => http.close() },
+      { name: 'metrics http', run: () => metricsHttp.close() },
       { name: 'upstreams', run: () => closeUpstreams(upstreams) },
       { name: 'redis', run: () => redis.quit() },
     ],

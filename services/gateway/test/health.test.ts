@@ -90,10 +90,13 @@ describe('own probes', () => {
     expect((await send(noRedis.url, '/readyz')).status).toBe(503);
   });
 
-  it('exposes Prometheus metrics including the upstream durations', async () => {
+  it('exposes Prometheus metrics including the upstream durations on its metrics port only', async () => {
     const g = await gateway();
     await send(g.url, '/api/users');
-    const res = await send(g.url, '/metrics');
+    const hidden = await send(g.url, '/metrics');
+    expect(hidden.status).toBe(404);
+    expect(hidden.body.toString()).not.toContain('nodejs_version_info');
+    const res = await send(g.metricsUrl, '/metrics');
     expect(res.body.toString()).toContain('gateway_upstream_request_duration_seconds_bucket{');
     expect(res.body.toString()).toMatch(/upstream="auth",route="users",status="200"/);
   });

@@ -29,6 +29,11 @@ export interface HttpAppOptions {
   parseJson?: boolean;
   bodyLimit?: string;
   trustProxy?: boolean | number | string;
+  /**
+   * Serve `/metrics` on this app (default true). A public-facing app turns it off and serves the
+   * metrics on a port of their own (`createMetricsApp`), so the internet cannot read them.
+   */
+  serveMetrics?: boolean;
   /** Mounted before the routes (CORS, rate limits). */
   before?: RequestHandler[];
   routes: (app: Express) => void;
@@ -160,10 +165,7 @@ export function createHttpApp(o: HttpAppOptions): Express {
       .status(report.ok ? 200 : 503)
       .json({ status: report.ok ? 'ok' : 'unavailable', service: o.service, checks: report.checks });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', o.metrics.registry.contentType);
-    res.send(await o.metrics.registry.metrics());
-  });
+  if (o.serveMetrics !== false) app.get('/metrics', metricsHandler(o.metrics));
 
   for (const mw of o.before ?? []) app.use(mw);
   if (o.parseJson !== false)
@@ -206,4 +208,22 @@ function errorHandler(o: HttpAppOptions): ErrorRequestHandler {
     }
     res.status(rendered.status).set(rendered.headers).json(rendered.body);
   };
+}
+
+function metricsHandler(metrics: ServiceMetrics): RequestHandler {
+  return async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  };
+}
+
+/** `/metrics` alone, for a port that only the platform's scrapers reach. */
+export function createMetricsApp(metrics: ServiceMetrics): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(metrics));
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  return app;
 }

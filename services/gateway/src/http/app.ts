@@ -115,6 +115,8 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     metrics,
     readiness: { redis: () => deps.redis.ping() },
     parseJson: false,
+    // The public door does not publish process details: main.ts serves them on METRICS_PORT.
+    serveMetrics: false,
     trustProxy: s.trustProxy,
     before: [securityHeaders, cors(s.cors)],
     routes: (app) => {

@@ -4,6 +4,7 @@ import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import {
   createMetrics,
+  createMetricsApp,
   createTokenVerifier,
   jwksFromUrl,
   listen,
@@ -50,6 +51,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
   url: string;
+  /** The metrics port main.ts opens beside the public one. */
+  metricsUrl: string;
   settings: GatewaySettings;
   close(): Promise<void>;
 }
@@ -77,21 +80,25 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const fallback = Object.values(o.upstreams)[0];
   const all = Object.fromEntries(UPSTREAM_NAMES.map((name) => [name, fallback]));
   const upstreams = createUpstreams({ ...all, ...o.upstreams }, { maxSockets: 32 });
+  const metrics = createMetrics('gateway');
   const app = createGatewayApp({
     logger: createLogger({ service: 'gateway-test', level: 'silent' }),
-    metrics: createMetrics('gateway'),
+    metrics,
     redis: o.redis,
     verifier,
     upstreams,
     settings,
   });
   const handle = await listen(app, 0);
+  const metricsHandle = await listen(createMetricsApp(metrics), 0);
   return {
     url: `http://127.0.0.1:${handle.port}`,
+    metricsUrl: `http://127.0.0.1:${metricsHandle.port}`,
     settings,
     close: async () => {
       handle.server.closeAllConnections();
       await handle.close();
+      await metricsHandle.close();
       closeUpstreams(upstreams);
     },
   };
