@@ -47,6 +47,9 @@ export async function api(method: string, path: string, o: ApiOptions = {}): Pro
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
+/** A topic as the platform under test names it on the broker (its KAFKA_TOPIC_PREFIX first). */
+export const platformTopic = (topic: string): string => `${process.env.E2E_KAFKA_TOPIC_PREFIX ?? ''}${topic}`;
+
 export const uniq = (prefix = 'u'): string => `${prefix}${randomBytes(5).toString('hex')}`;
 
 export interface TestUser {

@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Topics } from '@mpb/contracts';
-import { api, uniq } from './client';
+import { api, platformTopic, uniq } from './client';
 
 describe('user.registered on Kafka', () => {
   let consumer: Consumer;
@@ -14,7 +14,7 @@ describe('user.registered on Kafka', () => {
     });
     consumer = kafka.consumer({ groupId: uniq('e2e-observer-') });
     await consumer.connect();
-    await consumer.subscribe({ topic: Topics.users, fromBeginning: false });
+    await consumer.subscribe({ topic: platformTopic(Topics.users), fromBeginning: false });
     // Wait until the group has its partitions, so the event produced below is not missed.
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {

@@ -4,6 +4,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { startPlatform } from '../../infra/local/platform.mjs';
 import { startTraceCollector } from './trace-collector.mjs';
 
+const E2E_TOPIC_PREFIX = 'e2e.';
+
 export default async function globalSetup() {
   if (process.env.E2E_GATEWAY_URL) return; // a running deployment was given: test that instead
   const logs = [];
@@ -24,6 +26,8 @@ export default async function globalSetup() {
     // Redis database 2 keeps the e2e platform's keys apart from a platform `npm start` runs beside it.
     infra: { ...process.env, REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/2' },
     dbSuffix: '_e2e',
+    // Its own topics and consumer groups: a platform `npm start` runs beside it shares the broker.
+    topicPrefix: E2E_TOPIC_PREFIX,
     logLevel: 'warn',
     onLog: (name, line) => {
       logs.push(`${name} | ${line}`);
@@ -41,4 +45,5 @@ export default async function globalSetup() {
   globalThis.__MPB_PLATFORM_LOGS__ = logs;
   process.env.E2E_GATEWAY_URL = platform.gatewayUrl;
   process.env.E2E_SERVICE_PORTS = JSON.stringify(platform.ports);
+  process.env.E2E_KAFKA_TOPIC_PREFIX = E2E_TOPIC_PREFIX;
 }

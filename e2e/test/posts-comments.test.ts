@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Topics } from '@mpb/contracts';
-import { api, newUser, uniq, type TestUser } from './client';
+import { api, newUser, platformTopic, type TestUser, uniq } from './client';
 
 type Actor = 'owner' | 'other' | 'anonymous';
 
@@ -161,7 +161,7 @@ describe('posts and comments through the gateway', () => {
       });
       consumer = kafka.consumer({ groupId: uniq('e2e-cascade-'), maxWaitTimeInMs: 200 });
       await consumer.connect();
-      await consumer.subscribe({ topic: Topics.comments, fromBeginning: false });
+      await consumer.subscribe({ topic: platformTopic(Topics.comments), fromBeginning: false });
       const joined = new Promise<void>((resolve) => {
         const off = consumer.on(consumer.events.GROUP_JOIN, () => {
           off();

@@ -42,6 +42,7 @@ async function waitReady(url, timeoutMs, isAlive) {
  * @param {'fixed'|'free'} o.ports fixed local ports (npm start) or free ones (tests)
  * @param {object} o.infra infrastructure env (KAFKA_BROKERS, S3_*, REDIS_URL, PG_URL)
  * @param {string} [o.dbSuffix]
+ * @param {string} [o.topicPrefix] put before every Kafka topic and group name (KAFKA_TOPIC_PREFIX)
  * @param {(name: string, line: string) => void} [o.onLog]
  * @param {Record<string, Record<string,string>>} [o.extraEnv] per service
  */
@@ -51,8 +52,12 @@ export async function startPlatform(o) {
   for (const s of services) {
     ports[s.name] =
       o.ports === 'free'
-        ? { http: await freePort(), grpc: s.grpc ? await freePort() : undefined }
-        : { http: s.http, grpc: s.grpc };
+        ? {
+            http: await freePort(),
+            grpc: s.grpc ? await freePort() : undefined,
+            metrics: s.metrics ? await freePort() : undefined,
+          }
+        : { http: s.http, grpc: s.grpc, metrics: s.metrics };
   }
   const children = [];
   const stop = async () => {
@@ -63,41 +68,66 @@ export async function startPlatform(o) {
       if (!exited) c.proc.kill('SIGKILL');
     }
   };
-  try {
-    for (const s of services) {
-      const env = {
-        ...process.env,
-        ...serviceEnv(s, ports, o.infra, {
-          dbSuffix: o.dbSuffix,
-          logLevel: o.logLevel,
-          extra: o.extraEnv?.[s.name],
-        }),
-      };
-      const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js')], {
-        cwd: path.join(REPO_ROOT, 'services', s.name),
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+  const readyTimeoutMs = o.readyTimeoutMs ?? 60000;
+  /** Spawns one service on its ports and waits until it is ready; `extra` adds to its environment. */
+  const launch = async (s, extra = {}) => {
+    const env = {
+      ...process.env,
+      ...serviceEnv(s, ports, o.infra, {
+        dbSuffix: o.dbSuffix,
+        logLevel: o.logLevel,
+        topicPrefix: o.topicPrefix,
+        extra: { ...o.extraEnv?.[s.name], ...extra },
+      }),
+    };
+    const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js')], {
+      cwd: path.join(REPO_ROOT, 'services', s.name),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    const child = { name: s.name, proc, exited };
+    const at = children.findIndex((c) => c.name === s.name);
+    if (at >= 0) children[at] = child;
+    else children.push(child);
+    for (const stream of [proc.stdout, proc.stderr]) {
+      let buf = '';
+      stream.on('data', (chunk) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          o.onLog?.(s.name, buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
       });
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      children.push({ name: s.name, proc, exited });
-      for (const stream of [proc.stdout, proc.stderr]) {
-        let buf = '';
-        stream.on('data', (chunk) => {
-          buf += chunk;
-          let i;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            o.onLog?.(s.name, buf.slice(0, i));
-            buf = buf.slice(i + 1);
-          }
-        });
-      }
-      const readyPath = s.name === 'gateway' ? '/health' : '/readyz';
-      await waitReady(
-        `http://127.0.0.1:${ports[s.name].http}${readyPath}`,
-        o.readyTimeoutMs ?? 60000,
-        () => proc.exitCode === null,
-      );
     }
+    const readyPath = s.name === 'gateway' ? '/health' : '/readyz';
+    await waitReady(
+      `http://127.0.0.1:${ports[s.name].http}${readyPath}`,
+      readyTimeoutMs,
+      () => proc.exitCode === null,
+    );
+    return child;
+  };
+  const byName = (name) => {
+    const s = services.find((x) => x.name === name);
+    if (!s) throw new Error(`unknown service ${name}`);
+    return s;
+  };
+  /** Sends `signal` to one service and waits until it has exited (SIGKILL after `graceMs`). */
+  const kill = async (name, signal = 'SIGKILL', graceMs = 15000) => {
+    byName(name);
+    const c = children.find((x) => x.name === name);
+    if (!c || c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+    c.proc.kill(signal);
+    const exited = await Promise.race([c.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!exited) {
+      c.proc.kill('SIGKILL');
+      await c.exited;
+    }
+  };
+  try {
+    for (const s of services) await launch(s);
   } catch (err) {
     await stop();
     throw err;
@@ -106,6 +136,13 @@ export async function startPlatform(o) {
     ports,
     children,
     stop,
+    kill,
+    /** Starts a stopped service again on the same ports (`extra` env for this run only). */
+    start: (name, extra) => launch(byName(name), extra),
+    restart: async (name, signal = 'SIGTERM', extra) => {
+      await kill(name, signal);
+      return launch(byName(name), extra);
+    },
     gatewayUrl: ports.gateway ? `http://127.0.0.1:${ports.gateway.http}` : undefined,
   };
 }

@@ -27,7 +27,12 @@ export const presentServices = (only = process.env.MPB_SERVICES) =>
  * Environment for every service, given the ports in use (`ports[name] = { http, grpc }`),
  * the shared infrastructure env and a database-name suffix (`_test`, `_e2e`).
  */
-export function serviceEnv(service, ports, infra, { dbSuffix = '', logLevel = 'info', extra = {} } = {}) {
+export function serviceEnv(
+  service,
+  ports,
+  infra,
+  { dbSuffix = '', logLevel = 'info', topicPrefix = '', extra = {} } = {},
+) {
   const pg = infra.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const env = {
     NODE_ENV: infra.NODE_ENV ?? 'development',
@@ -39,6 +44,8 @@ export function serviceEnv(service, ports, infra, { dbSuffix = '', logLevel = 'i
   };
   if (service.grpc) env.GRPC_PORT = String(ports[service.name].grpc);
   if (service.metrics) env.METRICS_PORT = String(ports[service.name].metrics);
+  // Kafka topics and consumer groups of their own, so platforms sharing the broker keep apart.
+  if (topicPrefix) env.KAFKA_TOPIC_PREFIX = topicPrefix;
   if (service.database) env.DATABASE_URL = `${pg}/${service.database}${dbSuffix}`;
   for (const other of SERVICES) {
     const p = ports[other.name];

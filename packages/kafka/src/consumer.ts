@@ -176,6 +176,7 @@ const defaultOnFatal =
  */
 export class EventConsumer {
   private readonly options: EventConsumerOptions;
+  private readonly logicalTopics: string[];
   private readonly logger: Logger;
   private readonly consumer: Consumer;
   private readonly dltProducer: Producer;
@@ -195,6 +196,14 @@ export class EventConsumer {
     if (!options.handle === !options.handleBatch) {
       throw new Error('EventConsumer: give exactly one of handle and handleBatch');
     }
+    // Topics and the group as the cluster names them (with the client's prefix); ensureTopics takes
+    // the services' names and prefixes them itself.
+    this.logicalTopics = options.topics;
+    options = {
+      ...options,
+      groupId: options.kafka.group(options.groupId),
+      topics: options.topics.map((t) => options.kafka.topic(t)),
+    };
     this.options = options;
     this.logger = options.logger.child({ component: 'event-consumer', group: options.groupId });
     this.onFatal = options.onFatal ?? defaultOnFatal(this.logger);
@@ -232,7 +241,7 @@ export class EventConsumer {
     if (this.started) throw new Error('EventConsumer: already started');
     const { kafka, topics } = this.options;
     if (this.options.ensureTopics ?? true) {
-      await ensureTopics(kafka, topics, { partitions: this.options.partitions ?? 3 });
+      await ensureTopics(kafka, this.logicalTopics, { partitions: this.options.partitions ?? 3 });
     }
     this.started = true;
     await this.dltProducer.connect();

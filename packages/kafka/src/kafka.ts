@@ -18,6 +18,12 @@ export interface KafkaOptions {
   connectionTimeout?: number;
   requestTimeout?: number;
   retry?: KafkaRetryOptions;
+  /**
+   * Put before every topic and consumer group name (`KAFKA_TOPIC_PREFIX`), so several deployments
+   * (a developer's platform and the test suite's) can share one cluster without reading each
+   * other's events. Empty by default.
+   */
+  topicPrefix?: string;
 }
 
 /**
@@ -32,7 +38,13 @@ export interface KafkaClient {
   readonly raw: Kafka;
   /** Resolves when a broker answers a metadata request within `timeoutMs`; for readiness probes. */
   ping(timeoutMs?: number): Promise<void>;
+  /** The cluster's name of a topic (the prefix put before it). */
+  topic(name: string): string;
+  /** The cluster's name of a consumer group. */
+  group(name: string): string;
 }
+
+const TOPIC_PREFIX = /^[A-Za-z0-9._-]{0,100}$/;
 
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -57,6 +69,8 @@ export const DEFAULT_RETRY: KafkaRetryOptions = { initialRetryTime: 250, maxRetr
 export function createKafka(options: KafkaOptions): KafkaClient {
   const { clientId, brokers, logger } = options;
   if (brokers.length === 0) throw new Error('createKafka: at least one broker is required');
+  const prefix = options.topicPrefix ?? '';
+  if (!TOPIC_PREFIX.test(prefix)) throw new Error(`createKafka: invalid topic prefix "${prefix}"`);
   const raw = new Kafka({
     clientId,
     brokers,
@@ -86,7 +100,8 @@ export function createKafka(options: KafkaOptions): KafkaClient {
     }
   };
 
-  return { clientId, brokers: [...brokers], logger, raw, ping };
+  const named = (name: string): string => `${prefix}${name}`;
+  return { clientId, brokers: [...brokers], logger, raw, ping, topic: named, group: named };
 }
 
 /** Splits a comma-separated broker list (`KAFKA_BROKERS`) into addresses. */

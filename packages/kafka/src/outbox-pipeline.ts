@@ -17,6 +17,8 @@ export interface OutboxPipelineOptions {
   clientId: string;
   /** Comma-separated host:port list, as services configure it. */
   brokers: string;
+  /** KAFKA_TOPIC_PREFIX: put before every topic name. */
+  topicPrefix?: string;
   knex: Knex;
   logger: Logger;
   registry: Registry;
@@ -26,7 +28,12 @@ export interface OutboxPipelineOptions {
 
 /** A publishing service's event path: its topics, a connected producer, and the outbox relay running. */
 export async function startOutboxPipeline(o: OutboxPipelineOptions): Promise<OutboxPipeline> {
-  const kafka = createKafka({ clientId: o.clientId, brokers: parseBrokers(o.brokers), logger: o.logger });
+  const kafka = createKafka({
+    clientId: o.clientId,
+    brokers: parseBrokers(o.brokers),
+    logger: o.logger,
+    topicPrefix: o.topicPrefix,
+  });
   await ensureTopics(kafka, o.topics);
   const metrics = createKafkaMetrics(o.registry);
   const producer = new EventProducer({ kafka, logger: o.logger, metrics });

@@ -97,6 +97,7 @@ export class EventProducer {
   private readonly lingerMs: number;
   private readonly maxBatchMessages: number;
   private readonly metrics?: KafkaMetrics;
+  private readonly kafka: KafkaClient;
   private queue: Queued[] = [];
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
@@ -109,6 +110,7 @@ export class EventProducer {
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatchMessages = options.maxBatchMessages ?? 500;
     this.metrics = options.metrics;
+    this.kafka = options.kafka;
     this.producer = options.kafka.raw.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
@@ -150,7 +152,10 @@ export class EventProducer {
     if (!this.connected || this.closing) return Promise.reject(new ProducerClosedError());
     let items: Array<{ topic: string; message: Message }>;
     try {
-      items = list.map((e) => ({ topic: topicOverride ?? topicOfEnvelope(e), message: envelopeMessage(e) }));
+      items = list.map((e) => ({
+        topic: this.kafka.topic(topicOverride ?? topicOfEnvelope(e)),
+        message: envelopeMessage(e),
+      }));
     } catch (err) {
       return Promise.reject(err);
     }

@@ -21,14 +21,16 @@ const isAlreadyExists = (err: unknown): boolean => {
 /**
  * Creates the topics (and their dead-letter twins) that do not exist yet. Safe to run from every
  * replica at start-up: a topic another process created in the meantime is not an error.
- * Returns the topics that were missing when it looked.
+ * Topics are named as services know them; the client's prefix is put before each. Returns the
+ * (prefixed) topics that were missing when it looked.
  */
 export async function ensureTopics(
   kafka: KafkaClient,
   topics: string[],
   { partitions = 3, replicationFactor = -1, deadLetter = true }: EnsureTopicsOptions = {},
 ): Promise<string[]> {
-  const wanted = [...new Set(topics.flatMap((t) => (deadLetter ? [t, deadLetterTopicOf(t)] : [t])))];
+  const named = topics.map((t) => kafka.topic(t));
+  const wanted = [...new Set(named.flatMap((t) => (deadLetter ? [t, deadLetterTopicOf(t)] : [t])))];
   if (wanted.length === 0) return [];
   const admin = kafka.raw.admin();
   await admin.connect();

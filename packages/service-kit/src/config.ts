@@ -72,14 +72,20 @@ export interface KafkaConfig {
   /** Comma-separated host:port list. */
   KAFKA_BROKERS: string;
   KAFKA_CLIENT_ID: string;
+  /** Put before every topic and consumer group name; deployments sharing a cluster keep apart. */
+  KAFKA_TOPIC_PREFIX: string;
 }
 
-/** KAFKA_BROKERS (a comma-separated host:port list) and KAFKA_CLIENT_ID. */
+/** KAFKA_BROKERS (a comma-separated host:port list), KAFKA_CLIENT_ID and KAFKA_TOPIC_PREFIX. */
 export const kafkaKeys = (clientId: string) => ({
   KAFKA_BROKERS: Joi.string()
     .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
     .default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: Joi.string().default(clientId),
+  KAFKA_TOPIC_PREFIX: Joi.string()
+    .pattern(/^[A-Za-z0-9._-]{0,100}$/, 'letters, digits, dots, dashes and underscores')
+    .allow('')
+    .default(''),
 });
 
 /** MIGRATE_ON_START: run the service's migrations before it listens. */

@@ -61,6 +61,7 @@ describe('shared config keys', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_CLIENT_ID: 'mpb-x',
+      KAFKA_TOPIC_PREFIX: '',
       MIGRATE_ON_START: true,
       JWT_ISSUER: DEFAULT_TOKEN_ISSUER,
       JWT_AUDIENCE: DEFAULT_TOKEN_AUDIENCE,

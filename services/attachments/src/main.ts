@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     events.current = await startParentEventsConsumer({
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
       groupId: config.KAFKA_GROUP_ID,
       logger,
       metrics,

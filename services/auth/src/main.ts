@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     const events = await startEventPipeline({
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
       knex,
       logger,
       metrics,

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: parseBrokers(config.KAFKA_BROKERS),
       logger,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
     });
     const kafkaMetrics = createKafkaMetrics(metrics.registry);
     const cache = createCounterCache(redis, config);

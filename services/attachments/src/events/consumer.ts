@@ -18,6 +18,7 @@ export interface ParentEventsConsumer {
 export async function startParentEventsConsumer(o: {
   clientId: string;
   brokers: string;
+  topicPrefix?: string;
   groupId: string;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -25,7 +26,12 @@ export async function startParentEventsConsumer(o: {
   /** Called when kafkajs gives up on the consumer for good; default: log and exit 1. */
   onFatal?: (err: Error) => void;
 }): Promise<ParentEventsConsumer> {
-  const kafka = createKafka({ clientId: o.clientId, brokers: parseBrokers(o.brokers), logger: o.logger });
+  const kafka = createKafka({
+    clientId: o.clientId,
+    brokers: parseBrokers(o.brokers),
+    logger: o.logger,
+    topicPrefix: o.topicPrefix,
+  });
   const consumer = new EventConsumer({
     kafka,
     logger: o.logger,

@@ -28,6 +28,7 @@ export interface EventPipeline {
 export interface EventPipelineOptions {
   clientId: string;
   brokers: string;
+  topicPrefix?: string;
   groupId: string;
   knex: Knex;
   logger: Logger;
@@ -43,7 +44,12 @@ export const CONSUMED_TOPICS = [Topics.posts];
 
 /** Creates the topics, connects the producer, starts relaying the outbox; the consumer starts later. */
 export async function startEventPipeline(o: EventPipelineOptions): Promise<EventPipeline> {
-  const kafka = createKafka({ clientId: o.clientId, brokers: parseBrokers(o.brokers), logger: o.logger });
+  const kafka = createKafka({
+    clientId: o.clientId,
+    brokers: parseBrokers(o.brokers),
+    logger: o.logger,
+    topicPrefix: o.topicPrefix,
+  });
   await ensureTopics(kafka, [...COMMENTS_TOPICS, ...CONSUMED_TOPICS]);
   const kafkaMetrics = createKafkaMetrics(o.metrics.registry);
   const producer = new EventProducer({ kafka, logger: o.logger, metrics: kafkaMetrics });

@@ -9,6 +9,7 @@ export type EventPipeline = OutboxPipeline;
 export interface EventPipelineOptions {
   clientId: string;
   brokers: string;
+  topicPrefix?: string;
   knex: Knex;
   logger: Logger;
   metrics: ServiceMetrics;
