@@ -7,16 +7,10 @@
 // request in each scenario (from /proc, Linux); --lag-group / --lag-topic name the consumer group
 // whose lag is sampled during and after the view run (metrics-counters on blog.metrics.v1), and
 // KAFKA_BROKERS (127.0.0.1:9092) where; --no-lag skips it.
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startBareChain } from './lib/chain.mjs';
+import { lagSampler } from './lib/kafka-lag.mjs';
 import { describeMachine, load, printTable } from './lib/load.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const requireFromGateway = createRequire(path.join(here, '../services/gateway/package.json'));
-const requireFromMetrics = createRequire(path.join(here, '../services/metrics/package.json'));
 
 /** CPU time (user + system) of a process so far, in microseconds, from /proc/PID/stat. */
 function cpuMicros(pid) {
@@ -37,80 +31,12 @@ async function withCpu(pids, work) {
   return row;
 }
 
-/**
- * Samples a consumer group's lag (the topic's end offsets minus the group's committed ones, over all
- * partitions) every `everyMs` until stopped; then `drain()` waits for it to reach zero.
- */
-async function lagSampler({ brokers, groupId, topic, everyMs = 250 }) {
-  const { Kafka, logLevel } = requireFromMetrics('kafkajs');
-  const admin = new Kafka({ clientId: 'bench-lag', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  const lag = async () => {
-    const [ends, [group]] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId, topics: [topic] }),
-    ]);
-    const committed = new Map(group.partitions.map((p) => [p.partition, Number(p.offset)]));
-    let total = 0;
-    for (const p of ends) {
-      const done = committed.get(p.partition) ?? -1;
-      // -1: nothing committed yet; the group starts at the earliest offset still kept.
-      total += Number(p.high) - (done < 0 ? Number(p.low) : done);
-    }
-    return total;
-  };
-  const samples = [];
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      samples.push(await lag());
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return { max: Math.max(0, ...samples), samples: samples.length };
-    },
-    /** Milliseconds until the lag is zero (at most `timeoutMs`), and the lag at the start. */
-    async drain(timeoutMs = 60_000) {
-      const started = Date.now();
-      const first = await lag();
-      let now = first;
-      while (now > 0 && Date.now() - started < timeoutMs) {
-        await new Promise((r) => setTimeout(r, 50));
-        now = await lag();
-      }
-      return { at_end: first, drained_ms: now === 0 ? Date.now() - started : undefined };
-    },
-    close: () => admin.disconnect(),
-  };
-}
-
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
-// Child roles of the bare chain.
-if (process.argv[2] === '--role') {
-  const express = requireFromGateway('express');
-  const app = express();
-  if (process.argv[3] === 'upstream') {
-    const { Redis } = requireFromGateway('ioredis');
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    app.get('/incr/:id', async (req, res) =>
-      res.json({ views: await redis.incr(`bench:chain:${req.params.id}`) }),
-    );
-  } else {
-    const http = await import('node:http');
-    const { createProxyMiddleware } = requireFromGateway('http-proxy-middleware');
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-    app.use(createProxyMiddleware({ target: process.argv[4], agent, changeOrigin: true }));
-  }
-  const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-} else {
+{
   const base = arg('base', 'http://127.0.0.1:8080');
   const seconds = Number(arg('duration', '10'));
   const concurrency = Number(arg('concurrency', '50'));
@@ -121,13 +47,7 @@ if (process.argv[2] === '--role') {
   const measure = (work) => (pids.length > 0 ? withCpu(pids, work) : work());
   const sampleLag = !process.argv.includes('--no-lag');
   const rounds = Number(arg('rounds', '1'));
-  const started = [];
-  const child = (...args) =>
-    new Promise((resolve) => {
-      const c = fork(fileURLToPath(import.meta.url), ['--role', ...args]);
-      started.push(c);
-      c.once('message', (m) => resolve(m.port));
-    });
+  let chain;
   const call = async (method, p, body, token) => {
     const res = await fetch(`${base}${p}`, {
       method,
@@ -139,8 +59,7 @@ if (process.argv[2] === '--role') {
   };
   try {
     console.log(`machine: ${describeMachine()}`);
-    const upstream = await child('upstream');
-    const chain = await child('gateway', `http://127.0.0.1:${upstream}`);
+    chain = await startBareChain();
     // Fixtures through the real gateway: one author, one post per caller so likes never collide.
     const username = `bench_${Date.now().toString(36)}`;
     await call('POST', '/api/auth/register', {
@@ -166,21 +85,7 @@ if (process.argv[2] === '--role') {
     const auth = { authorization: `Bearer ${token}` };
     const liked = new Array(concurrency).fill(false);
     const scenarios = {
-      ceiling: () =>
-        withCpu(
-          [
-            ['gateway', started[1].pid],
-            ['upstream', started[0].pid],
-          ],
-          () =>
-            load({
-              name: 'ceiling: bare chain, one Redis INCR',
-              base: `http://127.0.0.1:${chain}`,
-              seconds,
-              concurrency,
-              request: (i) => ({ method: 'GET', path: `/incr/${i}` }),
-            }),
-        ),
+      ceiling: () => withCpu(Object.entries(chain.pids), () => chain.measure({ seconds, concurrency })),
       view: () =>
         measure(() =>
           load({
@@ -253,6 +158,6 @@ if (process.argv[2] === '--role') {
       );
     if (process.argv.includes('--json')) console.log(JSON.stringify({ rows, lag }));
   } finally {
-    for (const c of started) c.kill();
+    chain?.stop();
   }
 }

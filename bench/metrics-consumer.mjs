@@ -11,7 +11,6 @@
 // consumer's METRICS_BATCH_SIZE; its default when absent), --timeout seconds (300), --json. Environment: PG_URL
 // (postgres://postgres@127.0.0.1:5432; the database is mpb_metrics_bench), REDIS_URL
 // (redis://127.0.0.1:6379; database 14 is used), KAFKA_BROKERS (127.0.0.1:9092).
-/* global process, console, URL, setTimeout */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';

@@ -14,7 +14,6 @@
 // here stand in for posts and auth. Options: --duration seconds per scenario (10), --concurrency (50),
 // --posts (200), --json. With --base, likes need --token and --post-ids (at least --concurrency
 // existing posts); without them that scenario is skipped.
-/* global process, console, fetch, AbortSignal, URL, setTimeout, Buffer */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomInt, randomUUID, sign } from 'node:crypto';
 import http from 'node:http';

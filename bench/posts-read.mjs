@@ -11,8 +11,6 @@
 // as the gateway serves /api/auth), --token (BENCH_TOKEN), --duration seconds (10),
 // --concurrency (50), --posts fixture posts to create (50), --json (print one JSON line at the end).
 // The root ESLint config declares no Node globals for plain JavaScript files yet.
-/* global process, console, fetch, AbortSignal, URL */
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { load, machine, printTable } from './lib/load.mjs';

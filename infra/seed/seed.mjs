@@ -143,7 +143,8 @@ export async function seed({ baseUrl, prefix = '' }) {
       expect: [201, 409, 400],
     });
     if (registered.status === 400) throw new ApiError('POST', '/api/auth/register', 400, registered.body);
-    registered.status === 201 ? created.users++ : existing.users++;
+    if (registered.status === 201) created.users++;
+    else existing.users++;
     const login = await call('POST', '/api/auth/login', { json: { username, password: PASSWORD } });
     users.set(u.key, { id: login.body.user.id, token: login.body.token });
   }
