@@ -11,20 +11,46 @@ bash "$REPO_ROOT/infra/local/infra.sh" up
 eval "$(bash "$REPO_ROOT/infra/local/infra.sh" env)"
 export NODE_ENV=test
 results="$REPO_ROOT/.local/jest-results.json"
+fault_results="$REPO_ROOT/.local/jest-results-faults.json"
 mkdir -p "$(dirname "$results")"
-rm -f "$results"
-step "running tests"
+rm -f "$results" "$fault_results"
+# Two runs: every project but the fault suite on all workers, then the fault suite alone and in band
+# (it stops a broker and kills services of its own platform instance; timing must not compete).
+# Arguments go to jest: `npm test -- --selectProjects @mpb/faults` runs only the fault suite, another
+# `--selectProjects` only the first run; a path pattern goes to both runs.
+args=" $* "
+run_main=1
+run_faults=1
+if [[ $args == *" @mpb/faults "* ]]; then run_main=0; elif [[ $args == *" --selectProjects "* ]]; then run_faults=0; fi
+files=()
+status=0
 set +e
-pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" --forceExit "$@"
-status=$?
+if ((run_main)); then
+  step "running tests"
+  files+=("$results")
+  pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" --forceExit \
+    --ignoreProjects @mpb/faults --passWithNoTests "$@" || status=1
+fi
+if ((run_faults)); then
+  step "running fault tests (one file at a time, under load)"
+  files+=("$fault_results")
+  pnpm_ exec jest --json --outputFile="$fault_results" --runInBand --forceExit \
+    --selectProjects @mpb/faults --passWithNoTests "$@" || status=1
+fi
 set -e
 node -e '
   const fs = require("fs");
-  const f = process.argv[1];
-  if (!fs.existsSync(f)) { console.log("0 passed, 1 failed"); process.exit(0); }
-  const r = JSON.parse(fs.readFileSync(f, "utf8"));
-  // Suites that failed to run (syntax errors, failing hooks) count as failures too.
-  const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + broken} failed`);
-' "$results"
+  let passed = 0;
+  let failed = 0;
+  for (const f of process.argv.slice(1)) {
+    // A run that wrote no results failed before it could count anything.
+    if (!fs.existsSync(f)) { failed += 1; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    // Suites that failed to run (syntax errors, failing hooks) count as failures too.
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+    passed += r.numPassedTests;
+    failed += r.numFailedTests + broken;
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "${files[@]}"
 exit $status

@@ -116,6 +116,24 @@ export interface OutboxRelayOptions {
    */
   exclusive?: boolean;
   metrics?: KafkaMetrics;
+  /** Where failpoints are read from (`MPB_FAILPOINTS`, `NODE_ENV`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Exit code of a process stopped by the `outbox.after-publish=exit` failpoint. */
+export const FAILPOINT_EXIT_CODE = 86;
+
+/**
+ * Test-only crash point for the fault tests: with `MPB_FAILPOINTS=outbox.after-publish=exit` the
+ * process exits right after a round's events reached Kafka and before they are marked published, so
+ * their redelivery can be observed. Ignored when `NODE_ENV` is `production`.
+ */
+export function exitAfterPublishFailpoint(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NODE_ENV === 'production') return false;
+  return (env.MPB_FAILPOINTS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .includes('outbox.after-publish=exit');
 }
 
 interface OutboxRow {
@@ -137,6 +155,7 @@ export class OutboxRelay {
   private readonly retry: BackoffOptions;
   private readonly exclusive: boolean;
   private readonly metrics?: KafkaMetrics;
+  private readonly exitAfterPublish: boolean;
   private unwatch: (() => void) | undefined;
   private readonly sleeper = new Sleeper();
   private loop: Promise<void> | undefined;
@@ -156,6 +175,8 @@ export class OutboxRelay {
     this.retry = { initialMs: 200, maxMs: 5000, ...options.retry };
     this.exclusive = options.exclusive ?? true;
     this.metrics = options.metrics;
+    this.exitAfterPublish = exitAfterPublishFailpoint(options.env);
+    if (this.exitAfterPublish) this.logger.warn('failpoint outbox.after-publish=exit is set');
   }
 
   start(): void {
@@ -218,6 +239,7 @@ export class OutboxRelay {
       }
       // Issued in the same tick, these calls share one producer batch.
       await Promise.all([...byTopic].map(([topic, envelopes]) => this.producer.publish(envelopes, topic)));
+      if (this.exitAfterPublish) process.exit(FAILPOINT_EXIT_CODE);
       await trx(this.table)
         .whereIn(
           'id',

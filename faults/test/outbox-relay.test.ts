@@ -1,0 +1,109 @@
+import { makeWorld, type World } from './load';
+import { underLoad } from './scenario';
+import { api, closeDbs, control, createPost, db, eventually, readTopic, waitRecovered } from './support';
+import { badOutcomes, report, verifyConsistency } from './verify';
+
+/** packages/kafka FAILPOINT_EXIT_CODE: the relay's process exits with it at the failpoint. */
+const FAILPOINT_EXIT_CODE = 86;
+
+describe('fault: the outbox relay is killed between publishing and marking published', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await makeWorld();
+  });
+  afterAll(async () => {
+    await closeDbs();
+    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
+    await control('POST /heal');
+    await waitRecovered(Date.now());
+  });
+
+  it('publishes post.deleted again after restart, and its effects are applied exactly once', async () => {
+    // A post with comments, likes and views, all folded before the fault.
+    const doomed = await createPost(world.author, 'Doomed post');
+    const commentIds: number[] = [];
+    for (const u of world.vus.slice(0, 3)) {
+      const c = await api('POST', '/api/comments', {
+        token: u.token,
+        body: { post_id: doomed, text: 'soon gone' },
+      });
+      expect(c.status).toBe(201);
+      commentIds.push(c.body.id as number);
+    }
+    for (const u of world.vus.slice(0, 2))
+      expect((await api('POST', `/api/posts/${doomed}/like`, { token: u.token })).status).toBe(200);
+    expect((await api('GET', `/api/posts/${doomed}`)).status).toBe(200);
+    const folded = await eventually(
+      async () =>
+        (await db('metrics')('post_counters').where({ post_id: doomed, likes: 2, views: 1 })).length === 1,
+      20000,
+    );
+    expect(folded).toBe(true);
+
+    const outboxRow = () =>
+      db('posts')('outbox')
+        .where({ type: 'post.deleted', key: String(doomed) })
+        .first('id', 'published_at');
+    let exit: Record<string, unknown> = {};
+    let beforeRestart: { id: string; published_at: Date | null } | undefined;
+    // The load creates no posts here, so the relay's first publish after the restart is the deletion.
+    const r = await underLoad(
+      world,
+      async () => {
+        const from = Date.now();
+        await control('POST /service/kill', { name: 'posts', signal: 'SIGTERM' });
+        await control('POST /service/start', {
+          name: 'posts',
+          env: { MPB_FAILPOINTS: 'outbox.after-publish=exit' },
+        });
+        const del = await api('DELETE', `/api/posts/${doomed}`, { token: world.author.token });
+        expect(del.status).toBe(204);
+        exit = await control('POST /service/wait-exit', { name: 'posts', timeoutMs: 20000 });
+        beforeRestart = await outboxRow();
+        await control('POST /service/start', { name: 'posts' });
+        return [{ from, to: Date.now(), service: 'posts' }];
+      },
+      { withoutCreate: true },
+    );
+    report('outbox-relay', r.load.outcomes, { recoveredMs: r.recoveredMs, exit });
+
+    // The process stopped at the failpoint: published, not marked.
+    expect(exit.exitCode).toBe(FAILPOINT_EXIT_CODE);
+    expect(beforeRestart?.published_at).toBeNull();
+    // Restarted without it: the same event published a second time, then marked.
+    expect(await eventually(async () => (await outboxRow())?.published_at instanceof Date, 20000)).toBe(true);
+    const copies = (await readTopic('blog.posts.v1')).filter(
+      (e) => e.type === 'post.deleted' && e.aggregate_id === String(doomed),
+    );
+    expect(copies.map((e) => e.id)).toEqual([beforeRestart!.id, beforeRestart!.id]);
+
+    // Effects once: each comment deleted once (one comment.deleted each, not two), counters dropped.
+    expect(
+      await eventually(async () => {
+        const list = await api('GET', `/api/comments?post_id=${doomed}`);
+        return list.status === 200 && (list.body as unknown[]).length === 0;
+      }, 20000),
+    ).toBe(true);
+    const deletedEvents: Array<{ key: string; n: string }> = await db('comments')('outbox')
+      .select('key')
+      .count('* as n')
+      .where('type', 'comment.deleted')
+      .whereIn('key', commentIds.map(String))
+      .groupBy('key');
+    expect(Object.fromEntries(deletedEvents.map((e) => [e.key, Number(e.n)]))).toEqual(
+      Object.fromEntries(commentIds.map((id) => [String(id), 1])),
+    );
+    expect(
+      await eventually(
+        async () => (await db('metrics')('deleted_posts').where({ post_id: doomed })).length === 1,
+        20000,
+      ),
+    ).toBe(true);
+    expect(await db('metrics')('post_counters').where({ post_id: doomed })).toEqual([]);
+    expect((await api('POST', `/api/posts/${doomed}/like`, { token: world.vus[3]!.token })).status).toBe(404);
+
+    expect(badOutcomes(r.load.outcomes)).toEqual([]);
+    expect(r.freshStatus).toEqual([200, 201]);
+    await verifyConsistency(world, r.load, r.windows);
+  }, 120000);
+});

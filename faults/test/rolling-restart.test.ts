@@ -1,0 +1,59 @@
+import { makeWorld, SERVICE_OF, type World } from './load';
+import { underLoad } from './scenario';
+import { closeDbs, control, eventually, groupLag, waitRecovered } from './support';
+import { badOutcomes, report, verifyConsistency, type FaultWindow } from './verify';
+
+describe('fault: a rolling restart under load (SIGTERM to each service in turn)', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await makeWorld();
+  });
+  afterAll(async () => {
+    await closeDbs();
+    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
+    await control('POST /heal');
+    await waitRecovered(Date.now());
+  });
+
+  it('finishes in-flight requests, exits cleanly, commits its consumers and resets no connection', async () => {
+    const names = Object.keys(JSON.parse(process.env.FAULTS_SERVICE_PORTS!) as Record<string, unknown>);
+    const sigterms: Array<{ service: string; at: number }> = [];
+    const exits: Record<string, unknown> = {};
+    const r = await underLoad(world, async () => {
+      const windows: FaultWindow[] = [];
+      for (const service of names) {
+        const at = Date.now();
+        sigterms.push({ service, at });
+        const k = await control('POST /service/kill', { name: service, signal: 'SIGTERM' });
+        exits[service] = { exitCode: k.exitCode, signal: k.signal };
+        await control('POST /service/start', { name: service });
+        windows.push({ from: at, to: Date.now(), service });
+      }
+      return windows;
+    });
+    report('rolling', r.load.outcomes, { recoveredMs: r.recoveredMs, exits });
+
+    // Each service shut down by itself on SIGTERM (exit code 0), not killed after the grace period.
+    expect(exits).toEqual(Object.fromEntries(names.map((n) => [n, { exitCode: 0, signal: null }])));
+    // Requests already inside a service when it got SIGTERM were answered properly.
+    const cut = sigterms.flatMap(({ service, at }) =>
+      r.load.outcomes
+        .filter((o) => (service === 'gateway' || SERVICE_OF[o.op] === service) && o.t0 < at - 50 && o.t1 > at)
+        .filter((o) => o.kind !== 'ok')
+        .map((o) => `${service}: ${o.op} ${o.status} ${o.detail}`),
+    );
+    expect(cut).toEqual([]);
+    // No reset and no hang; a refused connection only while the gateway itself was down.
+    const gatewayDown = r.windows.filter((w) => w.service === 'gateway');
+    expect(badOutcomes(r.load.outcomes, gatewayDown)).toEqual([]);
+    // Nor on the gateway's side: it answers 502 when a service reset the connection (503 when nothing
+    // listened), and a graceful shutdown must not reset a connection the gateway is using.
+    expect(r.load.outcomes.filter((o) => o.status === 502).map((o) => `${o.op} ${o.detail}`)).toEqual([]);
+    expect(r.freshStatus).toEqual([200, 201]);
+    await verifyConsistency(world, r.load, r.windows);
+    // The metrics consumers committed everything they folded.
+    let lag = -1;
+    await eventually(async () => (lag = await groupLag('metrics-counters', 'blog.metrics.v1')) === 0, 20000);
+    expect(lag).toBe(0);
+  }, 150000);
+});
