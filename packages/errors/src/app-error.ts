@@ -68,7 +68,42 @@ export const internal = (message = 'internal server error', o?: AppErrorOptions)
   new AppError('INTERNAL', message, o);
 
 /** Anything thrown becomes an AppError; unknown errors become INTERNAL and keep the original as cause. */
+/** Socket-level failures: a dependency (database, cache, broker) is out of reach. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+/** PostgreSQL SQLSTATEs that mean the server cannot serve now: connection exceptions, shutdown. */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+const UNREACHABLE_MESSAGES = [
+  'Connection terminated',
+  'Connection ended unexpectedly',
+  'Timeout acquiring a connection',
+  'Client has encountered a connection error',
+];
+
+/**
+ * Whether an error that is not ours says a dependency is unreachable (the database restarting, a
+ * broken pool connection), which is worth a retry: a 503, not a 500.
+ */
+export function isDependencyUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code)))
+      return true;
+    if (UNREACHABLE_MESSAGES.some((m) => e instanceof Error && e.message.includes(m))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
+  if (isDependencyUnavailable(err))
+    return unavailable('service temporarily unavailable, try again later', { cause: err });
   return internal('internal server error', { cause: err });
 }

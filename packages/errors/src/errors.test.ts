@@ -64,3 +64,38 @@ describe('grpc rendering', () => {
     expect(internal.publicMessage).toBe('internal server error');
   });
 });
+
+describe('errors from dependencies', () => {
+  const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+  it('answers 503 when a dependency is out of reach, without its details', () => {
+    for (const err of [
+      withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      withCode('terminating connection due to administrator command', '57P01'),
+      withCode('the database system is starting up', '57P03'),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Knex: Timeout acquiring a connection. The pool is probably full.'),
+      new Error('query failed', { cause: withCode('read ECONNRESET', 'ECONNRESET') }),
+    ]) {
+      const rendered = renderHttpError(err);
+      expect({ message: err.message, status: rendered.status }).toEqual({
+        message: err.message,
+        status: 503,
+      });
+      expect(rendered.body.error).toBe('service temporarily unavailable, try again later');
+      expect(renderGrpcError(err).code).toBe(status.UNAVAILABLE);
+    }
+  });
+
+  it('keeps every other unknown error a 500 that says nothing of it', () => {
+    for (const err of [
+      new Error('relation "posts" does not exist'),
+      withCode('duplicate key', '23505'),
+      'boom',
+    ]) {
+      const rendered = renderHttpError(err);
+      expect(rendered.status).toBe(500);
+      expect(rendered.body.error).toBe('internal server error');
+    }
+  });
+});
