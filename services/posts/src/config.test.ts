@@ -15,7 +15,7 @@ describe('posts configuration', () => {
       JWT_AUDIENCE: 'mpb-api',
       AUTH_URL: 'http://127.0.0.1:3001',
       METRICS_GRPC_ADDR: '127.0.0.1:50055',
-      METRICS_DEADLINE_MS: 300,
+      METRICS_DEADLINE_MS: 2000,
       MIGRATE_ON_START: true,
       OUTBOX_MAX_LAG_SECONDS: 60,
     });

@@ -50,7 +50,7 @@ export const configSchema = Joi.object<PostsConfig>({
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),
   METRICS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50055'),
-  METRICS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(300),
+  METRICS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(2000),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
   POST_CACHE_TTL_MS: Joi.number().integer().min(0).max(60_000).default(2000),
 });

@@ -34,6 +34,7 @@ describe('counts from the metrics service', () => {
     const anonymous = await request(withMetrics.app).get(`/api/posts/${post.id}`);
     expect(anonymous.status).toBe(200);
     expect(anonymous.body).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS + 1 });
+    expect(anonymous.headers['x-view-recorded']).toBe('true');
 
     const signedIn = await request(withMetrics.app)
       .get(`/api/posts/${post.id}`)
@@ -98,6 +99,8 @@ describe('without metrics', () => {
       const one = await timed(() => request(t.app).get(`/api/posts/${post.id}`));
       expect(one.value.status).toBe(200);
       expect(one.value.body).toMatchObject({ like: 0, count_viewers: 0 });
+      // Served, but the client learns that its view was not confirmed.
+      expect(one.value.headers['x-view-recorded']).toBe('false');
       expect(one.ms).toBeLessThan(1000);
     }
     const warnings = t.logs.entries().filter((l) => l.level === 'warn' && /metrics/.test(String(l.msg)));

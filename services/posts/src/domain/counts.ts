@@ -84,10 +84,18 @@ export class CountsWithFallback {
 
   /** Records a view; the answer includes it, unless metrics could not be reached. */
   async recordView(postId: number, viewerId: number): Promise<PostCounts> {
+    return (await this.tryRecordView(postId, viewerId)).counts;
+  }
+
+  /**
+   * As recordView, and says whether metrics confirmed the view. When it did not (down, slow past
+   * the deadline), the view may or may not have been counted: the caller tells its client so.
+   */
+  async tryRecordView(postId: number, viewerId: number): Promise<{ counts: PostCounts; recorded: boolean }> {
     const counts = await this.attempt(() => this.metrics.recordView(postId, viewerId));
-    if (counts === undefined) return this.known(postId);
+    if (counts === undefined) return { counts: this.known(postId), recorded: false };
     this.cache.set(postId, counts);
-    return counts;
+    return { counts, recorded: true };
   }
 
   /** Counts of every post asked for, in one metrics call. */

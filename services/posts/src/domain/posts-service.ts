@@ -130,13 +130,19 @@ export class PostsService {
    * Reads a live post and counts the read as a view; the counts returned include it. A look that is
    * not a read (an HTTP HEAD) counts nothing.
    */
-  async view(id: number, viewerId = ANONYMOUS, o: { countView?: boolean } = {}): Promise<PostResponse> {
+  async view(
+    id: number,
+    viewerId = ANONYMOUS,
+    o: { countView?: boolean; onViewNotRecorded?: () => void } = {},
+  ): Promise<PostResponse> {
     const post = await this.live(id);
     if (o.countView === false) {
       const counts = await this.d.counts.countsOf([post.id], viewerId);
       return toPostResponse(post, counts.get(post.id) ?? NO_COUNTS);
     }
-    return toPostResponse(post, await this.d.counts.recordView(post.id, viewerId));
+    const { counts, recorded } = await this.d.counts.tryRecordView(post.id, viewerId);
+    if (!recorded) o.onViewNotRecorded?.();
+    return toPostResponse(post, counts);
   }
 
   async create(userId: number, input: NewPostInput, trace: TraceContext = {}): Promise<PostResponse> {

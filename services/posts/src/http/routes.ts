@@ -48,7 +48,16 @@ export function postRoutes({ posts, verifier }: RouteDeps): Router {
   // Every read is a view, so no cache may answer it.
   router.get('/api/posts/:id', optionalAuth(verifier), async (req, res) => {
     const id = postIdOf(req);
-    const post = await posts.view(id, res.locals.user?.id ?? ANONYMOUS, { countView: req.method !== 'HEAD' });
+    const countView = req.method !== 'HEAD';
+    let recorded = countView;
+    const post = await posts.view(id, res.locals.user?.id ?? ANONYMOUS, {
+      countView,
+      onViewNotRecorded: () => {
+        recorded = false;
+      },
+    });
+    // The post is served even when metrics is down; the client learns its view was not confirmed.
+    if (countView) res.set('X-View-Recorded', String(recorded));
     res.set('Cache-Control', 'no-store').json(post);
   });
 
