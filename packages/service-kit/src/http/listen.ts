@@ -1,17 +1,26 @@
 import http from 'node:http';
 import type { Express } from 'express';
-import { closeKeepAliveOnShutdown } from './graceful';
+import { gracefulClose } from './graceful';
 
 export interface HttpServerHandle {
   server: http.Server;
   port: number;
-  /** Stops accepting, lets in-flight requests finish, then closes idle keep-alive sockets. */
+  /**
+   * Stops accepting, answers what still arrives on open connections with `Connection: close`, and
+   * resolves once every connection is closed (one left idle is closed after `shutdownIdleGraceMs`).
+   */
   close(): Promise<void>;
 }
 
 export interface ListenOptions {
   /** Longest time a whole request may take; uploads need more than the default. */
   requestTimeoutMs?: number;
+  /**
+   * While closing, how long a keep-alive connection must stay idle before it is closed: a client
+   * using it sends its next request within this and gets `Connection: close` with the answer,
+   * instead of meeting a reset. Default 1000 ms.
+   */
+  shutdownIdleGraceMs?: number;
 }
 
 export async function listen(
@@ -25,7 +34,7 @@ export async function listen(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = o.requestTimeoutMs ?? 60_000;
-  const beginClosing = closeKeepAliveOnShutdown(server);
+  const close = gracefulClose(server, { idleGraceMs: o.shutdownIdleGraceMs ?? 1000 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -35,11 +44,6 @@ export async function listen(
   return {
     server,
     port: actualPort,
-    close: () =>
-      new Promise<void>((resolve) => {
-        beginClosing();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    close,
   };
 }

@@ -60,6 +60,12 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [metrics.registry],
   });
+  const retries = new Counter({
+    name: 'gateway_upstream_retries_total',
+    help: 'Requests sent again on a fresh connection after a service closed a kept-alive one under them',
+    labelNames: ['upstream'] as const,
+    registers: [metrics.registry],
+  });
   const decisions = new Counter({
     name: 'gateway_rate_limit_decisions_total',
     help: 'Rate-limit decisions by route row: allowed, limited, fail_open (store unavailable)',
@@ -70,7 +76,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   const proxies = new Map<UpstreamName, ProxyHandler>(
     routed.map((upstream) => [
       upstream.name,
-      createUpstreamProxy({ upstream, timeoutMs: s.upstreamTimeoutMs, duration }),
+      createUpstreamProxy({ upstream, timeoutMs: s.upstreamTimeoutMs, duration, retries }),
     ]),
   );
   const limiter = createRateLimiter({

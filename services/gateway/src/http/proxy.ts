@@ -2,9 +2,9 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
-import type { Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { AppError, badRequest, payloadTooLarge, renderHttpError, timeout, unavailable } from '@mpb/errors';
-import { BODY_TOO_LARGE, lingerThenClose, needsCounting, watchBodySize } from './body-limit';
+import { BODY_TOO_LARGE, hasBody, lingerThenClose, needsCounting, watchBodySize } from './body-limit';
 import type { Upstream } from './upstreams';
 
 export interface ProxyOptions {
@@ -12,6 +12,8 @@ export interface ProxyOptions {
   /** Longest the upstream may stay silent (connect, headers or body) before a 504. */
   timeoutMs: number;
   duration: Histogram<'upstream' | 'route' | 'status'>;
+  /** Requests sent a second time after a kept-alive connection was closed under them. */
+  retries: Counter<'upstream'>;
 }
 
 /** Forwards one request whose route, limits and identity the gateway has already settled. */
@@ -31,6 +33,15 @@ const DOWN_CODES = new Set([
   'ENETUNREACH',
   'EHOSTDOWN',
 ]);
+
+/**
+ * What a service closing a kept-alive connection does to a request the gateway sent on it at that
+ * moment (the request crossed the service's close on the wire, before any answer).
+ */
+const STALE_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** Methods a retry may send again when they carry no body. */
+const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE', 'PUT', 'POST']);
 
 /** Upstream response headers the gateway owns for its clients. */
 const DROPPED_RESPONSE_HEADERS = ['x-powered-by', 'keep-alive', 'proxy-connection'];
@@ -54,11 +65,39 @@ interface Exchange {
   proxyReq?: ClientRequest;
   timedOut: boolean;
   overLimit: boolean;
+  /** The upstream's response has begun. */
+  answered: boolean;
+  retried: boolean;
+  next: NextFunction;
+  /** The client's forwarding headers before the proxy appended to them, restored for a retry. */
+  forwarded: Array<string | string[] | undefined>;
+}
+
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'];
+
+/**
+ * A service that closes an idle kept-alive connection (its keep-alive timeout, a graceful shutdown)
+ * resets a request the gateway sent on it at that very moment. The request never reached the
+ * service's application, so one that can be sent again as it was (no body: nothing of it was
+ * consumed) is retried once on a fresh connection instead of answering 502.
+ */
+function isRetryable(err: NodeJS.ErrnoException, req: IncomingMessage, exchange: Exchange): boolean {
+  return (
+    !exchange.retried &&
+    !exchange.answered &&
+    !exchange.timedOut &&
+    !exchange.overLimit &&
+    exchange.proxyReq?.reusedSocket === true &&
+    STALE_CONNECTION_CODES.has(err.code ?? '') &&
+    RETRYABLE_METHODS.has(req.method ?? '') &&
+    !hasBody(req)
+  );
 }
 
 export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
   const { name } = o.upstream;
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
+  const retries = o.retries.labels({ upstream: name });
 
   /** Every proxy event the gateway cares about; the package's default plugins are left out. */
   const events: Plugin<Request, Response> = (proxyServer) => {
@@ -79,7 +118,9 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
         if (!res.writableFinished) proxyReq.destroy();
       });
     });
-    proxyServer.on('proxyRes', (proxyRes, _req, res) => {
+    proxyServer.on('proxyRes', (proxyRes, req, res) => {
+      const exchange = exchanges.get(req);
+      if (exchange) exchange.answered = true;
       for (const h of DROPPED_RESPONSE_HEADERS) delete proxyRes.headers[h];
       for (const h of Object.keys(proxyRes.headers))
         if (h.startsWith('access-control-')) delete proxyRes.headers[h];
@@ -102,6 +143,21 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
         return;
       }
       const exchange = exchanges.get(req);
+      if (exchange && isRetryable(err, req, exchange)) {
+        exchange.retried = true;
+        retries.inc();
+        res.locals.log.info(
+          { upstream: name, code: err.code },
+          'upstream closed a kept-alive connection; retrying',
+        );
+        FORWARDED.forEach((h, i) => {
+          const value = exchange.forwarded[i];
+          if (value === undefined) delete req.headers[h];
+          else req.headers[h] = value;
+        });
+        void fresh(req, res, exchange.next);
+        return;
+      }
       let error: AppError;
       if (exchange?.timedOut) error = timeout(`${name} service timed out`);
       else if (err.code && DOWN_CODES.has(err.code)) error = unavailable(`${name} service unavailable`);
@@ -112,9 +168,8 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     });
   };
 
-  const middleware = createProxyMiddleware<Request, Response>({
+  const options = {
     target: o.upstream.url,
-    agent: o.upstream.agent,
     changeOrigin: true,
     xfwd: true,
     proxyTimeout: o.timeoutMs,
@@ -125,7 +180,10 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     // error page is HTML naming the target. Errors are answered as JSON by `events`.
     ejectPlugins: true,
     plugins: [events],
-  });
+  };
+  const middleware = createProxyMiddleware<Request, Response>({ ...options, agent: o.upstream.agent });
+  // No agent: a connection of its own, never one from the pool that might be closing as well.
+  const fresh = createProxyMiddleware<Request, Response>({ ...options, agent: false });
 
   // The histogram's child per (route, status), bound once instead of hashing labels per request.
   const durations = new Map<string, { observe(seconds: number): void }>();
@@ -141,7 +199,14 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
   };
 
   return (req, res, next, { route, bodyLimitBytes }) => {
-    const exchange: Exchange = { timedOut: false, overLimit: false };
+    const exchange: Exchange = {
+      timedOut: false,
+      overLimit: false,
+      answered: false,
+      retried: false,
+      next,
+      forwarded: FORWARDED.map((h) => req.headers[h]),
+    };
     exchanges.set(req, exchange);
     const started = process.hrtime.bigint();
     res.once('finish', () => {

@@ -23,7 +23,8 @@ export function createUpstreams(
     if (!url) continue;
     const Agent = new URL(url).protocol === 'https:' ? https.Agent : http.Agent;
     // Idle sockets are dropped after 30 s, well before the services' 65 s keep-alive timeout, so the
-    // gateway never reuses a connection the service is closing at that moment.
+    // gateway never reuses a connection the service is closing at that moment. A service shutting
+    // down closes idle ones sooner; createUpstreamProxy retries a request that meets such a close.
     const agent = new Agent({
       keepAlive: true,
       timeout: 30_000,
