@@ -29,6 +29,11 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
   METRICS_REDIS_PREFIX: string;
   /** Where likes and views are published and consumed from. */
   METRICS_TOPIC: string;
+  /**
+   * How long a like or a view waits for Kafka's acknowledgement before it answers 503 (the outcome is
+   * then uncertain and Redis converges either way); well under the gateway's upstream timeout.
+   */
+  METRICS_PUBLISH_TIMEOUT_MS: number;
   /** Where post events come from (post.deleted removes counters). */
   POSTS_TOPIC: string;
   METRICS_CONSUMER_GROUP: string;
@@ -75,6 +80,7 @@ export const configSchema = Joi.object<MetricsConfig>({
     .default('metrics:'),
   ...kafkaKeys('mpb-metrics'),
   METRICS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.metrics),
+  METRICS_PUBLISH_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(2500),
   POSTS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.posts),
   METRICS_CONSUMER_GROUP: Joi.string().pattern(TOPIC, 'group id').default('metrics-counters'),
   POSTS_CONSUMER_GROUP: Joi.string().pattern(TOPIC, 'group id').default('metrics-post-deletions'),

@@ -20,7 +20,12 @@ import type { EventPublisher, PostDirectory } from './domain/ports';
 
 export type MetricsSettings = Pick<
   MetricsConfig,
-  'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL' | 'METRICS_REDIS_PREFIX' | 'DELETED_POST_TTL_SECONDS'
+  | 'JWT_ISSUER'
+  | 'JWT_AUDIENCE'
+  | 'AUTH_URL'
+  | 'METRICS_REDIS_PREFIX'
+  | 'DELETED_POST_TTL_SECONDS'
+  | 'METRICS_PUBLISH_TIMEOUT_MS'
 >;
 
 export function createCounterCache(redis: Redis, settings: MetricsSettings): RedisCounterCache {
@@ -62,6 +67,7 @@ export function createApiContext(d: {
     posts: d.posts,
     events: d.events,
     logger: d.logger.child({ component: 'metrics-service' }),
+    publishTimeoutMs: d.settings.METRICS_PUBLISH_TIMEOUT_MS,
   });
   return { service, verifier };
 }

@@ -23,6 +23,9 @@ import { readinessChecks } from './readiness';
 /** Posts compared at each scrape for the Redis–PostgreSQL drift gauges. */
 const DRIFT_SAMPLE_POSTS = 200;
 
+/** How long SIGTERM waits for take-backs still being published. */
+const TAKE_BACK_DRAIN_MS = 3000;
+
 /**
  * The composition root: config once, every client built here, shut down in reverse order.
  * METRICS_ROLE picks what runs: `all` (default), `api` (HTTP + gRPC) or `consumer` (the two
@@ -73,6 +76,14 @@ async function main(): Promise<void> {
         })
       : undefined;
     if (runsApi) {
+      // Before serving: a process killed between a Redis change and its publish (this one, or another
+      // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
+      // every view epoch and every likers hash; both converge from PostgreSQL and the consumer.
+      const reset = await cache.resetUnpublished();
+      logger.info(
+        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers },
+        'redis counters not backed by a published event reset',
+      );
       const events = await startMetricEventsProducer({
         kafka,
         topic: config.METRICS_TOPIC,
@@ -144,7 +155,19 @@ async function main(): Promise<void> {
         },
       });
     }
-    if (api) steps.push({ name: 'kafka producer', run: () => api.events.producer.disconnect() });
+    if (api) {
+      // Take-backs of decisions whose publish failed are still being published: give them a moment
+      // (whatever is left is covered by the next start's reset, which reloads likers from PostgreSQL).
+      steps.push({
+        name: 'like take-backs',
+        run: () =>
+          Promise.race([
+            api.service.idle(),
+            new Promise<void>((resolve) => setTimeout(resolve, TAKE_BACK_DRAIN_MS).unref()),
+          ]),
+      });
+      steps.push({ name: 'kafka producer', run: () => api.events.producer.disconnect() });
+    }
     if (posts) steps.push({ name: 'posts client', run: () => posts.close() });
     steps.push({ name: 'redis', run: () => redis.quit() }, { name: 'database', run: () => knex.destroy() });
     registerShutdown({

@@ -3,13 +3,14 @@ import { unavailable } from '@mpb/errors';
 import type { PostState, Snapshot } from '../domain/counts';
 import { GONE, type CounterCache, type Gone, type LikeDecision, type LikerEntry } from '../domain/ports';
 import {
+  BEGIN_LOAD,
   DECIDE_LIKE,
+  DROP_LIKERS,
   FORGET_POST,
   MERGE_LIKERS,
   PUSH_SNAPSHOT,
   READ,
   SAVE_SNAPSHOT,
-  UNDO_LIKE,
   UNVIEW,
   VIEW,
 } from './redis-scripts';
@@ -24,7 +25,8 @@ const SCRIPTS = {
   mpbMetricsSaveSnapshot: { numberOfKeys: 3, lua: SAVE_SNAPSHOT },
   mpbMetricsPushSnapshot: { numberOfKeys: 2, lua: PUSH_SNAPSHOT },
   mpbMetricsDecideLike: { numberOfKeys: 2, lua: DECIDE_LIKE },
-  mpbMetricsUndoLike: { numberOfKeys: 1, lua: UNDO_LIKE },
+  mpbMetricsDropLikers: { numberOfKeys: 2, lua: DROP_LIKERS },
+  mpbMetricsBeginLoad: { numberOfKeys: 2, lua: BEGIN_LOAD },
   mpbMetricsMergeLikers: { numberOfKeys: 2, lua: MERGE_LIKERS },
   mpbMetricsForgetPost: { numberOfKeys: 3, lua: FORGET_POST },
 } as const;
@@ -38,6 +40,17 @@ const script = (target: Redis | ChainableCommander, name: ScriptName): ScriptCal
 
 /** Merges are sent in pieces of this many users, so no script blocks Redis for long. */
 const MERGE_CHUNK = 500;
+
+/** The start-up reset scans (and resets) this many keys per round trip. */
+const RESET_SCAN_COUNT = 1000;
+
+/** What the start-up reset changed. */
+export interface ResetOutcome {
+  /** `counts` hashes whose view epoch was removed. */
+  epochs: number;
+  /** `likers` hashes dropped. */
+  likers: number;
+}
 
 export interface RedisCounterCacheOptions {
   redis: Redis;
@@ -145,45 +158,51 @@ export class RedisCounterCache implements CounterCache {
         return {
           kind: 'changed',
           likes: Number(reply[1]),
-          previous: String(reply[2]),
-          current: String(reply[3]),
           seq: Math.abs(Number(reply[3])),
         };
     }
   }
 
-  async undoLike(
-    postId: number,
-    userId: number,
-    decision: Extract<LikeDecision, { kind: 'changed' }>,
-  ): Promise<void> {
-    const revert = decision.current.startsWith('-') ? 1 : -1;
-    await this.run(() =>
-      script(this.redis, 'mpbMetricsUndoLike')(
-        this.keys(postId).likers,
-        userId,
-        decision.current,
-        decision.previous,
-        revert,
-      ),
-    );
+  async dropLikers(postId: number): Promise<void> {
+    const k = this.keys(postId);
+    await this.run(() => script(this.redis, 'mpbMetricsDropLikers')(k.likers, k.deleted));
   }
 
-  async mergeLikers(postId: number, entries: LikerEntry[], complete: boolean): Promise<void> {
+  async beginLoad(postId: number): Promise<string> {
+    const k = this.keys(postId);
+    return String(await this.run(() => script(this.redis, 'mpbMetricsBeginLoad')(k.likers, k.deleted)));
+  }
+
+  async mergeLikers(
+    postId: number,
+    generation: string,
+    entries: LikerEntry[],
+    complete: boolean,
+  ): Promise<boolean> {
     const k = this.keys(postId);
     for (let i = 0; i === 0 || i < entries.length; i += MERGE_CHUNK) {
       const chunk = entries.slice(i, i + MERGE_CHUNK);
       const last = i + MERGE_CHUNK >= entries.length;
       const args = chunk.flatMap((e) => [e.userId, entryOf(e)]);
-      await this.run(() =>
+      const reply = await this.run(() =>
         script(this.redis, 'mpbMetricsMergeLikers')(
           k.likers,
           k.deleted,
           complete && last ? '1' : '0',
+          generation,
           ...args,
         ),
       );
+      if (Number(reply) === -1) return false;
     }
+    return true;
+  }
+
+  async mergeDecision(postId: number, entry: LikerEntry): Promise<void> {
+    const k = this.keys(postId);
+    await this.run(() =>
+      script(this.redis, 'mpbMetricsMergeLikers')(k.likers, k.deleted, '0', '', entry.userId, entryOf(entry)),
+    );
   }
 
   async pushFolded(
@@ -212,7 +231,7 @@ export class RedisCounterCache implements CounterCache {
       }
       for (const [postId, args] of byPost) {
         const k = this.keys(postId);
-        void script(p, 'mpbMetricsMergeLikers')(k.likers, k.deleted, '0', ...args);
+        void script(p, 'mpbMetricsMergeLikers')(k.likers, k.deleted, '0', '', ...args);
       }
     });
   }
@@ -222,6 +241,40 @@ export class RedisCounterCache implements CounterCache {
     await this.run(() =>
       script(this.redis, 'mpbMetricsForgetPost')(k.counts, k.likers, k.deleted, this.o.deletedTtlSeconds),
     );
+  }
+
+  /**
+   * At the start of a process that serves the API: forgets what Redis may hold without a published
+   * event behind it (a view or a like decision of a process killed before its publish). Every view
+   * epoch is removed (the next view opens a new one; views of the old epoch that were published show
+   * through the snapshots once folded) and every likers hash is dropped (reloaded from PostgreSQL on
+   * next use). SCAN in steps of RESET_SCAN_COUNT keys, one pipeline per step, so Redis is never
+   * blocked; keys of other prefixes are never touched.
+   */
+  async resetUnpublished(): Promise<ResetOutcome> {
+    const outcome: ResetOutcome = { epochs: 0, likers: 0 };
+    const pattern = `${this.o.prefix}{*}:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.run(() =>
+        this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', RESET_SCAN_COUNT),
+      );
+      cursor = next;
+      const counts = keys.filter((key) => key.endsWith('}:counts'));
+      const likers = keys.filter((key) => key.endsWith('}:likers'));
+      if (counts.length + likers.length === 0) continue;
+      // One command per key: the keys of different posts may live on different cluster slots.
+      const replies = await this.pipeline((p) => {
+        for (const key of counts) p.hdel(key, 'e', 'p');
+        for (const key of likers) p.unlink(key);
+      });
+      replies.forEach((removed, i) => {
+        if (Number(removed) === 0) return;
+        if (i < counts.length) outcome.epochs += 1;
+        else outcome.likers += 1;
+      });
+    } while (cursor !== '0');
+    return outcome;
   }
 
   private queueSnapshot(p: ChainableCommander, postId: number, s: Snapshot, viewerId: number): void {

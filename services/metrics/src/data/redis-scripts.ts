@@ -7,7 +7,7 @@
  *   epoch, views folded from that epoch); `e p` the post's Redis view epoch and views counted in it.
  * - `likers` hash: user id -> `seq` (likes, decided with that sequence) or `-seq` (unliked);
  *   `#n` the number of likers, `#seq` the last sequence, `#loaded` set once every liker of
- *   PostgreSQL has been merged in.
+ *   PostgreSQL has been merged in, `#gen` the generation of the load that fills it.
  * - `deleted` string with a TTL: the post was deleted; nothing is counted or refilled for it.
  *
  * Numbers leave Lua through string.format: Lua's own conversion keeps 14 significant digits, too
@@ -71,7 +71,9 @@ return 1
 /**
  * KEYS likers, deleted; ARGV user, want ('1' like, '0' unlike).
  * Returns {'gone'}, {'unloaded'}, {'unchanged', n} or {'changed', n, previous entry, new entry}.
- * The sequence is Redis time in microseconds, and always above the post's last one.
+ * The sequence is Redis time in microseconds, and always above the post's last one. It is even:
+ * the odd sequence right above a decision's is kept for the decision that takes it back (see
+ * MetricsService), which therefore wins over it and loses to every later decision.
  */
 export const DECIDE_LIKE = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return {'gone'} end
@@ -83,8 +85,9 @@ if likes == (tonumber(previous) > 0) then
 end
 local t = redis.call('TIME')
 local seq = tonumber(t[1]) * 1000000 + tonumber(t[2])
+seq = seq - seq % 2
 local last = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
-if seq <= last then seq = last + 1 end
+if seq <= last then seq = last + 2 - last % 2 end
 local s = string.format('%.0f', seq)
 redis.call('HSET', KEYS[1], '#seq', s)
 local entry = s
@@ -98,28 +101,45 @@ local n = redis.call('HINCRBY', KEYS[1], '#n', delta)
 return {'changed', string.format('%d', n), previous, entry}
 `;
 
-/** KEYS likers; ARGV user, entry set by the decision, entry before it ('0': none), count change. */
-export const UNDO_LIKE = `
-if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[3] == '0' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-end
-redis.call('HINCRBY', KEYS[1], '#n', ARGV[4])
-return 1
+/**
+ * KEYS likers, deleted. Drops the post's likers after a decision whose event may or may not have
+ * reached Kafka: the next decision or read reloads them from PostgreSQL, and the consumer's push
+ * brings the decision back if it was written. A deleted post keeps nothing to drop.
+ */
+export const DROP_LIKERS = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('DEL', KEYS[1])
 `;
 
 /**
- * KEYS likers, deleted; ARGV complete ('1' marks the set loaded), then pairs of user and signed
- * sequence. Per user the entry with the higher sequence wins, so loaders, the consumer's pushes and
- * live decisions can interleave in any order and agree.
+ * KEYS likers, deleted. Starts (or joins) a load of the post's likers from PostgreSQL, before the rows are
+ * read: returns the load's generation, kept in `#gen` until the hash is dropped. A load marks the
+ * set complete only if the generation is unchanged, so a load that began before a drop (or an
+ * eviction, or the start-up reset) never marks a partial set loaded.
+ */
+export const BEGIN_LOAD = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return '' end
+local g = redis.call('HGET', KEYS[1], '#gen')
+if g then return g end
+local t = redis.call('TIME')
+g = t[1] .. string.format('%06d', tonumber(t[2]))
+redis.call('HSET', KEYS[1], '#gen', g)
+return g
+`;
+
+/**
+ * KEYS likers, deleted; ARGV complete ('1' marks the set loaded), the load's generation (from
+ * BEGIN_LOAD; '' for the consumer's pushes), then pairs of user and signed sequence. Per user the
+ * entry with the higher sequence wins, so loaders, the consumer's pushes and live decisions can
+ * interleave in any order and agree. Returns 0 for a deleted post, -1 when a load's generation is not
+ * the hash's any more (it was dropped meanwhile: the load starts over), 1 otherwise.
  */
 export const MERGE_LIKERS = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], '#gen') ~= ARGV[2] then return -1 end
 local delta = 0
 local top = tonumber(redis.call('HGET', KEYS[1], '#seq') or '0')
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local entry = tonumber(ARGV[i + 1])
   local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
   if math.abs(entry) > math.abs(current) then

@@ -1,6 +1,6 @@
 import { createLogger } from '@mpb/logger';
 import type { PostState, Snapshot } from './counts';
-import { MetricsService } from './metrics-service';
+import { Messages, MetricsService } from './metrics-service';
 import {
   GONE,
   type CounterCache,
@@ -45,14 +45,34 @@ class FakeCache implements CounterCache {
   async decideLike(): Promise<LikeDecision> {
     this.calls.push('decide');
     if (!this.loaded) return { kind: 'unloaded' };
-    return { kind: 'changed', likes: 3, seq: 77, previous: '0', current: '77' };
+    return { kind: 'changed', likes: 3, seq: 77 };
   }
-  async undoLike(_p: number, _u: number, d: Extract<LikeDecision, { kind: 'changed' }>): Promise<void> {
-    this.calls.push(`undoLike:${d.current}`);
+  async mergeDecision(_postId: number, e: LikerEntry): Promise<void> {
+    this.calls.push(`merge:${e.liked ? '' : '-'}${e.seq}`);
   }
-  async mergeLikers(_postId: number, entries: LikerEntry[], complete: boolean): Promise<void> {
+  async dropLikers(): Promise<void> {
+    this.calls.push('dropLikers');
+    this.loaded = false;
+    this.generation += 1;
+  }
+  generation = 1;
+  /** Called while a load runs (between its pages), to drop the likers under it. */
+  onPage: (() => void) | undefined;
+  async beginLoad(): Promise<string> {
+    this.calls.push('beginLoad');
+    return String(this.generation);
+  }
+  async mergeLikers(
+    _postId: number,
+    generation: string,
+    entries: LikerEntry[],
+    complete: boolean,
+  ): Promise<boolean> {
+    this.onPage?.();
+    if (generation !== String(this.generation)) return false;
     this.merged.push(...entries);
     if (complete) this.loaded = true;
+    return true;
   }
   async pushFolded(): Promise<void> {}
   async forgetPost(): Promise<void> {}
@@ -74,7 +94,7 @@ class FakeStore implements CounterStore {
   }
 }
 
-function setUp(o: { publish?: EventPublisher['publish'] } = {}) {
+function setUp(o: { publish?: EventPublisher['publish']; publishTimeoutMs?: number } = {}) {
   const cache = new FakeCache();
   const store = new FakeStore();
   const published: unknown[] = [];
@@ -91,6 +111,8 @@ function setUp(o: { publish?: EventPublisher['publish'] } = {}) {
         }),
     },
     logger,
+    publishTimeoutMs: o.publishTimeoutMs,
+    takeBackBackoffMs: 1,
   });
   return { cache, store, published, service };
 }
@@ -131,15 +153,66 @@ describe('MetricsService', () => {
     expect(cache.merged).toHaveLength(2 * 2000 + 3);
   });
 
-  it('takes a like back when its event cannot be published', async () => {
+  it('takes a like back with a newer decision, published until Kafka takes it', async () => {
+    let failures = 3;
+    const { service, cache, published } = setUp({
+      publish: async (e) => {
+        if (failures-- > 0) throw new Error('kafka down');
+        published.push(e);
+      },
+    });
+    cache.loaded = true;
+    await expect(service.like(9, 1)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: Messages.notRecorded,
+    });
+    await service.idle();
+    // The decision had sequence 77: its take-back is an unlike with 78, published on the third try.
+    expect(cache.calls).toEqual(['decide', 'merge:-78']);
+    expect(published).toEqual([
+      expect.objectContaining({
+        type: 'post.unliked',
+        payload: { post_id: 1, user_id: 9, seq: 78, likes: 2 },
+      }),
+    ]);
+  });
+
+  it('drops the likers when the take-back cannot be published either', async () => {
     const { service, cache } = setUp({
       publish: async () => {
         throw new Error('kafka down');
       },
     });
     cache.loaded = true;
+    await expect(service.unlike(9, 1)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await service.idle();
+    expect(cache.calls).toEqual(['decide', 'merge:78', 'dropLikers']);
+  });
+
+  it('gives up waiting for an acknowledgement after publishTimeoutMs', async () => {
+    const { service, cache } = setUp({
+      publish: () => new Promise<void>(() => undefined),
+      publishTimeoutMs: 50,
+    });
+    cache.loaded = true;
+    const started = Date.now();
     await expect(service.like(9, 1)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(cache.calls).toEqual(['decide', 'undoLike:77']);
+    await expect(service.recordView(1, 0)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(cache.calls).toEqual(['decide', 'merge:-78', 'view', 'undoView:5']);
+  });
+
+  it('starts a load over when the likers are dropped under it, never marking a partial set loaded', async () => {
+    const { service, cache, store } = setUp();
+    let drops = 1;
+    cache.onPage = () => {
+      if (drops-- > 0) void cache.dropLikers();
+    };
+    expect(await service.like(9, 1)).toEqual({ likes: 3 });
+    // The first load's first page found the likers dropped; the second load merged all three pages.
+    expect(cache.calls.filter((c) => c === 'beginLoad')).toHaveLength(2);
+    expect(store.likerPages).toBe(4);
+    expect(cache.merged).toHaveLength(2 * 2000 + 3);
   });
 
   it('loads the likers of a post before telling a signed-in viewer whether they like it', async () => {

@@ -33,12 +33,37 @@ export const MAX_POSTS_PER_CALL = 100;
 /** Likers are loaded from PostgreSQL into Redis in chunks of this many. */
 const LOAD_CHUNK = 2000;
 
+/** A load that finds the likers dropped under it starts over at most this many times. */
+const LOAD_ATTEMPTS = 3;
+
+/** How long a request waits for Kafka's acknowledgement by default (METRICS_PUBLISH_TIMEOUT_MS). */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 2500;
+
+/** Attempts to publish the take-back of a decision whose publish failed, and the first wait between them. */
+const TAKE_BACK_ATTEMPTS = 5;
+const TAKE_BACK_BACKOFF_MS = 1000;
+
+/** The publish was not acknowledged in time; the event may still be written later. */
+export class PublishTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the event was not acknowledged within ${ms} ms`);
+    this.name = 'PublishTimeoutError';
+  }
+}
+
 export interface MetricsServiceDeps {
   cache: CounterCache;
   store: CounterStore;
   posts: PostDirectory;
   events: EventPublisher;
   logger: Logger;
+  /**
+   * How long a request waits for Kafka's acknowledgement of its event, well within the gateway's
+   * upstream timeout: kafkajs keeps retrying for longer while the broker is away.
+   */
+  publishTimeoutMs?: number;
+  /** The first wait between attempts to publish a take-back (doubled each time). */
+  takeBackBackoffMs?: number;
 }
 
 export interface LikeResult {
@@ -51,12 +76,15 @@ export interface LikeStatus {
 }
 
 /**
- * Likes and views on the hot path: every change is decided atomically in Redis, published as an
- * event (batched with concurrent ones), and taken back if publishing fails, so a client that got a
- * success has its change on Kafka and one that got an error has nothing changed.
+ * Likes and views on the hot path: every change is decided atomically in Redis and published as an
+ * event (batched with concurrent ones), so a client that got a success has its change on Kafka. A
+ * failed publish is uncertain (the broker may have written the event, and the consumer may even have
+ * folded it, before the failure is known): the client gets a 503 and Redis is put in a state that
+ * converges to what Kafka holds either way (see recordView and change).
  */
 export class MetricsService {
   private readonly loading = new Map<number, Promise<void>>();
+  private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly d: MetricsServiceDeps) {}
 
@@ -65,6 +93,13 @@ export class MetricsService {
     const state = await this.d.cache.recordView(postId, viewerId);
     if (state === GONE) throw notFound(Messages.postNotFound);
     const epoch = state.epoch ?? 0;
+    // Taking the view back (p - 1 if the epoch is unchanged) is right whether or not the event was
+    // written. Views = b + max(0, p - f) while the snapshot's epoch is the Redis one: if the event
+    // was never written, p and the folded views f and b agree again; if it was written (even folded
+    // already), b and f each count it once more and p one less, so the answer undercounts by one
+    // only until every view of the epoch is folded, where p - f <= 0 is clamped and b counts it
+    // exactly once. A newer epoch leaves p alone (the script checks the epoch): the view, if
+    // written, shows through b once folded.
     const takeBack = async (): Promise<void> => {
       await this.d.cache.undoView(postId, epoch).catch((undoErr: unknown) => {
         this.d.logger.error(
@@ -81,7 +116,7 @@ export class MetricsService {
       throw err;
     }
     try {
-      await this.d.events.publish(
+      await this.publish(
         viewedEvent({ post_id: postId, viewer_id: viewerId, epoch, views: counts.views }, trace),
       );
     } catch (err) {
@@ -124,7 +159,7 @@ export class MetricsService {
     if (decision.kind === 'gone') throw notFound(Messages.postNotFound);
     if (decision.kind === 'unchanged') throw badRequest(like ? Messages.alreadyLiked : Messages.notLiked);
     try {
-      await this.d.events.publish(
+      await this.publish(
         likeEvent(
           like,
           { post_id: postId, user_id: userId, seq: decision.seq, likes: decision.likes },
@@ -132,15 +167,92 @@ export class MetricsService {
         ),
       );
     } catch (err) {
-      await this.d.cache.undoLike(postId, userId, decision).catch((undoErr: unknown) => {
-        this.d.logger.error(
-          { post_id: postId, user_id: userId, err: String(undoErr) },
-          'could not take back an unpublished like decision',
-        );
-      });
+      this.d.logger.warn(
+        { post_id: postId, user_id: userId, err: String(err) },
+        'like decision not acknowledged by Kafka; taking it back',
+      );
+      await this.takeBack(postId, userId, like, decision, trace);
       throw unavailable(Messages.notRecorded, { cause: err });
     }
     return { likes: decision.likes };
+  }
+
+  /**
+   * A failed publish is uncertain: the broker may have written the event (kafkajs retries for a while,
+   * and a publish that timed out stays queued), and the consumer may even have folded it and merged
+   * its entry into Redis before the failure reached us. Undoing the entry in Redis could then leave
+   * PostgreSQL with a change Redis lacks, and a late write would contradict the 503's "nothing was
+   * changed". So the decision is taken back by a newer one: the previous state with sequence seq + 1
+   * (decisions take even sequences, so this one beats the failed decision and loses to any later
+   * one), merged into Redis at once and published in the background until Kafka acknowledges it.
+   * Written or not, folded before or after, the failed decision ends overridden in PostgreSQL and
+   * Redis. If the take-back cannot be published either, the post's likers are dropped: they are
+   * reloaded from PostgreSQL (whatever it holds) before the next decision or read, and a later fold
+   * merges in what arrives after.
+   */
+  private async takeBack(
+    postId: number,
+    userId: number,
+    like: boolean,
+    decision: { seq: number; likes: number },
+    trace: TraceContext,
+  ): Promise<void> {
+    const back = { userId, liked: !like, seq: decision.seq + 1 };
+    const likes = Math.max(0, decision.likes + (like ? -1 : 1));
+    await this.d.cache.mergeDecision(postId, back).catch((mergeErr: unknown) => {
+      // The take-back's event still overrides the decision once folded (the fold pushes it to Redis).
+      this.d.logger.error(
+        { post_id: postId, user_id: userId, err: String(mergeErr) },
+        'could not take back a like decision in Redis',
+      );
+    });
+    const envelope = likeEvent(back.liked, { post_id: postId, user_id: userId, seq: back.seq, likes }, trace);
+    const publishing = (async () => {
+      const base = this.d.takeBackBackoffMs ?? TAKE_BACK_BACKOFF_MS;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await this.d.events.publish(envelope);
+          return;
+        } catch (err) {
+          if (attempt >= TAKE_BACK_ATTEMPTS) {
+            this.d.logger.error(
+              { post_id: postId, user_id: userId, err: String(err) },
+              'could not publish the take-back of a like decision; likers dropped for a reload',
+            );
+            await this.d.cache.dropLikers(postId).catch(() => undefined);
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, base * 2 ** (attempt - 1)));
+        }
+      }
+    })();
+    this.background.add(publishing);
+    void publishing.finally(() => this.background.delete(publishing));
+  }
+
+  /** Resolves once every take-back started so far was published or given up (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  /**
+   * Publishes, waiting at most publishTimeoutMs for the acknowledgement. The producer keeps the event
+   * after a timeout (it may still be written), so the outcome is as uncertain as a failure.
+   */
+  private async publish(envelope: Parameters<EventPublisher['publish']>[0]): Promise<void> {
+    const ms = this.d.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+    const sent = this.d.events.publish(envelope);
+    // A late rejection after the timeout is expected and must not be reported as unhandled.
+    sent.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishTimeoutError(ms)), ms);
+    });
+    try {
+      await Promise.race([sent, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The decision is only taken on a complete set of likers: an unloaded post is loaded first. */
@@ -167,13 +279,26 @@ export class MetricsService {
     return loading;
   }
 
+  /**
+   * The generation is taken before PostgreSQL is read: if the likers are dropped while the load runs
+   * (a failed publish, the start-up reset of another replica, an eviction), the load does not mark
+   * the partial set loaded and starts over. A load that still finds them dropped leaves the post
+   * unloaded: a decision then answers 503, a read answers the snapshot's count.
+   */
   private async copyLikers(postId: number): Promise<void> {
+    for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt += 1) {
+      const generation = await this.d.cache.beginLoad(postId);
+      if (await this.copyPages(postId, generation)) return;
+    }
+  }
+
+  private async copyPages(postId: number, generation: string): Promise<boolean> {
     let after = 0;
     for (;;) {
       const page = await this.d.store.likers(postId, after, LOAD_CHUNK);
       const complete = page.length < LOAD_CHUNK;
-      await this.d.cache.mergeLikers(postId, page, complete);
-      if (complete) return;
+      if (!(await this.d.cache.mergeLikers(postId, generation, page, complete))) return false;
+      if (complete) return true;
       after = page[page.length - 1]!.userId;
     }
   }

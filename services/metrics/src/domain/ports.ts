@@ -23,9 +23,6 @@ export type LikeDecision =
       kind: 'changed';
       likes: number;
       seq: number;
-      /** The raw Redis entries before and after, to undo exactly this decision. */
-      previous: string;
-      current: string;
     };
 
 /** The hot state in Redis. Every method is one atomic script per post. */
@@ -46,17 +43,21 @@ export interface CounterCache {
   ): Promise<Array<PostState | Gone>>;
   /** The atomic check-and-set of a like (`like` true) or an unlike. */
   decideLike(postId: number, userId: number, like: boolean): Promise<LikeDecision>;
-  /** Undoes a decision whose event could not be published, unless a newer decision replaced it. */
-  undoLike(
-    postId: number,
-    userId: number,
-    decision: Extract<LikeDecision, { kind: 'changed' }>,
-  ): Promise<void>;
   /**
-   * Merges entries into the post's likers, keeping per user the entry with the higher sequence;
-   * `complete` marks the set as fully loaded.
+   * Drops the post's likers (unless the post is deleted), after a decision whose event may or may not
+   * have been written: they are reloaded from PostgreSQL before the next decision or membership read.
    */
-  mergeLikers(postId: number, entries: LikerEntry[], complete: boolean): Promise<void>;
+  dropLikers(postId: number): Promise<void>;
+  /** Starts or joins a load of the post's likers; its generation goes with every merge of the load. */
+  beginLoad(postId: number): Promise<string>;
+  /**
+   * Merges entries of a load into the post's likers, keeping per user the entry with the higher
+   * sequence; `complete` marks the set as fully loaded. False when the likers were dropped since the
+   * load began (nothing is marked loaded then: the load must start over).
+   */
+  mergeLikers(postId: number, generation: string, entries: LikerEntry[], complete: boolean): Promise<boolean>;
+  /** Merges one decision into the post's likers (the higher sequence wins), as a fold's push does. */
+  mergeDecision(postId: number, entry: LikerEntry): Promise<void>;
   /** After a fold: newer snapshots and like entries, all posts in one round trip. */
   pushFolded(
     snapshots: Array<{ postId: number; snapshot: Snapshot }>,
