@@ -158,9 +158,16 @@ export async function verifyConsistency(
     const comments = outcomes.filter((o) => o.op === 'comment' && o.postId === postId);
     const created = comments.filter((o) => o.status === 201).map((o) => o.createdId!);
     const ambiguous = comments.filter((o) => o.status !== 201 && o.status !== 400).length;
-    const list = await api('GET', `/api/comments?post_id=${postId}&limit=100`);
-    const ids = (list.body as Array<{ id: number }>).map((c) => c.id);
-    const total = Number(list.headers.get('x-total-count') ?? ids.length);
+    // Every page: a busy post has more comments than one page holds (newest first).
+    const ids: number[] = [];
+    let total = 0;
+    for (let page = 1; page <= 50; page++) {
+      const list = await api('GET', `/api/comments?post_id=${postId}&limit=100&page=${page}`);
+      const items = list.body as Array<{ id: number }>;
+      total = Number(list.headers.get('x-total-count') ?? total);
+      ids.push(...items.map((c) => c.id));
+      if (items.length < 100) break;
+    }
     actual[`post ${postId} comments`] = {
       missing: created.filter((id) => !ids.includes(id)),
       duplicates: ids.length - new Set(ids).size,
@@ -174,8 +181,13 @@ export async function verifyConsistency(
     const creates = outcomes.filter((o) => o.op === 'create' && o.vu === vu);
     const created = creates.filter((o) => o.status === 201).map((o) => o.createdId!);
     const ambiguous = creates.filter((o) => o.status !== 201 && o.status !== 400).length;
-    const list = await api('GET', `/api/posts?user_id=${world.vus[vu]!.id}&limit=100`);
-    const ids = (list.body as Array<{ id: number }>).map((p) => p.id);
+    const ids: number[] = [];
+    for (let page = 1; page <= 50; page++) {
+      const list = await api('GET', `/api/posts?user_id=${world.vus[vu]!.id}&limit=100&page=${page}`);
+      const items = list.body as Array<{ id: number }>;
+      ids.push(...items.map((p) => p.id));
+      if (items.length < 100) break;
+    }
     actual[`reader ${vu} posts`] = {
       missing: created.filter((id) => !ids.includes(id)),
       withinBound: ids.length >= created.length && ids.length <= created.length + ambiguous,
