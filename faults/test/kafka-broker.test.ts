@@ -1,22 +1,12 @@
-import { makeWorld, type World } from './load';
-import { underLoad } from './scenario';
-import { closeDbs, control, sleep, waitRecovered } from './support';
+import { faultWorld, underLoad } from './scenario';
+import { control, sleep } from './support';
 import { badOutcomes, duringFault, report, verifyConsistency } from './verify';
 
 describe('fault: the Kafka broker is stopped and restarted under load', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('answers clearly while the broker is away, recovers, and loses or doubles no like, view, post or comment', async () => {
-    const r = await underLoad(world, async () => {
+    const r = await underLoad(world(), async () => {
       const from = Date.now();
       await control('POST /kafka/stop');
       await sleep(3000);
@@ -27,6 +17,6 @@ describe('fault: the Kafka broker is stopped and restarted under load', () => {
     expect(duringFault(r.load.outcomes, r.windows).length).toBeGreaterThan(20);
     expect(badOutcomes(r.load.outcomes)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
   }, 120000);
 });

@@ -1,28 +1,18 @@
-import { makeWorld, type World } from './load';
-import { underLoad } from './scenario';
-import { api, closeDbs, control, createPost, db, eventually, readTopic, waitRecovered } from './support';
+import { faultWorld, underLoad } from './scenario';
+import { api, control, createPost, db, eventually, readTopic } from './support';
 import { badOutcomes, report, verifyConsistency } from './verify';
 
 /** packages/kafka FAILPOINT_EXIT_CODE: the relay's process exits with it at the failpoint. */
 const FAILPOINT_EXIT_CODE = 86;
 
 describe('fault: the outbox relay is killed between publishing and marking published', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('publishes post.deleted again after restart, and its effects are applied exactly once', async () => {
     // A post with comments, likes and views, all folded before the fault.
-    const doomed = await createPost(world.author, 'Doomed post');
+    const doomed = await createPost(world().author, 'Doomed post');
     const commentIds: number[] = [];
-    for (const u of world.vus.slice(0, 3)) {
+    for (const u of world().vus.slice(0, 3)) {
       const c = await api('POST', '/api/comments', {
         token: u.token,
         body: { post_id: doomed, text: 'soon gone' },
@@ -30,7 +20,7 @@ describe('fault: the outbox relay is killed between publishing and marking publi
       expect(c.status).toBe(201);
       commentIds.push(c.body.id as number);
     }
-    for (const u of world.vus.slice(0, 2))
+    for (const u of world().vus.slice(0, 2))
       expect((await api('POST', `/api/posts/${doomed}/like`, { token: u.token })).status).toBe(200);
     expect((await api('GET', `/api/posts/${doomed}`)).status).toBe(200);
     const folded = await eventually(
@@ -48,7 +38,7 @@ describe('fault: the outbox relay is killed between publishing and marking publi
     let beforeRestart: { id: string; published_at: Date | null } | undefined;
     // The load creates no posts here, so the relay's first publish after the restart is the deletion.
     const r = await underLoad(
-      world,
+      world(),
       async () => {
         const from = Date.now();
         await control('POST /service/kill', { name: 'posts', signal: 'SIGTERM' });
@@ -56,7 +46,7 @@ describe('fault: the outbox relay is killed between publishing and marking publi
           name: 'posts',
           env: { MPB_FAILPOINTS: 'outbox.after-publish=exit' },
         });
-        const del = await api('DELETE', `/api/posts/${doomed}`, { token: world.author.token });
+        const del = await api('DELETE', `/api/posts/${doomed}`, { token: world().author.token });
         expect(del.status).toBe(204);
         exit = await control('POST /service/wait-exit', { name: 'posts', timeoutMs: 20000 });
         beforeRestart = await outboxRow();
@@ -100,10 +90,12 @@ describe('fault: the outbox relay is killed between publishing and marking publi
       ),
     ).toBe(true);
     expect(await db('metrics')('post_counters').where({ post_id: doomed })).toEqual([]);
-    expect((await api('POST', `/api/posts/${doomed}/like`, { token: world.vus[3]!.token })).status).toBe(404);
+    expect((await api('POST', `/api/posts/${doomed}/like`, { token: world().vus[3]!.token })).status).toBe(
+      404,
+    );
 
     expect(badOutcomes(r.load.outcomes)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
   }, 120000);
 });

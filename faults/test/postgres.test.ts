@@ -1,23 +1,13 @@
-import { makeWorld, type World } from './load';
-import { underLoad } from './scenario';
-import { closeDbs, control, sleep, waitRecovered } from './support';
+import { faultWorld, underLoad } from './scenario';
+import { control, sleep } from './support';
 import { badOutcomes, duringFault, report, verifyConsistency } from './verify';
 
 describe('fault: PostgreSQL is unreachable for several seconds under load', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('answers clearly while the database is cut off, recovers, and loses or doubles nothing', async () => {
     let destroyed = 0;
-    const r = await underLoad(world, async () => {
+    const r = await underLoad(world(), async () => {
       const from = Date.now();
       // Every open connection of every service is destroyed and new ones are refused for 5 s.
       destroyed = (await control('POST /pg/cut')).destroyed as number;
@@ -33,6 +23,6 @@ describe('fault: PostgreSQL is unreachable for several seconds under load', () =
     expect(duringFault(r.load.outcomes, r.windows).length).toBeGreaterThan(20);
     expect(badOutcomes(r.load.outcomes)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
   }, 120000);
 });

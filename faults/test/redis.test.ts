@@ -1,22 +1,12 @@
-import { makeWorld, type World } from './load';
-import { underLoad } from './scenario';
-import { closeDbs, control, sleep, waitRecovered } from './support';
+import { faultWorld, underLoad } from './scenario';
+import { control, sleep } from './support';
 import { badOutcomes, duringFault, report, verifyConsistency } from './verify';
 
 describe('fault: Redis is flushed, then restarted, under load', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('rebuilds counts from PostgreSQL after a flush and after a restart, answering clearly meanwhile', async () => {
-    const r = await underLoad(world, async () => {
+    const r = await underLoad(world(), async () => {
       const flushedAt = Date.now();
       expect((await control('POST /redis/flush')).reply).toBe('+OK');
       await sleep(2500);
@@ -34,6 +24,6 @@ describe('fault: Redis is flushed, then restarted, under load', () => {
     expect(duringFault(r.load.outcomes, r.windows).length).toBeGreaterThan(20);
     expect(badOutcomes(r.load.outcomes)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
   }, 120000);
 });

@@ -1,25 +1,16 @@
-import { makeWorld, SERVICE_OF, type World } from './load';
-import { underLoad } from './scenario';
-import { closeDbs, control, eventually, groupLag, waitRecovered } from './support';
+import { SERVICE_OF } from './load';
+import { faultWorld, underLoad } from './scenario';
+import { control, eventually, groupLag } from './support';
 import { badOutcomes, report, verifyConsistency, type FaultWindow } from './verify';
 
 describe('fault: a rolling restart under load (SIGTERM to each service in turn)', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('finishes in-flight requests, exits cleanly, commits its consumers and resets no connection', async () => {
     const names = Object.keys(JSON.parse(process.env.FAULTS_SERVICE_PORTS!) as Record<string, unknown>);
     const sigterms: Array<{ service: string; at: number }> = [];
     const exits: Record<string, unknown> = {};
-    const r = await underLoad(world, async () => {
+    const r = await underLoad(world(), async () => {
       const windows: FaultWindow[] = [];
       for (const service of names) {
         const at = Date.now();
@@ -50,7 +41,7 @@ describe('fault: a rolling restart under load (SIGTERM to each service in turn)'
     // listened), and a graceful shutdown must not reset a connection the gateway is using.
     expect(r.load.outcomes.filter((o) => o.status === 502).map((o) => `${o.op} ${o.detail}`)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
     // The metrics consumers committed everything they folded.
     let lag = -1;
     await eventually(async () => (lag = await groupLag('metrics-counters', 'blog.metrics.v1')) === 0, 20000);

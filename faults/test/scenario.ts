@@ -1,6 +1,26 @@
-import { startLoad, type LoadResult, type World } from './load';
-import { api, createPost, sleep, waitRecovered } from './support';
+import { makeWorld, startLoad, type LoadResult, type World } from './load';
+import { api, closeDbs, control, createPost, sleep, waitRecovered } from './support';
 import type { FaultWindow } from './verify';
+
+/**
+ * The users, author and posts a fault file works with, made before its tests; after them, the
+ * platform is repaired of whatever a failed assertion left broken, so the next file starts whole.
+ */
+export function faultWorld(): () => World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await makeWorld();
+  });
+  afterAll(async () => {
+    await closeDbs();
+    await control('POST /heal');
+    await waitRecovered(Date.now());
+  });
+  return () => {
+    if (!world) throw new Error('the fault world is made in beforeAll');
+    return world;
+  };
+}
 
 export interface ScenarioResult {
   load: LoadResult;

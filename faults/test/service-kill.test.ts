@@ -1,27 +1,17 @@
-import { makeWorld, type World } from './load';
-import { underLoad } from './scenario';
-import { closeDbs, control, sleep, waitRecovered } from './support';
+import { faultWorld, underLoad } from './scenario';
+import { control, sleep } from './support';
 import { answersWhileDown, badOutcomes, report, verifyConsistency, type FaultWindow } from './verify';
 
 /** The gateway must answer a request for a dead service at once, not after its upstream timeout. */
 const PROMPT_MS = 1000;
 
 describe('fault: a service process is killed (SIGKILL) and restarted under load', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await makeWorld();
-  });
-  afterAll(async () => {
-    await closeDbs();
-    // Repairs what a failed assertion may have left broken, so the next fault file starts whole.
-    await control('POST /heal');
-    await waitRecovered(Date.now());
-  });
+  const world = faultWorld();
 
   it('answers 502/503 promptly for the dead service, never hangs, and loses or doubles nothing', async () => {
     const down: FaultWindow[] = [];
     const kills: Array<Record<string, unknown>> = [];
-    const r = await underLoad(world, async () => {
+    const r = await underLoad(world(), async () => {
       const windows: FaultWindow[] = [];
       // posts: reads, lists and creation; metrics: likes (and the consumer killed mid-fold).
       for (const name of ['posts', 'metrics']) {
@@ -47,6 +37,6 @@ describe('fault: a service process is killed (SIGKILL) and restarted under load'
     }
     expect(badOutcomes(r.load.outcomes)).toEqual([]);
     expect(r.freshStatus).toEqual([200, 201]);
-    await verifyConsistency(world, r.load, r.windows);
+    await verifyConsistency(world(), r.load, r.windows);
   }, 120000);
 });
