@@ -4,7 +4,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { startPlatform } from '../../infra/local/platform.mjs';
 import { startTraceCollector } from './trace-collector.mjs';
 
-const E2E_TOPIC_PREFIX = 'e2e.';
+// Overridable so two checkouts on one machine can run the suite at once without sharing state.
+const E2E_TOPIC_PREFIX = process.env.E2E_TOPIC_PREFIX || 'e2e.';
+const E2E_DB_SUFFIX = process.env.E2E_DB_SUFFIX || '_e2e';
 
 export default async function globalSetup() {
   if (process.env.E2E_GATEWAY_URL) return; // a running deployment was given: test that instead
@@ -25,7 +27,7 @@ export default async function globalSetup() {
     ports: 'free',
     // Redis database 2 keeps the e2e platform's keys apart from a platform `npm start` runs beside it.
     infra: { ...process.env, REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/2' },
-    dbSuffix: '_e2e',
+    dbSuffix: E2E_DB_SUFFIX,
     // Its own topics and consumer groups: a platform `npm start` runs beside it shares the broker.
     topicPrefix: E2E_TOPIC_PREFIX,
     logLevel: 'warn',

@@ -22,7 +22,7 @@ const PIDS_FILE = path.join(FAULTS_DIR, 'pids.json');
 const LOG_FILE = path.join(FAULTS_DIR, 'services.log');
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 const PG_ADMIN = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-qc'];
-export const DB_SUFFIX = '_faults';
+export const DB_SUFFIX = process.env.FAULTS_DB_SUFFIX || '_faults';
 
 const cmdlineOf = (pid) => {
   try {
