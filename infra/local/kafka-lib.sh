@@ -84,9 +84,12 @@ kafka_up() {
   mkdir -p "$LOG_DIR"
   local log=$LOG_DIR/kafka.log
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
-    # 16 random bytes, base64url without padding: the format Kafka expects for a cluster id.
-    [[ -s $KAFKA_DIR/cluster.id ]] ||
+    # 16 random bytes, base64url without padding: the format Kafka expects for a cluster id. One that
+    # starts with '-' is taken by StorageTool's argument parser for an option (1 run in 64 failed),
+    # so draw again until it does not.
+    while [[ ! -s $KAFKA_DIR/cluster.id || $(head -c 1 "$KAFKA_DIR/cluster.id") == - ]]; do
       head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$KAFKA_DIR/cluster.id"
+    done
     info "kafka: formatting storage (cluster id $(cat "$KAFKA_DIR/cluster.id"))"
     "$JAVA" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$KAFKA_LIBS/*" \
       kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster.id")" \
