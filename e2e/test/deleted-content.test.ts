@@ -22,7 +22,10 @@ async function holdRows(client: Client, sql: string, params: unknown[]): Promise
   };
 }
 
-const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2048, 5)]);
+const PNG = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.alloc(2048, 5),
+]);
 
 async function upload(path: string, token: string): Promise<{ id: number; file_url: string }> {
   const form = new FormData();
@@ -51,7 +54,10 @@ async function thread(user: TestUser): Promise<Thread> {
     body: { title: `Post ${uniq()}`, description: 'comments and files', tag: 'e2e' },
   });
   const postId = post.body.id as number;
-  const comment = await api('POST', `/api/posts/${postId}/comments`, { token: user.token, body: { text: 'hi' } });
+  const comment = await api('POST', `/api/posts/${postId}/comments`, {
+    token: user.token,
+    body: { text: 'hi' },
+  });
   const commentId = comment.body.id as number;
   return {
     postId,
@@ -102,7 +108,9 @@ describe('deleted content while the cascade cannot run', () => {
     const live = await thread(owner);
     for (const [path] of readsOf(gone)) expect(await statusOf(path)).toEqual({ path, status: 200 });
 
-    const releaseComments = await holdRows(comments, 'select id from comments where post_id = $1', [gone.postId]);
+    const releaseComments = await holdRows(comments, 'select id from comments where post_id = $1', [
+      gone.postId,
+    ]);
     const releaseFiles = await holdRows(
       attachments,
       "select id from attachments where parent_type = 'post' and parent_id = $1",
@@ -117,9 +125,10 @@ describe('deleted content while the cascade cannot run', () => {
       // The cascade has not run: the rows are all still there.
       const probe = await connect('comments');
       try {
-        const { rows } = await probe.query('select id from comments where post_id = $1 and deleted_at is null', [
-          gone.postId,
-        ]);
+        const { rows } = await probe.query(
+          'select id from comments where post_id = $1 and deleted_at is null',
+          [gone.postId],
+        );
         expect(rows).toHaveLength(1);
       } finally {
         await probe.end();
@@ -140,7 +149,8 @@ describe('deleted content while the cascade cannot run', () => {
       if (Date.now() > deadline) throw new Error('the cascade did not remove the attachments within 15 s');
       await new Promise((r) => setTimeout(r, 200));
     }
-    for (const [path, error] of readsOf(gone)) expect(await statusOf(path)).toEqual({ path, status: 404, error });
+    for (const [path, error] of readsOf(gone))
+      expect(await statusOf(path)).toEqual({ path, status: 404, error });
   });
 
   it("hides a deleted comment's files right after the delete", async () => {

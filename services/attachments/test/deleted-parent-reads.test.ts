@@ -14,7 +14,10 @@ beforeAll(async () => {
   const address = await owners.start();
   t = await startTestAttachments({ ownersAddress: address });
   // A replica that trusts "live" for a minute: only the deletion event (or a read that finds out) clears it.
-  cached = await startTestAttachments({ ownersAddress: address, config: { PARENT_LIVENESS_CACHE_MS: '60000' } });
+  cached = await startTestAttachments({
+    ownersAddress: address,
+    config: { PARENT_LIVENESS_CACHE_MS: '60000' },
+  });
 });
 
 afterAll(async () => {
@@ -29,7 +32,11 @@ interface Stored {
   file_url: string;
 }
 
-async function withFiles(app: TestAttachments, kind: Kind, count = 2): Promise<{ id: number; files: Stored[] }> {
+async function withFiles(
+  app: TestAttachments,
+  kind: Kind,
+  count = 2,
+): Promise<{ id: number; files: Stored[] }> {
   const id = uniqueId();
   if (kind === 'post') owners.addPost(id, AUTHOR);
   else owners.addComment(id, AUTHOR);

@@ -64,7 +64,8 @@ describe("a deleted post's comments, before post.deleted arrives", () => {
   it('answer 404 on every read path right after the delete, while a live post is unaffected', async () => {
     const gone = await postWithComments(t);
     const live = await postWithComments(t);
-    for (const path of readPaths(gone.postId, gone.ids)) expect((await request(t.app).get(path)).status).toBe(200);
+    for (const path of readPaths(gone.postId, gone.ids))
+      expect((await request(t.app).get(path)).status).toBe(200);
 
     posts.markDeleted(gone.postId);
 
@@ -102,7 +103,8 @@ describe("a deleted post's comments, before post.deleted arrives", () => {
     posts.markDeleted(gone.postId);
     expect((await request(t.app).get(`/api/posts/${gone.postId}/comments`)).status).toBe(404);
     const before = asked(gone.postId);
-    for (const path of readPaths(gone.postId, gone.ids)) expect((await request(t.app).get(path)).status).toBe(404);
+    for (const path of readPaths(gone.postId, gone.ids))
+      expect((await request(t.app).get(path)).status).toBe(404);
     expect(asked(gone.postId)).toBe(before);
   });
 

@@ -118,7 +118,9 @@ export class AttachmentRepository implements AttachmentStore {
         .where({ parent_type: parent.kind, parent_id: parent.id, state: 'ready' })
         .orderBy('id')
         .limit(limit) as Promise<AttachmentRow[]>,
-      this.knex('deleted_parents').first('parent_id').where({ parent_type: parent.kind, parent_id: parent.id }),
+      this.knex('deleted_parents')
+        .first('parent_id')
+        .where({ parent_type: parent.kind, parent_id: parent.id }),
     ]);
     return { attachments: rows.map(toAttachment), parentDeleted: deleted !== undefined };
   }
