@@ -14,8 +14,8 @@ const s3 = new S3Client({
   },
 });
 const BUCKET = process.env.S3_BUCKET ?? 'mpb-attachments';
-/** The e2e platform's attachments keep their objects under `e2e/` (infra/local/services.mjs). */
-const KEY_PREFIX = 'e2e/';
+/** The e2e platform's attachments keep their objects under its database suffix, `e2e/` (infra/local/services.mjs). */
+const KEY_PREFIX = `${(process.env.E2E_DB_SUFFIX || '_e2e').replace(/^_+/, '')}/`;
 
 async function objectsOf(kind: 'post' | 'comment', id: number): Promise<string[]> {
   const out = await s3.send(
@@ -249,7 +249,10 @@ describe('attachments through the gateway', () => {
       expect((await api('DELETE', `/api/posts/${postId}`, { token: owner.token })).status).toBe(204);
       await eventually(async () => (await objectsOf('post', postId)).length === 0);
       await eventually(async () => (await objectsOf('comment', commentId)).length === 0);
-      expect((await api('GET', `/api/posts/${postId}/attachments`)).body).toEqual([]);
+      expect(await api('GET', `/api/posts/${postId}/attachments`)).toMatchObject({
+        status: 404,
+        body: { error: 'post not found' },
+      });
     });
 
     it('deleting a comment removes its objects from the bucket within seconds', async () => {

@@ -13,3 +13,4 @@ export * from './grpc/client';
 export * from './readiness';
 export * from './session-revocation';
 export * from './startup-database';
+export * from './liveness-cache';

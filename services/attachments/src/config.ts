@@ -53,6 +53,17 @@ export interface AttachmentsConfig extends BaseConfig, KafkaConfig, TokenVerific
   MAX_FILE_BYTES: number;
   MAX_FILES_PER_REQUEST: number;
   MAX_REQUEST_BYTES: number;
+  /** Uploads one user may have in flight at once on one replica; more is a 429. */
+  MAX_UPLOADS_IN_FLIGHT_PER_USER: number;
+  /** Spool bytes all uploads in flight on one replica may reserve at once; more is a 503. */
+  UPLOAD_SPOOL_MAX_BYTES: number;
+  /** Retry-After (seconds) of those 429 and 503 answers. */
+  UPLOAD_RETRY_AFTER_SECONDS: number;
+  /**
+   * How long a read may trust "this post / comment is live" before asking its service again (0:
+   * never, every read of a parent with files asks; reads of one parent at once share a call).
+   */
+  PARENT_LIVENESS_CACHE_MS: number;
   /** Seconds between reconciliation runs (0: only at start-up). */
   RECONCILE_INTERVAL_SECONDS: number;
   /** Pending rows and unreferenced objects older than this are removed by reconciliation. */
@@ -113,6 +124,15 @@ export const configSchema = Joi.object<AttachmentsConfig>({
     .min(1)
     .max(5 * 1024 * MIB)
     .default(50 * MIB),
+  MAX_UPLOADS_IN_FLIGHT_PER_USER: Joi.number().integer().min(1).max(1000).default(3),
+  // At least one file of the largest size must fit, or uploads of unknown length could never start.
+  UPLOAD_SPOOL_MAX_BYTES: Joi.number()
+    .integer()
+    .min(Joi.ref('MAX_FILE_BYTES'))
+    .max(1024 * 1024 * MIB)
+    .default(1024 * MIB),
+  UPLOAD_RETRY_AFTER_SECONDS: Joi.number().integer().min(1).max(3600).default(5),
+  PARENT_LIVENESS_CACHE_MS: Joi.number().integer().min(0).max(60_000).default(0),
   RECONCILE_INTERVAL_SECONDS: Joi.number().integer().min(0).max(86_400).default(300),
   RECONCILE_GRACE_SECONDS: Joi.number()
     .integer()

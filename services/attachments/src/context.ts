@@ -1,11 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
-import { createTokenVerifier, sessionRevocationCheck, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import {
+  createTokenVerifier,
+  LivenessCache,
+  sessionRevocationCheck,
+  type Jwk,
+  type TokenVerifier,
+} from '@mpb/service-kit';
 import type { AttachmentsConfig } from './config';
 import { AttachmentRepository } from './data/attachment-repository';
 import { AttachmentsService } from './domain/attachments-service';
 import type { ObjectStore, OwnerDirectory } from './domain/ports';
+import { UploadAdmission } from './domain/upload-admission';
 
 export type AttachmentsSettings = Pick<
   AttachmentsConfig,
@@ -14,6 +21,10 @@ export type AttachmentsSettings = Pick<
   | 'MAX_FILE_BYTES'
   | 'MAX_FILES_PER_REQUEST'
   | 'MAX_REQUEST_BYTES'
+  | 'MAX_UPLOADS_IN_FLIGHT_PER_USER'
+  | 'UPLOAD_SPOOL_MAX_BYTES'
+  | 'UPLOAD_RETRY_AFTER_SECONDS'
+  | 'PARENT_LIVENESS_CACHE_MS'
   | 'S3_KEY_PREFIX'
   | 'PUBLIC_BASE_URL'
 >;
@@ -48,6 +59,12 @@ export function createAttachmentsContext(c: {
         maxFiles: c.settings.MAX_FILES_PER_REQUEST,
         maxRequestBytes: c.settings.MAX_REQUEST_BYTES,
       },
+      admission: new UploadAdmission({
+        maxUploadsPerUser: c.settings.MAX_UPLOADS_IN_FLIGHT_PER_USER,
+        maxSpoolBytes: c.settings.UPLOAD_SPOOL_MAX_BYTES,
+        retryAfterSeconds: c.settings.UPLOAD_RETRY_AFTER_SECONDS,
+      }),
+      parentLiveness: new LivenessCache<string>({ liveTtlMs: c.settings.PARENT_LIVENESS_CACHE_MS }),
     }),
     verifier: createTokenVerifier({
       loadKeys: c.loadKeys,

@@ -16,6 +16,7 @@ describe('comments configuration', () => {
       AUTH_URL: 'http://127.0.0.1:3001',
       POSTS_GRPC_ADDR: '127.0.0.1:50052',
       POSTS_DEADLINE_MS: 1000,
+      POST_LIVENESS_CACHE_MS: 0,
       MIGRATE_ON_START: true,
       OUTBOX_MAX_LAG_SECONDS: 60,
     });

@@ -30,6 +30,11 @@ export interface CommentsConfig extends BaseConfig, KafkaConfig, TokenVerificati
   /** host:port of the posts gRPC server, asked whether a post exists before a comment is stored. */
   POSTS_GRPC_ADDR: string;
   POSTS_DEADLINE_MS: number;
+  /**
+   * How long a read may trust posts' "this post is live" before asking again (0: never, every read
+   * of a commented post asks; reads of one post at the same moment share one call). "Deleted" is kept.
+   */
+  POST_LIVENESS_CACHE_MS: number;
   /** /readyz fails when the oldest unpublished outbox event is older than this. */
   OUTBOX_MAX_LAG_SECONDS: number;
   /** /readyz fails when post events wait and the consumer has not processed one for this long. */
@@ -53,6 +58,7 @@ export const configSchema = Joi.object<CommentsConfig>({
     .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
     .default('127.0.0.1:50052'),
   POSTS_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),
+  POST_LIVENESS_CACHE_MS: Joi.number().integer().min(0).max(60_000).default(0),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
   CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
 });

@@ -1,13 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
-import { createTokenVerifier, sessionRevocationCheck, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import {
+  createTokenVerifier,
+  LivenessCache,
+  sessionRevocationCheck,
+  type Jwk,
+  type TokenVerifier,
+} from '@mpb/service-kit';
 import type { CommentsConfig } from './config';
 import { CommentRepository } from './data/comment-repository';
 import { CommentsService } from './domain/comments-service';
 import type { PostDirectory } from './domain/ports';
 
-export type CommentsSettings = Pick<CommentsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE'>;
+export type CommentsSettings = Pick<CommentsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'POST_LIVENESS_CACHE_MS'>;
 
 export interface CommentsContext {
   comments: CommentsService;
@@ -32,6 +38,7 @@ export function createCommentsContext(c: {
       posts: c.posts,
       logger: c.logger,
       cascadeChunkSize: c.cascadeChunkSize,
+      postLiveness: new LivenessCache<number>({ liveTtlMs: c.settings.POST_LIVENESS_CACHE_MS }),
     }),
     verifier: createTokenVerifier({
       loadKeys: c.loadKeys,

@@ -52,7 +52,7 @@ describe('when posts cannot answer', () => {
     expect(await stored(postId)).toBe(0);
   });
 
-  it('answers 503 posts service unavailable when posts is down, stores nothing, and keeps serving reads', async () => {
+  it('answers 503 posts service unavailable to creations and reads when posts is down, and stores nothing', async () => {
     const postId = uniquePostId();
     posts.add(postId);
     const existing = await createComment(t, postId, 1, 'before the outage');
@@ -76,9 +76,19 @@ describe('when posts cannot answer', () => {
     expect(await stored(postId)).toBe(1);
     expect(await outboxed(postId)).toBe(1);
 
-    // Reads, edits and deletes need only this service's own data.
-    expect((await request(t.app).get(`/api/comments?post_id=${postId}`)).body).toHaveLength(1);
-    expect((await request(t.app).get(`/api/comments/${existing.id}`)).status).toBe(200);
+    // Reads of a post's comments need posts to say the post is not deleted: a clear 503, never
+    // possibly-deleted content. A post without comments needs no answer; edits need only this service.
+    for (const path of [
+      `/api/comments?post_id=${postId}`,
+      `/api/posts/${postId}/comments`,
+      `/api/comments/${existing.id}`,
+    ]) {
+      expect(await request(t.app).get(path)).toMatchObject({
+        status: 503,
+        body: { error: 'posts service unavailable', code: 'UNAVAILABLE' },
+      });
+    }
+    expect((await request(t.app).get(`/api/posts/${uniquePostId()}/comments`)).body).toEqual([]);
     const edit = await request(t.app)
       .put(`/api/comments/${existing.id}`)
       .set('Authorization', bearer(t.tokens.sign(1)))

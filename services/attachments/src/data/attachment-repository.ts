@@ -108,13 +108,21 @@ export class AttachmentRepository implements AttachmentStore {
     await this.knex('attachments').whereIn('id', ids).delete();
   }
 
-  async listReady(parent: Parent, limit: number): Promise<Attachment[]> {
-    const rows = (await this.knex('attachments')
-      .select([...COLUMNS])
-      .where({ parent_type: parent.kind, parent_id: parent.id, state: 'ready' })
-      .orderBy('id')
-      .limit(limit)) as AttachmentRow[];
-    return rows.map(toAttachment);
+  async listReady(
+    parent: Parent,
+    limit: number,
+  ): Promise<{ attachments: Attachment[]; parentDeleted: boolean }> {
+    const [rows, deleted] = await Promise.all([
+      this.knex('attachments')
+        .select([...COLUMNS])
+        .where({ parent_type: parent.kind, parent_id: parent.id, state: 'ready' })
+        .orderBy('id')
+        .limit(limit) as Promise<AttachmentRow[]>,
+      this.knex('deleted_parents')
+        .first('parent_id')
+        .where({ parent_type: parent.kind, parent_id: parent.id }),
+    ]);
+    return { attachments: rows.map(toAttachment), parentDeleted: deleted !== undefined };
   }
 
   async findReady(kind: ParentKind, id: number): Promise<Attachment | undefined> {

@@ -14,7 +14,14 @@ import { errorFields, type Logger } from '@mpb/logger';
 import type { Attachment, Parent, ParentKind } from './attachment';
 import { sanitizeFileName } from './file-name';
 import { nameContradicts, PlainTextCheck, SNIFF_BYTES, sniffType } from './file-type';
-import type { AttachmentStore, ObjectStore, OwnerDirectory, StoredObject } from './ports';
+import type { UploadAdmission } from './upload-admission';
+import type {
+  AttachmentStore,
+  ObjectStore,
+  OwnerDirectory,
+  ParentLivenessMemory,
+  StoredObject,
+} from './ports';
 
 export const SERVICE_NAME = 'attachments';
 
@@ -84,7 +91,20 @@ export interface AttachmentsServiceDeps {
   batchSize?: number;
   /** Most rows a list returns. */
   listLimit?: number;
+  /** Per-user and spool limits on uploads in flight; without it only the per-request limits apply. */
+  admission?: UploadAdmission;
+  /** What reads remember of parents' liveness; without it every read that needs to know asks. */
+  parentLiveness?: ParentLivenessMemory;
 }
+
+/** No memory: every question goes to the owner service. */
+const askEveryTime: ParentLivenessMemory = {
+  known: () => undefined,
+  isLive: (_key, ask) => ask(),
+  markGone: () => undefined,
+};
+
+const livenessKey = (p: Parent): string => `${p.kind}:${p.id}`;
 
 export interface RequestContext {
   requestId?: string;
@@ -113,15 +133,29 @@ export class AttachmentsService {
   private readonly keyPrefix: string;
   private readonly batchSize: number;
   private readonly listLimit: number;
+  private readonly liveness: ParentLivenessMemory;
 
   constructor(private readonly d: AttachmentsServiceDeps) {
     this.keyPrefix = d.keyPrefix ?? '';
     this.batchSize = d.batchSize ?? 500;
     this.listLimit = d.listLimit ?? 1000;
+    this.liveness = d.parentLiveness ?? askEveryTime;
   }
 
   get limits(): UploadLimits {
     return this.d.limits;
+  }
+
+  /**
+   * Reserves room for one upload of `userId` before its body is read (429 or 503 with Retry-After
+   * when there is none); the returned function gives it back once the request is done. An upload
+   * spools one file at a time, so it needs at most the smaller of its declared length and the file
+   * size limit.
+   */
+  admitUpload(userId: number, declaredLength: number | undefined): () => void {
+    if (!this.d.admission) return () => undefined;
+    const spool = Math.min(this.d.limits.maxFileBytes, declaredLength ?? Number.POSITIVE_INFINITY);
+    return this.d.admission.admit(userId, spool);
   }
 
   /** Only the author of a live post or comment may attach to it; asked of its service. */
@@ -159,19 +193,58 @@ export class AttachmentsService {
     }
   }
 
-  async list(parent: Parent): Promise<Attachment[]> {
-    return this.d.store.listReady(parent, this.listLimit);
+  /**
+   * A live parent's attachments. A deleted parent's are hidden at once (404 `post not found` /
+   * `comment not found`), before its deletion event arrives to remove them: the owner service is
+   * asked when the parent has attachments and its deletion is not known here yet. A parent without
+   * attachments is an empty list, without asking.
+   */
+  async list(parent: Parent, ctx: RequestContext = {}): Promise<Attachment[]> {
+    const key = livenessKey(parent);
+    if (this.liveness.known(key) === false) throw notFound(notFoundMessage(parent.kind));
+    const { attachments, parentDeleted } = await this.d.store.listReady(parent, this.listLimit);
+    if (parentDeleted) {
+      this.liveness.markGone(key);
+      throw notFound(notFoundMessage(parent.kind));
+    }
+    if (attachments.length > 0 && !(await this.parentIsLive(parent, ctx)))
+      throw notFound(notFoundMessage(parent.kind));
+    return attachments;
   }
 
-  async get(kind: ParentKind, id: number): Promise<Attachment> {
+  /** A ready attachment of a live parent; anything else is as unknown as no attachment. */
+  async get(kind: ParentKind, id: number, ctx: RequestContext = {}): Promise<Attachment> {
     const attachment = await this.d.store.findReady(kind, id);
-    if (!attachment) throw notFound(Messages.attachmentNotFound);
+    if (!attachment || !(await this.parentIsLive(attachment.parent, ctx)))
+      throw notFound(Messages.attachmentNotFound);
     return attachment;
   }
 
+  /** The parent's deletion event arrived: reads stop asking its owner service about it. */
+  forgetDeletedParent(parent: Parent): void {
+    this.liveness.markGone(livenessKey(parent));
+  }
+
+  /**
+   * Whether the parent of existing attachments is live (it existed, so "not found" means deleted and
+   * is remembered). A comment is live only while its post is: comments answers NOT_FOUND for a
+   * comment of a deleted post. 503 `posts service unavailable` / `comments service unavailable` when
+   * the owner service cannot tell (see README).
+   */
+  private parentIsLive(parent: Parent, ctx: RequestContext): Promise<boolean> {
+    return this.liveness.isLive(livenessKey(parent), async () => {
+      const author = await this.d.owners.authorOf(parent, { requestId: ctx.requestId });
+      return author !== undefined;
+    });
+  }
+
   /** The attachment and its bytes; a row whose object is missing is as unknown as no row. */
-  async open(kind: ParentKind, id: number): Promise<{ attachment: Attachment; object: StoredObject }> {
-    const attachment = await this.get(kind, id);
+  async open(
+    kind: ParentKind,
+    id: number,
+    ctx: RequestContext = {},
+  ): Promise<{ attachment: Attachment; object: StoredObject }> {
+    const attachment = await this.get(kind, id, ctx);
     const object = await this.d.objects.get(attachment.objectKey).catch((err: unknown) => {
       throw storageDown(err);
     });

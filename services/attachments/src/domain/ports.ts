@@ -31,8 +31,11 @@ export interface AttachmentStore {
   markReady(files: Array<{ id: number; size: number }>): Promise<Attachment[]>;
   /** Deletes rows by id, whatever their state. */
   removeRows(ids: number[]): Promise<void>;
-  /** A parent's ready attachments, oldest first, at most `limit`. */
-  listReady(parent: Parent, limit: number): Promise<Attachment[]>;
+  /**
+   * A parent's ready attachments, oldest first, at most `limit`, and whether the parent is recorded
+   * as deleted (its deletion event reached this service).
+   */
+  listReady(parent: Parent, limit: number): Promise<{ attachments: Attachment[]; parentDeleted: boolean }>;
   /** A ready attachment of this kind of parent, unless the parent is known to be deleted. */
   findReady(kind: Parent['kind'], id: number): Promise<Attachment | undefined>;
   /** Locks a ready attachment, checks its owner and moves it to `deleting`. */
@@ -73,4 +76,18 @@ export interface OwnerDirectory {
    * UNAVAILABLE AppError naming the service when that service cannot answer.
    */
   authorOf(parent: Parent, o?: { requestId?: string }): Promise<number | undefined>;
+}
+
+/**
+ * What the read paths remember about parents' liveness (the service kit's LivenessCache, keyed
+ * `post:<id>` / `comment:<id>`): a deleted parent for good, a live one briefly at most; concurrent
+ * asks for one parent share a call.
+ */
+export interface ParentLivenessMemory {
+  /** true or false when known without asking the owner service, undefined otherwise. */
+  known(key: string): boolean | undefined;
+  /** Whether the parent is live, from memory or from `ask`; rejects when `ask` does. */
+  isLive(key: string, ask: () => Promise<boolean>): Promise<boolean>;
+  /** The parent was deleted (a read found out, or its deletion event arrived). */
+  markGone(key: string): void;
 }

@@ -29,6 +29,8 @@ export function parentEventsHandler(o: {
     const kind = KIND_OF_EVENT[envelope.type];
     if (!kind) return;
     const { id } = parsePayload(envelope, deletedPayloadSchema);
+    // Reads on this replica stop asking about the parent at once, even before the cascade commits.
+    o.attachments.forgetDeletedParent({ kind, id });
     const removed = await o.attachments.removeAttachmentsOf(
       { kind, id },
       { consumer: o.consumer, eventId: envelope.id },

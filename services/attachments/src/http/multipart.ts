@@ -15,12 +15,18 @@ export const isMultipart = (req: IncomingMessage): boolean =>
 export const rawBodyLimit = (limits: UploadLimits): number =>
   limits.maxRequestBytes + MULTIPART_OVERHEAD_BYTES;
 
-/** 413 before a byte is read when the declared length is already too much. */
-export function assertDeclaredLength(req: IncomingMessage, limits: UploadLimits): void {
+/**
+ * 413 before a byte is read when the declared length is already too much. Returns the declared
+ * length, undefined for a body of unknown length (chunked).
+ */
+export function assertDeclaredLength(req: IncomingMessage, limits: UploadLimits): number | undefined {
   if (!isMultipart(req)) throw unsupportedMediaType(Messages.notMultipart);
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > rawBodyLimit(limits))
-    throw payloadTooLarge(limitMessages.request(limits));
+  const header = req.headers['content-length'];
+  if (header === undefined) return undefined;
+  const declared = Number(header);
+  if (!Number.isFinite(declared)) return undefined;
+  if (declared > rawBodyLimit(limits)) throw payloadTooLarge(limitMessages.request(limits));
+  return declared;
 }
 
 export interface ReceivedFiles {

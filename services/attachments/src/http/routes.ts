@@ -55,33 +55,45 @@ export function attachmentRoutes({ attachments, verifier, publicBaseUrl }: Route
     const attachmentId = (req: Request): number => idParam(req.params.id, Messages.invalidAttachmentId);
 
     router.get(`${base}/:id/attachments`, async (req, res) => {
-      const list = await attachments.list(parentOf(req));
+      const list = await attachments.list(parentOf(req), { requestId: res.locals.requestId });
       res.json(list.map((a) => toAttachmentResponse(a, publicBaseUrl)));
     });
 
-    // Token (401), path (400), body type and declared size (415, 413), then the owner service
-    // (404, 403, 503), and only then is the body read.
+    // Token (401), path (400), body type and declared size (415, 413), uploads in flight and spool
+    // room (429, 503), then the owner service (404, 403, 503), and only then is the body read.
     router.post(`${base}/:id/attachments`, authenticated, async (req, res) => {
       const parent = parentOf(req);
-      assertDeclaredLength(req, attachments.limits);
-      await attachments.assertAuthor(parent, res.locals.user!.id, { requestId: res.locals.requestId });
-      const received = receiveFiles(req, attachments.limits);
+      const declared = assertDeclaredLength(req, attachments.limits);
+      const release = attachments.admitUpload(res.locals.user!.id, declared);
       try {
-        const stored = await attachments.upload(parent, res.locals.user!.id, received.files);
-        res.status(201).json(stored.map((a) => toAttachmentResponse(a, publicBaseUrl)));
+        await attachments.assertAuthor(parent, res.locals.user!.id, { requestId: res.locals.requestId });
+        const received = receiveFiles(req, attachments.limits);
+        try {
+          const stored = await attachments.upload(parent, res.locals.user!.id, received.files);
+          res.status(201).json(stored.map((a) => toAttachmentResponse(a, publicBaseUrl)));
+        } catch (err) {
+          received.abort();
+          throw err;
+        }
       } catch (err) {
-        received.abort();
+        // Whatever of the body was not read is dropped, not left to hold the connection.
         dropRestOfBody(req, res);
         throw err;
+      } finally {
+        // upload() settles only after its temporary file is removed: the room is free again.
+        release();
       }
     });
 
     router.get(`${base}/attachments/:id`, async (req, res) => {
-      res.json(toAttachmentResponse(await attachments.get(kind, attachmentId(req)), publicBaseUrl));
+      const attachment = await attachments.get(kind, attachmentId(req), { requestId: res.locals.requestId });
+      res.json(toAttachmentResponse(attachment, publicBaseUrl));
     });
 
     router.get(`${base}/attachments/:id/file`, async (req, res) => {
-      const { attachment, object } = await attachments.open(kind, attachmentId(req));
+      const { attachment, object } = await attachments.open(kind, attachmentId(req), {
+        requestId: res.locals.requestId,
+      });
       res.status(200).set({
         // Text was checked to be UTF-8 on the way in.
         'Content-Type':

@@ -25,6 +25,8 @@ export class OwnersStandIn {
   readonly comments = new Map<number, Owned>();
   private server: GrpcServer | undefined;
   port = 0;
+  /** Every lookup received, as `post:<id>` / `comment:<id>`, for checking what attachments asked. */
+  readonly asked: string[] = [];
 
   addPost(id: number, author: number): this {
     this.posts.set(id, { author, deleted: false });
@@ -54,6 +56,7 @@ export class OwnersStandIn {
     };
     server.add('blog.posts.v1.PostService', loadPostsProto().blog.posts.v1.PostService.service, {
       GetPost: async (r: GetPostRequest): Promise<Post> => {
+        this.asked.push(`post:${r.id}`);
         const p = find(this.posts, r.id, r.include_deleted, 'post');
         return {
           id: r.id,
@@ -72,6 +75,7 @@ export class OwnersStandIn {
       loadCommentsProto().blog.comments.v1.CommentService.service,
       {
         GetComment: async (r: GetCommentRequest): Promise<Comment> => {
+          this.asked.push(`comment:${r.id}`);
           const c = find(this.comments, r.id, r.include_deleted, 'comment');
           return {
             id: r.id,

@@ -62,8 +62,8 @@ export class CommentRepository implements CommentStore {
   async listLiveByPost(
     postId: number,
     page: { limit: number; offset: number },
-  ): Promise<{ comments: Comment[]; total: number }> {
-    const [rows, counted] = await Promise.all([
+  ): Promise<{ comments: Comment[]; total: number; postDeleted: boolean }> {
+    const [rows, counted, deleted] = await Promise.all([
       this.knex('comments')
         .select([...COLUMNS])
         .where({ post_id: postId })
@@ -78,8 +78,13 @@ export class CommentRepository implements CommentStore {
         .where({ post_id: postId })
         .whereNull('deleted_at')
         .first(this.knex.raw('count(*)::int as total')) as Promise<{ total: number } | undefined>,
+      this.knex('deleted_posts').first('post_id').where({ post_id: postId }),
     ]);
-    return { comments: rows.map(toComment), total: counted?.total ?? 0 };
+    return {
+      comments: rows.map(toComment),
+      total: counted?.total ?? 0,
+      postDeleted: deleted !== undefined,
+    };
   }
 
   async findById(id: number, o: { includeDeleted?: boolean } = {}): Promise<Comment | undefined> {

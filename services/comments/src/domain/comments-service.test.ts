@@ -29,7 +29,7 @@ function setup(
   const calls = { created: 0, events: [] as EventEnvelope<unknown>[], cascadeChunks: [] as number[] };
   const steps = [...(o.steps ?? [])];
   const comments: CommentStore = {
-    listLiveByPost: async () => ({ comments: [], total: 0 }),
+    listLiveByPost: async () => ({ comments: [], total: 0, postDeleted: false }),
     findById: async (id, q) => (id === 1 ? stored({ deletedAt: q?.includeDeleted ? at : null }) : undefined),
     createWithEvent: async (input, event) => {
       calls.created += 1;

@@ -9,7 +9,7 @@ import {
   type CommentDeletedReason,
 } from './comment';
 import type { Page, PageRequest } from './pagination';
-import type { CommentStore, EventOf, PostDirectory } from './ports';
+import type { CommentStore, EventOf, PostDirectory, PostLivenessMemory } from './ports';
 
 /** Texts of the old API (and of this service's additions), kept because clients match on them. */
 export const Messages = {
@@ -33,7 +33,16 @@ export interface CommentsServiceDeps {
   posts: PostDirectory;
   logger: Logger;
   cascadeChunkSize?: number;
+  /** What reads remember of posts' liveness; without it every read that needs to know asks posts. */
+  postLiveness?: PostLivenessMemory;
 }
+
+/** No memory: every question goes to posts. */
+const askEveryTime: PostLivenessMemory = {
+  known: () => undefined,
+  isLive: (_postId, ask) => ask(),
+  markGone: () => undefined,
+};
 
 export interface RequestContext {
   trace?: TraceContext;
@@ -42,38 +51,74 @@ export interface RequestContext {
 
 export class CommentsService {
   private readonly chunkSize: number;
+  private readonly liveness: PostLivenessMemory;
 
   constructor(private readonly d: CommentsServiceDeps) {
     this.chunkSize = d.cascadeChunkSize ?? CASCADE_CHUNK_SIZE;
+    this.liveness = d.postLiveness ?? askEveryTime;
   }
 
   /**
-   * Served from this service's own data: a post that does not exist (or was deleted, whose comments
-   * the cascade removed) simply has no comments, and lists keep working while posts is down.
+   * A live post's comments. A deleted post's comments are hidden at once (404 `post not found`),
+   * before its `post.deleted` arrives to delete them: posts is asked when the post has comments and
+   * its deletion is not known here yet. A post without comments (never created, or not commented)
+   * is an empty list, without asking.
    */
-  async listForPost(postId: number, request: PageRequest): Promise<Page<Comment>> {
-    const { comments, total } = await this.d.comments.listLiveByPost(postId, request);
+  async listForPost(postId: number, request: PageRequest, ctx: RequestContext = {}): Promise<Page<Comment>> {
+    if (this.liveness.known(postId) === false) throw notFound(Messages.postNotFound);
+    const { comments, total, postDeleted } = await this.d.comments.listLiveByPost(postId, request);
+    if (postDeleted) {
+      this.liveness.markGone(postId);
+      throw notFound(Messages.postNotFound);
+    }
+    if (total > 0 && !(await this.postIsLive(postId, ctx))) throw notFound(Messages.postNotFound);
     return { items: comments, total, request };
   }
 
-  /** A live comment; a deleted one is as unknown as one that never existed. */
-  async get(id: number): Promise<Comment> {
+  /** A live comment of a live post; anything else is as unknown as a comment that never existed. */
+  async get(id: number, ctx: RequestContext = {}): Promise<Comment> {
     const comment = await this.d.comments.findById(id);
+    if (!comment || !(await this.postIsLive(comment.postId, ctx))) throw notFound(Messages.commentNotFound);
+    return comment;
+  }
+
+  /**
+   * For other services (gRPC). Without `includeDeleted`, as `get`: a comment of a deleted post is
+   * NOT_FOUND (attachments hides its files with it). With it, the row as stored, deleted or not,
+   * without asking posts.
+   */
+  async lookup(id: number, includeDeleted: boolean, ctx: RequestContext = {}): Promise<Comment> {
+    if (!includeDeleted) return this.get(id, ctx);
+    const comment = await this.d.comments.findById(id, { includeDeleted });
     if (!comment) throw notFound(Messages.commentNotFound);
     return comment;
   }
 
-  /** For other services (gRPC): may include deleted comments, marked as such. */
-  async lookup(id: number, includeDeleted: boolean): Promise<Comment> {
-    const comment = await this.d.comments.findById(id, { includeDeleted });
-    if (!comment) throw notFound(Messages.commentNotFound);
-    return comment;
+  /** `post.deleted` arrived: reads stop asking posts about this post. */
+  forgetDeletedPost(postId: number): void {
+    this.liveness.markGone(postId);
+  }
+
+  /**
+   * Whether the post of existing comments is live (it existed, so "not found" means deleted and is
+   * remembered); 503 `posts service unavailable` when posts cannot tell (see README).
+   */
+  private async postIsLive(postId: number, ctx: RequestContext): Promise<boolean> {
+    try {
+      return await this.liveness.isLive(postId, () =>
+        this.d.posts.postExists(postId, { requestId: ctx.requestId }),
+      );
+    } catch (err) {
+      this.d.logger.warn({ post_id: postId, ...errorFields(err) }, 'posts service did not answer');
+      throw unavailable(Messages.postsUnavailable, { cause: err });
+    }
   }
 
   async create(
     input: { postId: number; userId: number; text: string },
     ctx: RequestContext = {},
   ): Promise<Comment> {
+    // Asked afresh, never from memory: an id posts does not know yet may be a post created later.
     let exists: boolean;
     try {
       exists = await this.d.posts.postExists(input.postId, { requestId: ctx.requestId });

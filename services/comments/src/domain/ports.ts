@@ -27,11 +27,14 @@ export interface CascadeStep {
 }
 
 export interface CommentStore {
-  /** A post's live comments, newest first, and how many it has. */
+  /**
+   * A post's live comments, newest first, how many it has, and whether the post is recorded as
+   * deleted (its `post.deleted` reached this service).
+   */
   listLiveByPost(
     postId: number,
     page: { limit: number; offset: number },
-  ): Promise<{ comments: Comment[]; total: number }>;
+  ): Promise<{ comments: Comment[]; total: number; postDeleted: boolean }>;
   findById(id: number, o?: { includeDeleted?: boolean }): Promise<Comment | undefined>;
   /**
    * Inserts the comment and its event in one transaction, unless the post is known to be deleted.
@@ -62,4 +65,17 @@ export interface PostDirectory {
    * (unreachable, deadline exceeded, internal error).
    */
   postExists(postId: number, o?: { requestId?: string }): Promise<boolean>;
+}
+
+/**
+ * What the read paths remember about posts' liveness (the service kit's LivenessCache): a deleted
+ * post is remembered for good, a live one briefly at most; concurrent asks for one post share a call.
+ */
+export interface PostLivenessMemory {
+  /** true or false when known without asking posts, undefined otherwise. */
+  known(postId: number): boolean | undefined;
+  /** Whether the post is live, from memory or from `ask`; rejects when `ask` does. */
+  isLive(postId: number, ask: () => Promise<boolean>): Promise<boolean>;
+  /** The post was deleted (a read found out, or `post.deleted` arrived). */
+  markGone(postId: number): void;
 }

@@ -6,18 +6,20 @@ import { postEventsHandler } from './post-events';
 
 function setup() {
   const removed: Array<{ postId: number; eventId: string; consumer: string }> = [];
+  const forgotten: number[] = [];
   const comments = {
     removeCommentsOfDeletedPost: async (postId: number, e: { consumer: string; eventId: string }) => {
       removed.push({ postId, eventId: e.eventId, consumer: e.consumer });
       return 0;
     },
+    forgetDeletedPost: (postId: number) => forgotten.push(postId),
   } as unknown as CommentsService;
   const handle = postEventsHandler({
     comments,
     consumer: 'comments',
     logger: createLogger({ service: 'comments-test', level: 'silent' }),
   });
-  return { handle, removed };
+  return { handle, removed, forgotten };
 }
 
 const event = (type: EventType, payload: Record<string, unknown>) =>
@@ -25,10 +27,12 @@ const event = (type: EventType, payload: Record<string, unknown>) =>
 
 describe('post events', () => {
   it('removes the comments of a deleted post, keyed by the event id and the group', async () => {
-    const { handle, removed } = setup();
+    const { handle, removed, forgotten } = setup();
     const deleted = event(EventTypes.PostDeleted, { id: 5, user_id: 1 });
     await handle(deleted);
     expect(removed).toEqual([{ postId: 5, eventId: deleted.id, consumer: 'comments' }]);
+    // Reads stop asking posts about it at once.
+    expect(forgotten).toEqual([5]);
   });
 
   it('skips the other post events', async () => {

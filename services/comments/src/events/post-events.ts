@@ -17,6 +17,8 @@ export function postEventsHandler(o: {
   return async (envelope) => {
     if (envelope.type !== EventTypes.PostDeleted) return;
     const { id: postId } = parsePayload(envelope, postDeletedPayloadSchema);
+    // Reads on this replica stop asking posts about it at once, even before the cascade commits.
+    o.comments.forgetDeletedPost(postId);
     const deleted = await o.comments.removeCommentsOfDeletedPost(postId, {
       consumer: o.consumer,
       eventId: envelope.id,

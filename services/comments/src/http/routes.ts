@@ -39,18 +39,19 @@ export function commentRoutes({ comments, verifier }: RouteDeps): Router {
 
   router.get('/api/comments', async (req, res) => {
     const postId = idParam(req.query.post_id, Messages.invalidPostIdQuery);
-    const page = await comments.listForPost(postId, parsePageRequest(req.query));
+    const page = await comments.listForPost(postId, parsePageRequest(req.query), contextOf(req, res));
     sendPage(req, res, page, { post_id: String(postId) });
   });
 
   router.get('/api/posts/:id/comments', async (req, res) => {
     const postId = idParam(req.params.id, Messages.invalidPostId);
-    sendPage(req, res, await comments.listForPost(postId, parsePageRequest(req.query)), {});
+    const page = await comments.listForPost(postId, parsePageRequest(req.query), contextOf(req, res));
+    sendPage(req, res, page, {});
   });
 
   router.get('/api/comments/:id', async (req, res) => {
     const id = idParam(req.params.id, Messages.invalidCommentId);
-    res.json(toCommentResponse(await comments.get(id)));
+    res.json(toCommentResponse(await comments.get(id, contextOf(req, res))));
   });
 
   // Protected routes check the token before the path and the body, as the old API did.
