@@ -23,7 +23,7 @@ const NON_ASCII_ESCAPE = /^%[89A-Fa-f][0-9A-Fa-f]$/;
 /** Controls, space, DEL and `#` have no place in a query string a service should see. */
 const BAD_QUERY_CHAR = /[\u0000-\u0020\u007f#]/;
 /** The scheme and authority of an absolute-form request target (`POST http://host/api/...`). */
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+const ABSOLUTE_FORM = /^https?:\/\/[A-Za-z0-9.\-:[\]]*(?=[/?]|$)/i;
 
 export type CanonicalTarget = { ok: true; url: string } | { ok: false; reason: string };
 
