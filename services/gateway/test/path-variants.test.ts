@@ -38,7 +38,10 @@ interface Variant {
 }
 
 /** Splits `/a/b/c` into `/a/b` and `c`, to spell the last separator differently. */
-const lastSlash = (p: string): [string, string] => [p.slice(0, p.lastIndexOf('/')), p.slice(p.lastIndexOf('/') + 1)];
+const lastSlash = (p: string): [string, string] => [
+  p.slice(0, p.lastIndexOf('/')),
+  p.slice(p.lastIndexOf('/') + 1),
+];
 const same = (p: string) => p;
 
 const VARIANTS: Variant[] = [
@@ -175,7 +178,13 @@ describe.each(rows)('row $name ($upstream)', (row) => {
 
   it('holds the rate limit under every spelling', async () => {
     if (!row.rateLimit) return; // a row without one has nothing to side-step
-    const first = await request(limited, 'POST', p, ['content-type: application/json', 'content-length: 2'], '{}');
+    const first = await request(
+      limited,
+      'POST',
+      p,
+      ['content-type: application/json', 'content-length: 2'],
+      '{}',
+    );
     expect(first.status).toBe(200);
     const before = upstream.received.length;
     for (const v of VARIANTS) {

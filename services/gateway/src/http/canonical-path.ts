@@ -21,7 +21,13 @@ const PATH_CHAR = /^[A-Za-z0-9\-._~!$&()*+,=@/]$/;
 /** A percent-encoded byte is accepted only outside ASCII (UTF-8 text): an encoded ASCII character is how `/`, `\`, `.`, `;` or NUL get past a matcher. */
 const NON_ASCII_ESCAPE = /^%[89A-Fa-f][0-9A-Fa-f]$/;
 /** Controls, space, DEL and `#` have no place in a query string a service should see. */
-const BAD_QUERY_CHAR = /[\u0000-\u0020\u007f#]/;
+const badQueryChar = (query: string): boolean => {
+  for (let i = 0; i < query.length; i += 1) {
+    const code = query.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f || code === 0x23) return true;
+  }
+  return false;
+};
 /** The scheme and authority of an absolute-form request target (`POST http://host/api/...`). */
 const ABSOLUTE_FORM = /^https?:\/\/[A-Za-z0-9.\-:[\]]*(?=[/?]|$)/i;
 
@@ -48,7 +54,7 @@ export function canonicalTarget(raw: string): CanonicalTarget {
   let path = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q);
   if (path.length > MAX_PATH_LENGTH) return { ok: false, reason: PATH_TOO_LONG };
-  if (BAD_QUERY_CHAR.test(query)) return { ok: false, reason: MALFORMED_PATH };
+  if (badQueryChar(query)) return { ok: false, reason: MALFORMED_PATH };
   for (let i = 0; i < path.length; i += 1) {
     const c = path[i]!;
     if (c === '%') {

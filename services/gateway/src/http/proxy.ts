@@ -40,12 +40,7 @@ export interface Forward {
 }
 
 /** Forwards one request whose route, limits and identity the gateway has already settled. */
-export type ProxyHandler = (
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  o: Forward,
-) => void;
+export type ProxyHandler = (req: Request, res: Response, next: NextFunction, o: Forward) => void;
 
 /** Errors that mean nobody is listening at the upstream's address: a 503, not a 502. */
 const DOWN_CODES = new Set([

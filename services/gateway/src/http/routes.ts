@@ -54,7 +54,13 @@ export const ROUTES: readonly RouteRow[] = [
     rateLimit: 'auth',
     bodyLimit: 'small',
   },
-  { name: 'auth-refresh', path: '/api/auth/refresh', upstream: 'auth', verifyToken: false, bodyLimit: 'small' },
+  {
+    name: 'auth-refresh',
+    path: '/api/auth/refresh',
+    upstream: 'auth',
+    verifyToken: false,
+    bodyLimit: 'small',
+  },
   { name: 'auth', path: '/api/auth', upstream: 'auth', bodyLimit: 'small' },
   { name: 'users', path: '/api/users', upstream: 'auth', bodyLimit: 'small' },
   // Sub-resources of a post or comment owned by other services come before the general rows.
@@ -71,14 +77,24 @@ export const ROUTES: readonly RouteRow[] = [
     upstream: 'attachments',
     bodyLimit: 'upload',
   },
-  { name: 'comment-attachment', path: '/api/comments/attachments', upstream: 'attachments', bodyLimit: 'small' },
+  {
+    name: 'comment-attachment',
+    path: '/api/comments/attachments',
+    upstream: 'attachments',
+    bodyLimit: 'small',
+  },
   {
     name: 'post-comments',
     path: /^\/api\/posts\/[^/]+\/comments(\/|$)/,
     upstream: 'comments',
     bodyLimit: 'small',
   },
-  { name: 'post-likes', path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/, upstream: 'metrics', bodyLimit: 'small' },
+  {
+    name: 'post-likes',
+    path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/,
+    upstream: 'metrics',
+    bodyLimit: 'small',
+  },
   { name: 'comments', path: '/api/comments', upstream: 'comments', bodyLimit: 'small' },
   { name: 'posts', path: '/api/posts', upstream: 'posts' },
 ];

@@ -86,10 +86,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   // Rows for services a test does not name go to the same stand-in as auth.
   const fallback = Object.values(o.upstreams)[0];
   const all = Object.fromEntries(UPSTREAM_NAMES.map((name) => [name, fallback]));
-  const upstreams = createUpstreams(
-    { ...all, ...o.upstreams },
-    { maxSockets: config.UPSTREAM_MAX_SOCKETS },
-  );
+  const upstreams = createUpstreams({ ...all, ...o.upstreams }, { maxSockets: config.UPSTREAM_MAX_SOCKETS });
   const metrics = createMetrics('gateway');
   const app = createGatewayApp({
     logger: createLogger({ service: 'gateway-test', level: 'silent' }),
