@@ -47,6 +47,7 @@ export interface GatewayConfig {
   CLIENT_MAX_CONNECTIONS: number;
   CLIENT_MAX_REQUESTS: number;
   CLIENT_MAX_BODIES: number;
+  BUFFERED_BODIES_MAX_BYTES: number;
   UPSTREAM_QUEUE_TIMEOUT_MS: number;
   HEALTH_CACHE_MS: number;
   RATE_LIMIT_AUTH_MAX: number;
@@ -114,7 +115,12 @@ export const configSchema = Joi.object<GatewayConfig>({
   /** Requests in flight per client (req.ip under TRUST_PROXY). */
   CLIENT_MAX_REQUESTS: Joi.number().integer().min(1).default(128),
   /** Requests per client whose body is still arriving. */
-  CLIENT_MAX_BODIES: Joi.number().integer().min(1).default(16),
+  CLIENT_MAX_BODIES: Joi.number().integer().min(1).default(32),
+  /** JSON bodies held in memory at once, all clients together; past it a 503. */
+  BUFFERED_BODIES_MAX_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .default(64 * MIB),
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: Joi.number().integer().min(1).max(86400).default(60),
   RATE_LIMIT_KEY_PREFIX: Joi.string().default('gateway:rate:'),
@@ -205,6 +211,7 @@ export function gatewaySettings(c: GatewayConfig): GatewaySettings {
       minBytesPerSecond: c.BODY_MIN_BYTES_PER_SECOND,
     },
     clientLimits: { requests: c.CLIENT_MAX_REQUESTS, bodies: c.CLIENT_MAX_BODIES },
+    bufferedBodiesMaxBytes: c.BUFFERED_BODIES_MAX_BYTES,
     rateLimits: { auth: { max: c.RATE_LIMIT_AUTH_MAX, windowSeconds: c.RATE_LIMIT_AUTH_WINDOW_SECONDS } },
     rateLimitKeyPrefix: c.RATE_LIMIT_KEY_PREFIX,
     trustProxy: trustProxySetting(c.TRUST_PROXY),

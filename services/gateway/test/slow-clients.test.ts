@@ -121,6 +121,26 @@ describe('slow bodies', () => {
     expect(upstream.received.slice(before).filter((r) => r.method === 'POST')).toHaveLength(0);
   }, 20_000);
 
+  it('bodies held in memory are bounded for all clients together: past it a 503 JSON', async () => {
+    const g = await gateway({ BUFFERED_BODIES_MAX_BYTES: '1024', BODY_IDLE_TIMEOUT_MS: '1500' });
+    const head =
+      'POST /api/comments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 800';
+    const held = rawExchange(g.url, head, '{"text":');
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await rawExchange(g.url, head, '{"text":');
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'gateway busy, try again later' });
+    expect((await held).status).toBe(408);
+    // The room is given back with the answer.
+    const body = JSON.stringify({ text: 'x'.repeat(700) });
+    const ok = await rawExchange(
+      g.url,
+      `POST /api/comments HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}`,
+      body,
+    );
+    expect(ok.status).toBe(200);
+  });
+
   it('a body that stalls gets a 408 JSON within the idle timeout, and the service never sees it', async () => {
     const g = await gateway({ BODY_IDLE_TIMEOUT_MS: '700' });
     const before = upstream.received.length;

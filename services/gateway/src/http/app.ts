@@ -1,7 +1,7 @@
 import type { Express, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram } from 'prom-client';
-import { notFound, payloadTooLarge, rateLimited } from '@mpb/errors';
+import { notFound, payloadTooLarge, rateLimited, unavailable } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
 import { createHttpApp, type ServiceMetrics, type TokenVerifier } from '@mpb/service-kit';
 import { PerClientCount, Slots } from './admission';
@@ -42,6 +42,8 @@ export interface GatewaySettings {
   bodyPace: BodyPace;
   /** Per client (req.ip): requests in flight, and those of them whose body is still arriving. */
   clientLimits: { requests: number; bodies: number };
+  /** JSON bodies the gateway holds in memory at once, all requests together. */
+  bufferedBodiesMaxBytes: number;
   rateLimits: Record<RateLimitPolicy, RateLimit>;
   /** Prefix of the rate-limit keys in Redis (tests use one per test). */
   rateLimitKeyPrefix: string;
@@ -120,6 +122,16 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   const trustForwarded = s.trustProxy !== false;
   const requestsInFlight = new PerClientCount(s.clientLimits.requests);
   const bodiesInFlight = new PerClientCount(s.clientLimits.bodies);
+  let bufferedBytes = 0;
+  /** Reserves room for a body of at most `bytes` until the response closes, or refuses with a 503. */
+  const reserveBuffer = (bytes: number, res: Response) => {
+    if (bufferedBytes + bytes > s.bufferedBodiesMaxBytes)
+      throw unavailable('gateway busy, try again later', { retryAfter: 1 });
+    bufferedBytes += bytes;
+    res.once('close', () => {
+      bufferedBytes -= bytes;
+    });
+  };
 
   /**
    * Takes one of the client's slots in `count`, or refuses the request with a 429. The slot goes
@@ -172,6 +184,13 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     // holds a socket of the gateway, never one of the service's. Uploads are streamed.
     let body: Buffer | undefined;
     if (withBody && route.bodyLimit !== 'upload') {
+      const declared = Number(req.headers['content-length']);
+      try {
+        reserveBuffer(Number.isFinite(declared) ? declared : bodyLimitBytes, res);
+      } catch (err) {
+        lingerThenClose(req, res);
+        throw err;
+      }
       try {
         body = await readBody(req, bodyLimitBytes, s.bodyPace);
       } catch (err) {
