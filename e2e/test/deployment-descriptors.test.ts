@@ -149,4 +149,18 @@ describe('infra/k8s', () => {
       expect(existsSync(path.join(ROOT, 'services', service, 'src/migrate.ts'))).toBe(true);
     },
   );
+
+  it('trusts no X-Forwarded-For behind a plain LoadBalancer, and keeps the client address', () => {
+    // A layer-4 load balancer adds no forwarding header: a trusted one would come from the client,
+    // which could then pick its own rate-limit bucket. Without SNAT the pod sees the real address.
+    const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'gateway')!;
+    const proxies = docs.filter((d) => d.kind === 'Ingress' || d.kind === 'Gateway');
+    const container = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'gateway')!.spec
+      .template.spec.containers[0];
+    const trust = (container.env ?? []).find((e: { name: string }) => e.name === 'TRUST_PROXY')?.value;
+    if (service.spec.type === 'LoadBalancer' && proxies.length === 0) {
+      expect(trust ?? 'false').toBe('false');
+      expect(service.spec.externalTrafficPolicy).toBe('Local');
+    }
+  });
 });

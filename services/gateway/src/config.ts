@@ -38,7 +38,18 @@ export interface GatewayConfig {
   JWT_AUDIENCE: string;
   JWKS_TIMEOUT_MS: number;
   BODY_LIMIT_BYTES: number;
+  SMALL_BODY_LIMIT_BYTES: number;
   UPLOAD_BODY_LIMIT_BYTES: number;
+  BODY_IDLE_TIMEOUT_MS: number;
+  BODY_TIMEOUT_MS: number;
+  BODY_MIN_BYTES_PER_SECOND: number;
+  HEADERS_TIMEOUT_MS: number;
+  CLIENT_MAX_CONNECTIONS: number;
+  CLIENT_MAX_REQUESTS: number;
+  CLIENT_MAX_BODIES: number;
+  BUFFERED_BODIES_MAX_BYTES: number;
+  UPSTREAM_QUEUE_TIMEOUT_MS: number;
+  HEALTH_CACHE_MS: number;
   RATE_LIMIT_AUTH_MAX: number;
   RATE_LIMIT_AUTH_WINDOW_SECONDS: number;
   RATE_LIMIT_KEY_PREFIX: string;
@@ -66,7 +77,11 @@ export const configSchema = Joi.object<GatewayConfig>({
   UPSTREAM_TIMEOUT_MS: Joi.number().integer().min(100).max(300000).default(10000),
   /** Keep-alive connections per upstream; requests beyond it wait for a free connection. */
   UPSTREAM_MAX_SOCKETS: Joi.number().integer().min(1).max(10000).default(256),
+  /** Longest a request waits for a free upstream connection before a 503. */
+  UPSTREAM_QUEUE_TIMEOUT_MS: Joi.number().integer().min(10).max(60000).default(2000),
   HEALTH_TIMEOUT_MS: Joi.number().integer().min(50).max(30000).default(2000),
+  /** How long one /health answer is reused: the checks behind it run at most once per this. */
+  HEALTH_CACHE_MS: Joi.number().integer().min(0).max(60000).default(1000),
   JWT_ISSUER: Joi.string().default(DEFAULT_TOKEN_ISSUER),
   JWT_AUDIENCE: Joi.string().default(DEFAULT_TOKEN_AUDIENCE),
   JWKS_TIMEOUT_MS: Joi.number().integer().min(50).max(30000).default(2000),
@@ -74,13 +89,38 @@ export const configSchema = Joi.object<GatewayConfig>({
     .integer()
     .min(1)
     .max(1024 * MIB)
-    .default(4 * MIB),
+    .default(256 * 1024),
+  /** Sign-in, users, comments, likes and attachment metadata: small JSON bodies. */
+  SMALL_BODY_LIMIT_BYTES: Joi.number()
+    .integer()
+    .min(1)
+    .max(1024 * MIB)
+    .default(64 * 1024),
   /** Attachment uploads: a little above attachments' MAX_REQUEST_BYTES (50 MiB) plus multipart framing. */
   UPLOAD_BODY_LIMIT_BYTES: Joi.number()
     .integer()
     .min(1)
     .max(5 * 1024 * MIB)
     .default(52 * MIB),
+  /** A body silent this long between two chunks gets a 408. */
+  BODY_IDLE_TIMEOUT_MS: Joi.number().integer().min(100).max(300000).default(5000),
+  /** Longest a JSON body (read whole by the gateway) may take. */
+  BODY_TIMEOUT_MS: Joi.number().integer().min(100).max(300000).default(15000),
+  /** A streamed body (upload) slower than this on average, after BODY_IDLE_TIMEOUT_MS, gets a 408. */
+  BODY_MIN_BYTES_PER_SECOND: Joi.number().integer().min(0).default(1024),
+  /** Longest a new connection may take to send its request head. */
+  HEADERS_TIMEOUT_MS: Joi.number().integer().min(100).max(120000).default(10000),
+  /** Open connections per client address (trusted proxies are not counted). */
+  CLIENT_MAX_CONNECTIONS: Joi.number().integer().min(1).default(256),
+  /** Requests in flight per client (req.ip under TRUST_PROXY). */
+  CLIENT_MAX_REQUESTS: Joi.number().integer().min(1).default(128),
+  /** Requests per client whose body is still arriving. */
+  CLIENT_MAX_BODIES: Joi.number().integer().min(1).default(32),
+  /** JSON bodies held in memory at once, all clients together; past it a 503. */
+  BUFFERED_BODIES_MAX_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .default(64 * MIB),
   RATE_LIMIT_AUTH_MAX: Joi.number().integer().min(1).default(20),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: Joi.number().integer().min(1).max(86400).default(60),
   RATE_LIMIT_KEY_PREFIX: Joi.string().default('gateway:rate:'),
@@ -139,6 +179,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   return loadConfig(configSchema, env);
 }
 
+/** Bounds of the public server itself (connections, request heads). */
+export function serverGuardSettings(c: GatewayConfig) {
+  return { maxConnectionsPerClient: c.CLIENT_MAX_CONNECTIONS, headersTimeoutMs: c.HEADERS_TIMEOUT_MS };
+}
+
 export function upstreamUrls(c: GatewayConfig): Record<UpstreamName, string> {
   return {
     auth: c.AUTH_URL,
@@ -152,8 +197,21 @@ export function upstreamUrls(c: GatewayConfig): Record<UpstreamName, string> {
 export function gatewaySettings(c: GatewayConfig): GatewaySettings {
   return {
     upstreamTimeoutMs: c.UPSTREAM_TIMEOUT_MS,
+    upstreamQueueTimeoutMs: c.UPSTREAM_QUEUE_TIMEOUT_MS,
     healthTimeoutMs: c.HEALTH_TIMEOUT_MS,
-    bodyLimits: { default: c.BODY_LIMIT_BYTES, upload: c.UPLOAD_BODY_LIMIT_BYTES },
+    healthCacheMs: c.HEALTH_CACHE_MS,
+    bodyLimits: {
+      default: c.BODY_LIMIT_BYTES,
+      small: c.SMALL_BODY_LIMIT_BYTES,
+      upload: c.UPLOAD_BODY_LIMIT_BYTES,
+    },
+    bodyPace: {
+      idleMs: c.BODY_IDLE_TIMEOUT_MS,
+      totalMs: c.BODY_TIMEOUT_MS,
+      minBytesPerSecond: c.BODY_MIN_BYTES_PER_SECOND,
+    },
+    clientLimits: { requests: c.CLIENT_MAX_REQUESTS, bodies: c.CLIENT_MAX_BODIES },
+    bufferedBodiesMaxBytes: c.BUFFERED_BODIES_MAX_BYTES,
     rateLimits: { auth: { max: c.RATE_LIMIT_AUTH_MAX, windowSeconds: c.RATE_LIMIT_AUTH_WINDOW_SECONDS } },
     rateLimitKeyPrefix: c.RATE_LIMIT_KEY_PREFIX,
     trustProxy: trustProxySetting(c.TRUST_PROXY),

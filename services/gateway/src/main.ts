@@ -9,10 +9,17 @@ import {
   listen,
   registerShutdown,
 } from '@mpb/service-kit';
-import { gatewaySettings, loadGatewayConfig, upstreamUrls, type GatewayConfig } from './config';
-import { createGatewayApp } from './http/app';
+import {
+  gatewaySettings,
+  loadGatewayConfig,
+  serverGuardSettings,
+  upstreamUrls,
+  type GatewayConfig,
+} from './config';
+import { createGatewayApp, trustedProxyTest } from './http/app';
 import { revokedSessionChecker } from './http/identity';
 import { compileRoutes, ROUTES } from './http/routes';
+import { guardServer } from './http/server-guard';
 import { closeUpstreams, createUpstreams } from './http/upstreams';
 
 async function main(config: GatewayConfig): Promise<void> {
@@ -52,9 +59,11 @@ async function main(config: GatewayConfig): Promise<void> {
     redis,
     verifier,
     upstreams,
+    upstreamMaxSockets: config.UPSTREAM_MAX_SOCKETS,
     settings: gatewaySettings(config),
   });
   const http = await listen(app, config.HTTP_PORT, config.HOST);
+  guardServer(http.server, { ...serverGuardSettings(config), isTrustedProxy: trustedProxyTest(app) });
   const metricsHttp = await listen(createMetricsApp(metrics), config.METRICS_PORT, config.HOST);
   logger.info(
     {

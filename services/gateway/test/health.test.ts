@@ -29,8 +29,9 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function gateway(o: { auth?: string; redis?: Redis } = {}) {
+async function gateway(o: { auth?: string; redis?: Redis; env?: Record<string, string> } = {}) {
   const g = await startGateway({
+    env: o.env,
     // Every routed service is the healthy stand-in unless a test makes auth the broken one.
     upstreams: { ...Object.fromEntries(ROUTED.map((n) => [n, upstream.url])), auth: o.auth ?? upstream.url },
     jwksUrl: jwks.url,
@@ -78,6 +79,32 @@ describe('GET /health', () => {
     const res = await send((await gateway({ redis: await deadRedis(await closedPort()) })).url, '/health');
     expect(res.status).toBe(503);
     expect(res.json()).toMatchObject({ services: { auth: 'ok' }, failing: ['redis'] });
+  });
+});
+
+describe('GET /health under load', () => {
+  it('checks the services at most once per HEALTH_CACHE_MS however many callers ask', async () => {
+    // A long cache, so a slow shared machine cannot stretch the calls past it.
+    const g = await gateway({ env: { HEALTH_CACHE_MS: '20000' } });
+    const before = upstream.readyCalls;
+    // Sixty callers at once share one round of checks (one /readyz per routed service).
+    const replies = await Promise.all(Array.from({ length: 60 }, () => send(g.url, '/health')));
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200));
+    expect(upstream.readyCalls - before).toBe(ROUTED.length);
+    // Later callers within the cache time get the same answer without asking again.
+    for (let i = 0; i < 20; i += 1) expect((await send(g.url, '/health')).status).toBe(200);
+    expect(upstream.readyCalls - before).toBe(ROUTED.length);
+  });
+
+  it('asks again once the answer is HEALTH_CACHE_MS old, and a change shows', async () => {
+    const g = await gateway({ env: { HEALTH_CACHE_MS: '300' } });
+    expect((await send(g.url, '/health')).status).toBe(200);
+    const before = upstream.readyCalls;
+    upstream.readyStatus = 503;
+    await new Promise((r) => setTimeout(r, 400));
+    const later = await send(g.url, '/health');
+    expect(later.status).toBe(503);
+    expect(upstream.readyCalls - before).toBe(ROUTED.length);
   });
 });
 

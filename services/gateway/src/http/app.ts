@@ -1,15 +1,25 @@
-import type { Express, RequestHandler } from 'express';
+import type { Express, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Counter, Histogram } from 'prom-client';
-import { notFound } from '@mpb/errors';
+import { notFound, payloadTooLarge, rateLimited, unavailable } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
 import { createHttpApp, type ServiceMetrics, type TokenVerifier } from '@mpb/service-kit';
-import { assertDeclaredLengthWithin, hasBody, lingerThenClose } from './body-limit';
+import { PerClientCount, Slots } from './admission';
+import {
+  assertDeclaredLengthWithin,
+  BODY_TOO_LARGE,
+  BodyError,
+  hasBody,
+  lingerThenClose,
+  readBody,
+  type BodyPace,
+} from './body-limit';
+import { canonicalPath } from './canonical-path';
 import { cors, type CorsOptions } from './cors';
 import { docsRoutes } from './docs';
 import { health } from './health';
 import { prepareUpstreamHeaders, verifyAuthorization } from './identity';
-import { assertSafeFraming, createUpstreamProxy, type ProxyHandler } from './proxy';
+import { assertSafeFraming, createUpstreamProxy, sendBodyTimeout, type ProxyHandler } from './proxy';
 import { createRateLimiter, type RateLimit } from './rate-limit';
 import {
   compileRoutes,
@@ -24,8 +34,16 @@ import type { Upstream } from './upstreams';
 
 export interface GatewaySettings {
   upstreamTimeoutMs: number;
+  /** Longest a request waits for a free connection to its upstream before a 503. */
+  upstreamQueueTimeoutMs: number;
   healthTimeoutMs: number;
+  healthCacheMs: number;
   bodyLimits: Record<BodyLimitPolicy, number>;
+  bodyPace: BodyPace;
+  /** Per client (req.ip): requests in flight, and those of them whose body is still arriving. */
+  clientLimits: { requests: number; bodies: number };
+  /** JSON bodies the gateway holds in memory at once, all requests together. */
+  bufferedBodiesMaxBytes: number;
   rateLimits: Record<RateLimitPolicy, RateLimit>;
   /** Prefix of the rate-limit keys in Redis (tests use one per test). */
   rateLimitKeyPrefix: string;
@@ -40,8 +58,16 @@ export interface GatewayDeps {
   verifier: TokenVerifier;
   /** Must hold every upstream a route row names. */
   upstreams: Map<UpstreamName, Upstream>;
+  /** Connections per upstream (UPSTREAM_MAX_SOCKETS): the requests in flight to it at once. Default 256. */
+  upstreamMaxSockets?: number;
   settings: GatewaySettings;
   routes?: readonly RouteRow[];
+}
+
+/** Whether an address is a proxy the app trusts (Express `trust proxy`), as the socket's peer. */
+export function trustedProxyTest(app: Express): (address: string) => boolean {
+  const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  return (address) => trust(address, 0);
 }
 
 export function createGatewayApp(deps: GatewayDeps): Express {
@@ -73,10 +99,18 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     registers: [metrics.registry],
   });
 
+  const maxSockets = deps.upstreamMaxSockets ?? 256;
   const proxies = new Map<UpstreamName, ProxyHandler>(
     routed.map((upstream) => [
       upstream.name,
-      createUpstreamProxy({ upstream, timeoutMs: s.upstreamTimeoutMs, duration, retries }),
+      createUpstreamProxy({
+        upstream,
+        timeoutMs: s.upstreamTimeoutMs,
+        duration,
+        retries,
+        slots: new Slots(maxSockets, s.upstreamQueueTimeoutMs, maxSockets * 4),
+        pace: s.bodyPace,
+      }),
     ]),
   );
   const limiter = createRateLimiter({
@@ -86,8 +120,37 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     decisions,
   });
   const trustForwarded = s.trustProxy !== false;
+  const requestsInFlight = new PerClientCount(s.clientLimits.requests);
+  const bodiesInFlight = new PerClientCount(s.clientLimits.bodies);
+  let bufferedBytes = 0;
+  /** Reserves room for a body of at most `bytes` until the response closes, or refuses with a 503. */
+  const reserveBuffer = (bytes: number, res: Response) => {
+    if (bufferedBytes + bytes > s.bufferedBodiesMaxBytes)
+      throw unavailable('gateway busy, try again later', { retryAfter: 1 });
+    bufferedBytes += bytes;
+    res.once('close', () => {
+      bufferedBytes -= bytes;
+    });
+  };
 
-  /** The whole proxy path: match, refuse early what must be refused, forward. No body parsing. */
+  /**
+   * Takes one of the client's slots in `count`, or refuses the request with a 429. The slot goes
+   * back when the returned function is called or the response closes, whichever comes first.
+   */
+  const hold = (count: PerClientCount, client: string, res: Response, what: string) => {
+    if (!count.tryAcquire(client))
+      throw rateLimited(`too many ${what} in flight from this client, try again later`, 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      count.release(client);
+    };
+    res.once('close', release);
+    return release;
+  };
+
+  /** The whole proxy path: match, refuse early what must be refused, forward. */
   const gateway: RequestHandler = async (req, res, next) => {
     const route = table.match(req.path);
     if (!route) {
@@ -95,14 +158,19 @@ export function createGatewayApp(deps: GatewayDeps): Express {
       return;
     }
     const bodyLimitBytes = s.bodyLimits[route.bodyLimit];
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const withBody = hasBody(req) && !req.complete;
+    let bodyArrived: (() => void) | undefined;
     try {
+      hold(requestsInFlight, client, res, 'requests');
+      if (withBody) {
+        bodyArrived = hold(bodiesInFlight, client, res, 'request bodies');
+        req.once('end', bodyArrived);
+      }
       assertDeclaredLengthWithin(req, bodyLimitBytes);
       assertSafeFraming(req);
       prepareUpstreamHeaders(req.headers, res.locals.requestId, trustForwarded);
-      if (route.rateLimit) {
-        const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-        await limiter.hit(route.name, client, s.rateLimits[route.rateLimit]);
-      }
+      if (route.rateLimit) await limiter.hit(route.name, client, s.rateLimits[route.rateLimit]);
       if (route.verifyToken && req.headers.authorization) {
         await verifyAuthorization(deps.verifier, req.headers.authorization);
       }
@@ -112,7 +180,33 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     }
     const proxy = proxies.get(route.upstream);
     if (!proxy) throw new Error(`no proxy for upstream ${route.upstream}`);
-    proxy(req, res, next, { route: route.name, bodyLimitBytes });
+    // A JSON body is read whole before an upstream connection is taken: a client trickling it
+    // holds a socket of the gateway, never one of the service's. Uploads are streamed.
+    let body: Buffer | undefined;
+    if (withBody && route.bodyLimit !== 'upload') {
+      const declared = Number(req.headers['content-length']);
+      try {
+        reserveBuffer(Number.isFinite(declared) ? declared : bodyLimitBytes, res);
+      } catch (err) {
+        lingerThenClose(req, res);
+        throw err;
+      }
+      try {
+        body = await readBody(req, bodyLimitBytes, s.bodyPace);
+      } catch (err) {
+        if (!(err instanceof BodyError)) throw err;
+        if (err.kind === 'aborted') return;
+        if (err.kind === 'timed-out') {
+          sendBodyTimeout(res);
+          return;
+        }
+        lingerThenClose(req, res);
+        throw payloadTooLarge(BODY_TOO_LARGE);
+      } finally {
+        bodyArrived?.();
+      }
+    }
+    proxy(req, res, next, { route: route.name, bodyLimitBytes, body });
   };
 
   return createHttpApp({
@@ -124,12 +218,17 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     // The public door does not publish process details: main.ts serves them on METRICS_PORT.
     serveMetrics: false,
     trustProxy: s.trustProxy,
-    before: [securityHeaders, cors(s.cors)],
+    before: [canonicalPath, securityHeaders, cors(s.cors)],
     routes: (app) => {
       app.use(docsRoutes());
       app.get(
         '/health',
-        health({ upstreams: routed, redisPing: () => deps.redis.ping(), timeoutMs: s.healthTimeoutMs }),
+        health({
+          upstreams: routed,
+          redisPing: () => deps.redis.ping(),
+          timeoutMs: s.healthTimeoutMs,
+          cacheMs: s.healthCacheMs,
+        }),
       );
       app.use(gateway);
       app.use((_req, _res, next) => next(notFound('route not found')));

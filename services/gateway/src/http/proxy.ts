@@ -1,10 +1,21 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { Counter, Histogram } from 'prom-client';
 import { AppError, badRequest, payloadTooLarge, renderHttpError, timeout, unavailable } from '@mpb/errors';
-import { BODY_TOO_LARGE, hasBody, lingerThenClose, needsCounting, watchBodySize } from './body-limit';
+import { SlotUnavailable, type Slots } from './admission';
+import {
+  BODY_TIMED_OUT,
+  BODY_TOO_LARGE,
+  hasBody,
+  lingerThenClose,
+  needsCounting,
+  watchBodyPace,
+  watchBodySize,
+  type BodyPace,
+} from './body-limit';
 import type { Upstream } from './upstreams';
 
 export interface ProxyOptions {
@@ -14,15 +25,22 @@ export interface ProxyOptions {
   duration: Histogram<'upstream' | 'route' | 'status'>;
   /** Requests sent a second time after a kept-alive connection was closed under them. */
   retries: Counter<'upstream'>;
+  /** One slot per request in flight to this upstream: its connection pool, with a short wait. */
+  slots: Slots;
+  /** How fast a streamed body (an upload) must keep arriving. */
+  pace: BodyPace;
+}
+
+/** What the gateway settled about one request before it is forwarded. */
+export interface Forward {
+  route: string;
+  bodyLimitBytes: number;
+  /** The whole body, read by the gateway; absent when the body is streamed or there is none. */
+  body?: Buffer;
 }
 
 /** Forwards one request whose route, limits and identity the gateway has already settled. */
-export type ProxyHandler = (
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  o: { route: string; bodyLimitBytes: number },
-) => void;
+export type ProxyHandler = (req: Request, res: Response, next: NextFunction, o: Forward) => void;
 
 /** Errors that mean nobody is listening at the upstream's address: a 503, not a 502. */
 const DOWN_CODES = new Set([
@@ -65,6 +83,8 @@ interface Exchange {
   proxyReq?: ClientRequest;
   timedOut: boolean;
   overLimit: boolean;
+  /** The client's streamed body stalled or crawled. */
+  bodyStalled: boolean;
   /** The upstream's response has begun. */
   answered: boolean;
   retried: boolean;
@@ -87,6 +107,7 @@ function isRetryable(err: NodeJS.ErrnoException, req: IncomingMessage, exchange:
     !exchange.answered &&
     !exchange.timedOut &&
     !exchange.overLimit &&
+    !exchange.bodyStalled &&
     exchange.proxyReq?.reusedSocket === true &&
     STALE_CONNECTION_CODES.has(err.code ?? '') &&
     RETRYABLE_METHODS.has(req.method ?? '') &&
@@ -106,7 +127,13 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
       const exchange = exchanges.get(req);
       if (!exchange) return;
       exchange.proxyReq = proxyReq;
-      if (exchange.overLimit) {
+      // The service must receive exactly the target the gateway matched its route and policies on.
+      if (proxyReq.path !== req.url) {
+        res.locals.log.error({ upstream: name }, 'outgoing path differs from the routed one; refused');
+        proxyReq.destroy();
+        return;
+      }
+      if (exchange.overLimit || exchange.bodyStalled) {
         proxyReq.destroy();
         return;
       }
@@ -159,6 +186,10 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
         return;
       }
       let error: AppError;
+      if (exchange?.bodyStalled) {
+        sendBodyTimeout(res);
+        return;
+      }
       if (exchange?.timedOut) error = timeout(`${name} service timed out`);
       else if (err.code && DOWN_CODES.has(err.code)) error = unavailable(`${name} service unavailable`);
       else error = new AppError('BAD_GATEWAY', `${name} service failed`);
@@ -170,6 +201,9 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
 
   const options = {
     target: o.upstream.url,
+    // The path goes out as req.url, which the gateway made canonical: http-proxy would otherwise
+    // parse it again with Node's legacy parser (`\` becomes `/`, `'` becomes `%27`).
+    toProxy: true,
     changeOrigin: true,
     xfwd: true,
     proxyTimeout: o.timeoutMs,
@@ -181,7 +215,14 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     ejectPlugins: true,
     plugins: [events],
   };
-  const middleware = createProxyMiddleware<Request, Response>({ ...options, agent: o.upstream.agent });
+  let server: Parameters<Plugin<Request, Response>>[0] | undefined;
+  const capture: Plugin<Request, Response> = (proxyServer) => {
+    server = proxyServer;
+  };
+  // Built for its proxy server: requests go to server.web directly, which takes a buffered body.
+  createProxyMiddleware<Request, Response>({ ...options, plugins: [events, capture] });
+  if (!server) throw new Error('http-proxy-middleware did not hand over its proxy server');
+  const proxyServer = server;
   // No agent: a connection of its own, never one from the pool that might be closing as well.
   const fresh = createProxyMiddleware<Request, Response>({ ...options, agent: false });
 
@@ -198,10 +239,24 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     return child;
   };
 
-  return (req, res, next, { route, bodyLimitBytes }) => {
+  const forward = (req: Request, res: Response, exchange: Exchange, body: Buffer | undefined) => {
+    if (body) {
+      // The body is all here: the service gets it with its length, whatever framing the client used.
+      delete req.headers['transfer-encoding'];
+      req.headers['content-length'] = String(body.length);
+    }
+    proxyServer.web(req, res, {
+      ...options,
+      agent: o.upstream.agent,
+      ...(body ? { buffer: Readable.from([body]) } : {}),
+    });
+  };
+
+  return (req, res, next, { route, bodyLimitBytes, body }) => {
     const exchange: Exchange = {
       timedOut: false,
       overLimit: false,
+      bodyStalled: false,
       answered: false,
       retried: false,
       next,
@@ -212,7 +267,7 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     res.once('finish', () => {
       durationOf(route, res.statusCode).observe(Number(process.hrtime.bigint() - started) / 1e9);
     });
-    if (needsCounting(req)) {
+    if (!body && needsCounting(req)) {
       watchBodySize(req, bodyLimitBytes, () => {
         exchange.overLimit = true;
         req.unpipe();
@@ -226,8 +281,55 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
         send(res, payloadTooLarge(BODY_TOO_LARGE));
       });
     }
-    void middleware(req, res, next);
+    if (!body && hasBody(req) && !req.complete) {
+      watchBodyPace(req, o.pace, () => {
+        exchange.bodyStalled = true;
+        exchange.proxyReq?.destroy();
+        if (res.headersSent) res.destroy();
+        else sendBodyTimeout(res);
+      });
+    }
+    let leave: (() => void) | undefined;
+    res.once('close', () => leave?.());
+    o.slots
+      .acquire((l) => {
+        leave = l;
+      })
+      .then(
+        (release) => {
+          leave = undefined;
+          if (res.destroyed || res.writableEnded) {
+            release();
+            return;
+          }
+          res.once('close', release);
+          forward(req, res, exchange, body);
+        },
+        (err: unknown) => {
+          if (res.headersSent) return;
+          const reason = err instanceof SlotUnavailable ? err.reason : 'failed';
+          res.locals.log.warn({ upstream: name, reason }, 'no upstream connection free in time');
+          if (hasBody(req)) lingerThenClose(req, res);
+          send(res, unavailable(`${name} service busy, try again later`, { retryAfter: 1 }));
+        },
+      );
   };
+}
+
+/**
+ * 408 for a client whose body stalled: it is not waiting for a lingering close, so the connection
+ * is closed as soon as the answer is out.
+ */
+export function sendBodyTimeout(res: Response): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.once('finish', () => res.socket?.destroy());
+  res
+    .status(408)
+    .set('connection', 'close')
+    .json({ error: BODY_TIMED_OUT, code: 'REQUEST_TIMEOUT', request_id: res.locals.requestId });
 }
 
 function isResponse(res: Response | Socket): res is Response {

@@ -49,19 +49,32 @@ describe('routing table', () => {
     expect(table.match('/api/auth/refresh')).toMatchObject({ verifyToken: false });
     expect(table.match('/api/auth/refresh')?.rateLimit).toBeUndefined();
     expect(table.match('/api/auth/me')).toMatchObject({ verifyToken: true });
-    expect(table.match('/api/users/1')).toMatchObject({ verifyToken: true, bodyLimit: 'default' });
+    expect(table.match('/api/users/1')).toMatchObject({ verifyToken: true, bodyLimit: 'small' });
   });
 
   it('lists only the upstreams some row uses', () => {
     expect(table.upstreams().sort()).toEqual(['attachments', 'auth', 'comments', 'metrics', 'posts']);
   });
 
-  it('gives uploads, and only uploads, the upload body limit', () => {
+  it('gives uploads the upload limit, posts the default and every other JSON row the small one', () => {
     expect(table.match('/api/posts/1/attachments')?.bodyLimit).toBe('upload');
     expect(table.match('/api/comments/1/attachments')?.bodyLimit).toBe('upload');
-    expect(table.match('/api/posts/attachments/1')?.bodyLimit).toBe('default');
+    expect(table.match('/api/posts')?.bodyLimit).toBe('default');
     expect(table.match('/api/posts/1')?.bodyLimit).toBe('default');
-    expect(table.match('/api/comments/1')?.bodyLimit).toBe('default');
+    for (const p of [
+      '/api/auth/login',
+      '/api/auth/register',
+      '/api/auth/refresh',
+      '/api/auth/logout',
+      '/api/users/1',
+      '/api/posts/attachments/1',
+      '/api/comments/attachments/1',
+      '/api/posts/1/comments',
+      '/api/posts/1/like',
+      '/api/comments',
+      '/api/comments/1',
+    ])
+      expect({ p, limit: table.match(p)?.bodyLimit }).toEqual({ p, limit: 'small' });
   });
 
   it('takes patterns, first match first', () => {

@@ -9,41 +9,60 @@ export type UpstreamName = (typeof UPSTREAM_NAMES)[number];
 
 /** Named so that the limits themselves come from configuration. */
 export type RateLimitPolicy = 'auth';
-/** `upload`: multipart uploads to attachments, which enforces its own per-file and per-request caps. */
-export type BodyLimitPolicy = 'default' | 'upload';
+/**
+ * `default` (BODY_LIMIT_BYTES): posts, whose description holds 20,000 characters of any script.
+ * `small` (SMALL_BODY_LIMIT_BYTES): every other JSON row, whose bodies are a few fields.
+ * `upload`: multipart uploads to attachments, which enforces its own per-file and per-request caps;
+ * the only bodies streamed to the service as they arrive, the others are read whole first.
+ */
+export type BodyLimitPolicy = 'default' | 'small' | 'upload';
 
 export interface RouteRow {
   /** Names the row in rate-limit keys and metrics; unique within the table. */
   name: string;
   /**
    * A string is a path prefix matched on whole segments (`/api/users` matches `/api/users` and
-   * `/api/users/7`, not `/api/usersx`). A RegExp is tested against the path. Both see the path
-   * lower-cased, because the services' Express routers match case-insensitively: a row that
-   * matched case-sensitively could be side-stepped with `/API/auth/login`.
+   * `/api/users/7`, not `/api/usersx`). A RegExp is tested against the path. Both see the
+   * canonical path (`canonical-path.ts`: lower-case, no trailing slash, no `//`, dot segments or
+   * encoded ASCII), which is also exactly the path the service receives.
    */
   path: string | RegExp;
   upstream: UpstreamName;
   /** Verify a present Authorization header before proxying. Default true. */
   verifyToken?: boolean;
   rateLimit?: RateLimitPolicy;
-  /** Default `default` (BODY_LIMIT_BYTES); `upload` is UPLOAD_BODY_LIMIT_BYTES. */
+  /** Default `default` (BODY_LIMIT_BYTES); see BodyLimitPolicy. */
   bodyLimit?: BodyLimitPolicy;
 }
 
 export const ROUTES: readonly RouteRow[] = [
   // A client whose access token expired must still be able to sign in again or refresh, so these
   // three never verify the Authorization header; auth itself ignores it there.
-  { name: 'auth-login', path: '/api/auth/login', upstream: 'auth', verifyToken: false, rateLimit: 'auth' },
+  {
+    name: 'auth-login',
+    path: '/api/auth/login',
+    upstream: 'auth',
+    verifyToken: false,
+    rateLimit: 'auth',
+    bodyLimit: 'small',
+  },
   {
     name: 'auth-register',
     path: '/api/auth/register',
     upstream: 'auth',
     verifyToken: false,
     rateLimit: 'auth',
+    bodyLimit: 'small',
   },
-  { name: 'auth-refresh', path: '/api/auth/refresh', upstream: 'auth', verifyToken: false },
-  { name: 'auth', path: '/api/auth', upstream: 'auth' },
-  { name: 'users', path: '/api/users', upstream: 'auth' },
+  {
+    name: 'auth-refresh',
+    path: '/api/auth/refresh',
+    upstream: 'auth',
+    verifyToken: false,
+    bodyLimit: 'small',
+  },
+  { name: 'auth', path: '/api/auth', upstream: 'auth', bodyLimit: 'small' },
+  { name: 'users', path: '/api/users', upstream: 'auth', bodyLimit: 'small' },
   // Sub-resources of a post or comment owned by other services come before the general rows.
   {
     name: 'post-attachments',
@@ -51,17 +70,32 @@ export const ROUTES: readonly RouteRow[] = [
     upstream: 'attachments',
     bodyLimit: 'upload',
   },
-  { name: 'post-attachment', path: '/api/posts/attachments', upstream: 'attachments' },
+  { name: 'post-attachment', path: '/api/posts/attachments', upstream: 'attachments', bodyLimit: 'small' },
   {
     name: 'comment-attachments',
     path: /^\/api\/comments\/[^/]+\/attachments(\/|$)/,
     upstream: 'attachments',
     bodyLimit: 'upload',
   },
-  { name: 'comment-attachment', path: '/api/comments/attachments', upstream: 'attachments' },
-  { name: 'post-comments', path: /^\/api\/posts\/[^/]+\/comments(\/|$)/, upstream: 'comments' },
-  { name: 'post-likes', path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/, upstream: 'metrics' },
-  { name: 'comments', path: '/api/comments', upstream: 'comments' },
+  {
+    name: 'comment-attachment',
+    path: '/api/comments/attachments',
+    upstream: 'attachments',
+    bodyLimit: 'small',
+  },
+  {
+    name: 'post-comments',
+    path: /^\/api\/posts\/[^/]+\/comments(\/|$)/,
+    upstream: 'comments',
+    bodyLimit: 'small',
+  },
+  {
+    name: 'post-likes',
+    path: /^\/api\/posts\/[^/]+\/(like|unlike)\/?$/,
+    upstream: 'metrics',
+    bodyLimit: 'small',
+  },
+  { name: 'comments', path: '/api/comments', upstream: 'comments', bodyLimit: 'small' },
   { name: 'posts', path: '/api/posts', upstream: 'posts' },
 ];
 

@@ -10,10 +10,11 @@ import {
   listen,
   type TokenVerifier,
 } from '@mpb/service-kit';
-import { gatewaySettings, loadGatewayConfig } from '../../src/config';
-import { createGatewayApp, type GatewaySettings } from '../../src/http/app';
+import { gatewaySettings, loadGatewayConfig, serverGuardSettings } from '../../src/config';
+import { createGatewayApp, trustedProxyTest, type GatewaySettings } from '../../src/http/app';
 import { revokedSessionChecker } from '../../src/http/identity';
-import { UPSTREAM_NAMES, type UpstreamName } from '../../src/http/routes';
+import { UPSTREAM_NAMES, type RouteRow, type UpstreamName } from '../../src/http/routes';
+import { guardServer } from '../../src/http/server-guard';
 import { closeUpstreams, createUpstreams } from '../../src/http/upstreams';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -47,6 +48,7 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   settings?: Partial<GatewaySettings>;
   verifier?: TokenVerifier;
+  routes?: readonly RouteRow[];
 }
 
 export interface RunningGateway {
@@ -62,7 +64,12 @@ export interface RunningGateway {
  * free port. Every gateway gets its own rate-limit key prefix unless a test shares one on purpose.
  */
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
-  const config = loadGatewayConfig({ UPSTREAM_TIMEOUT_MS: '500', HEALTH_TIMEOUT_MS: '500', ...o.env });
+  const config = loadGatewayConfig({
+    UPSTREAM_TIMEOUT_MS: '500',
+    HEALTH_TIMEOUT_MS: '500',
+    UPSTREAM_MAX_SOCKETS: '32',
+    ...o.env,
+  });
   const settings: GatewaySettings = {
     ...gatewaySettings(config),
     rateLimitKeyPrefix: `test:gateway:${randomUUID()}:`,
@@ -79,7 +86,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   // Rows for services a test does not name go to the same stand-in as auth.
   const fallback = Object.values(o.upstreams)[0];
   const all = Object.fromEntries(UPSTREAM_NAMES.map((name) => [name, fallback]));
-  const upstreams = createUpstreams({ ...all, ...o.upstreams }, { maxSockets: 32 });
+  const upstreams = createUpstreams({ ...all, ...o.upstreams }, { maxSockets: config.UPSTREAM_MAX_SOCKETS });
   const metrics = createMetrics('gateway');
   const app = createGatewayApp({
     logger: createLogger({ service: 'gateway-test', level: 'silent' }),
@@ -87,9 +94,12 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     redis: o.redis,
     verifier,
     upstreams,
+    upstreamMaxSockets: config.UPSTREAM_MAX_SOCKETS,
     settings,
+    routes: o.routes,
   });
   const handle = await listen(app, 0);
+  guardServer(handle.server, { ...serverGuardSettings(config), isTrustedProxy: trustedProxyTest(app) });
   const metricsHandle = await listen(createMetricsApp(metrics), 0);
   return {
     url: `http://127.0.0.1:${handle.port}`,

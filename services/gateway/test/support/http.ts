@@ -1,4 +1,5 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import net from 'node:net';
 
 export interface Reply {
   status: number;
@@ -63,4 +64,70 @@ export function send(base: string, path: string, o: SendOptions = {}): Promise<R
       req.end(o.body);
     }
   });
+}
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  ms: number;
+}
+
+/**
+ * Writes `head` (request line and headers, without the blank line) and `body` byte for byte on a
+ * fresh connection, as no HTTP client would, and resolves with the answer as soon as it is whole
+ * (Content-Length) or the connection closes. Rejects when the connection closes without a status
+ * line: an empty reply.
+ */
+export function rawExchange(base: string, head: string, body: Buffer | string = ''): Promise<RawReply> {
+  const url = new URL(base);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let text = '';
+    let done = false;
+    const parse = (closed: boolean) => {
+      if (done) return;
+      const match = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
+      if (!match) {
+        if (closed) {
+          done = true;
+          reject(new Error(`empty reply to ${head.split('\r\n')[0]?.slice(0, 80)}`));
+        }
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const line of match[2]!.split('\r\n')) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+      }
+      const length = Number(headers['content-length']);
+      let rest = match[3]!;
+      if (!closed && !(Buffer.byteLength(rest, 'latin1') >= length)) return;
+      done = true;
+      socket.destroy();
+      if (headers['transfer-encoding'] === 'chunked') rest = dechunk(rest);
+      resolve({ status: Number(match[1]), headers, body: rest, ms: Date.now() - started });
+    };
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      parse(false);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => parse(true));
+    socket.write(`${head}\r\nconnection: close\r\n\r\n`);
+    socket.write(body);
+  });
+}
+
+function dechunk(text: string): string {
+  let rest = text;
+  let out = '';
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
 }

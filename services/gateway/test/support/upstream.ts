@@ -16,6 +16,8 @@ export interface EchoUpstream {
   received: Received[];
   /** What GET /readyz answers. */
   readyStatus: number;
+  /** How many times GET /readyz was asked. */
+  readyCalls: number;
   close(): Promise<void>;
 }
 
@@ -26,9 +28,16 @@ export interface EchoUpstream {
  */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const received: Received[] = [];
-  const state: EchoUpstream = { url: '', received, readyStatus: 200, close: async () => undefined };
+  const state: EchoUpstream = {
+    url: '',
+    received,
+    readyStatus: 200,
+    readyCalls: 0,
+    close: async () => undefined,
+  };
   const server = http.createServer((req, res) => {
     if (req.url === '/readyz') {
+      state.readyCalls += 1;
       res
         .writeHead(state.readyStatus, { 'content-type': 'application/json' })
         .end(JSON.stringify({ status: state.readyStatus === 200 ? 'ok' : 'unavailable' }));
