@@ -28,7 +28,8 @@ export interface HttpAppOptions {
   /** JSON bodies are parsed by default; a proxy turns this off so bodies pass through untouched. */
   parseJson?: boolean;
   bodyLimit?: string;
-  trustProxy?: boolean | number | string;
+  /** Express `trust proxy`: a boolean, a hop count, an address list, or a function of (address, hop index). */
+  trustProxy?: boolean | number | string | ((address: string, index: number) => boolean);
   /**
    * Serve `/metrics` on this app (default true). A public-facing app turns it off and serves the
    * metrics on a port of their own (`createMetricsApp`), so the internet cannot read them.
