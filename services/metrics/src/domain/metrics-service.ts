@@ -113,13 +113,16 @@ export class MetricsService {
    */
   async recordView(postId: number, viewerId: number, o: ViewOptions = {}): Promise<ViewResult> {
     const trace = o.trace ?? {};
+    const window = this.d.viewDedupSeconds ?? 0;
     let viewer: string | undefined;
     try {
       viewer = viewerKey(viewerId, o.address);
     } catch {
       throw badRequest(Messages.invalidViewerAddress);
     }
-    const outcome = await this.d.cache.recordView(postId, viewerId, viewer, this.d.viewDedupSeconds ?? 0);
+    // Without a window nobody is remembered: the viewer's key is neither set nor, on a take-back, removed.
+    if (window === 0) viewer = undefined;
+    const outcome = await this.d.cache.recordView(postId, viewerId, viewer, window);
     if (outcome === GONE) throw notFound(Messages.postNotFound);
     const { state } = outcome;
     if (!outcome.counted) {
