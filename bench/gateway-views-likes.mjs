@@ -1,7 +1,11 @@
 // Views and likes through the gateway, beside the ceiling measured in the same run: a bare chain of
 // the same shape (an express gateway with http-proxy-middleware in front of an express handler doing
 // one Redis INCR, each in its own process, keep-alive upstream).
-//   npm start   (in another terminal), then:  node bench/gateway-views-likes.mjs [--duration 10] [--concurrency 50]
+//   VIEW_DEDUP_SECONDS=0 npm start   (in another terminal), then:
+//   node bench/gateway-views-likes.mjs [--duration 10] [--concurrency 50]
+// The view run measures the counted path (Redis script, Kafka publish): all its reads come from one
+// client, which metrics would count once per post with its default VIEW_DEDUP_SECONDS, so the script
+// checks first that the platform counts every read and stops if not.
 // Options: --rounds N repeats ceiling, views, likes N times and reports the median share of the
 // ceiling; --pids gateway=PID,posts=PID,metrics=PID also prints the CPU each process spent per
 // request in each scenario (from /proc, Linux); --lag-group / --lag-topic name the consumer group
@@ -81,6 +85,17 @@ function arg(name, fallback) {
           )
         ).id,
       );
+    }
+    // Two reads by this one client: both must count, or the view run would measure the dedup path.
+    for (let i = 0; i < 2; i += 1) {
+      const read = await fetch(`${base}/api/posts/${posts[0]}`);
+      await read.arrayBuffer();
+      if (read.headers.get('x-view-recorded') !== 'true') {
+        throw new Error(
+          'the platform does not count every read of one client (metrics deduplicates views); ' +
+            'start it with VIEW_DEDUP_SECONDS=0 npm start to measure the counted path',
+        );
+      }
     }
     const auth = { authorization: `Bearer ${token}` };
     const liked = new Array(concurrency).fill(false);

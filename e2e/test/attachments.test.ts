@@ -14,7 +14,7 @@ const s3 = new S3Client({
   },
 });
 const BUCKET = process.env.S3_BUCKET ?? 'mpb-attachments';
-/** The e2e platform's attachments keep their objects under its database suffix, `e2e/` (infra/local/services.mjs). */
+// attachments' S3_KEY_PREFIX on the e2e platform: its database suffix without the underscore.
 const KEY_PREFIX = `${(process.env.E2E_DB_SUFFIX || '_e2e').replace(/^_+/, '')}/`;
 
 async function objectsOf(kind: 'post' | 'comment', id: number): Promise<string[]> {

@@ -83,6 +83,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it("gives posts the gateway's TRUST_PROXY, so readers' addresses are found as the gateway finds them", () => {
+    expect(compose.services.posts!.environment?.GATEWAY_TRUST_PROXY).toBe(
+      compose.services.gateway!.environment?.TRUST_PROXY,
+    );
+  });
+
   it('points the gateway at every service it routes to', () => {
     const env = compose.services.gateway!.environment ?? {};
     for (const s of SERVICES.filter((x) => !['gateway', 'attachments'].includes(x))) {
@@ -140,6 +146,16 @@ describe('infra/k8s', () => {
       );
     },
   );
+
+  it("gives posts the gateway's TRUST_PROXY, so readers' addresses are found as the gateway finds them", () => {
+    const envOf = (name: string): Record<string, string> => {
+      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name)!;
+      const own = deployment.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+      return { ...configMap.data, ...Object.fromEntries(own.map((e) => [e.name, e.value ?? ''])) };
+    };
+    expect(envOf('posts').GATEWAY_TRUST_PROXY).toBeDefined();
+    expect(envOf('posts').GATEWAY_TRUST_PROXY).toBe(envOf('gateway').TRUST_PROXY);
+  });
 
   it.each(SERVICES.filter((s) => s !== 'gateway'))(
     'migrates %s with a Job running its migrate entry point',

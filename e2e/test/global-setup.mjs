@@ -38,6 +38,9 @@ export default async function globalSetup() {
     extraEnv: {
       gateway: { RATE_LIMIT_AUTH_MAX: '10000', UPSTREAM_TIMEOUT_MS: '5000' },
       auth: { BCRYPT_COST: '10', SIGNING_KEY_PEM: signingKey },
+      // The default window, stated so a VIEW_DEDUP_SECONDS in the shell cannot change what the
+      // suite checks (view-dedup.test.ts; view-every-read.test.ts starts a platform with 0).
+      metrics: { VIEW_DEDUP_SECONDS: '1800' },
     },
   }).catch((err) => {
     process.stderr.write(`\n[e2e] platform failed to start: ${err.message}\n${logs.slice(-40).join('\n')}\n`);

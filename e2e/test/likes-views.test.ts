@@ -49,12 +49,20 @@ describe('likes and views through the gateway', () => {
     expect(list.body.find((p: { id: number }) => p.id === post.id)?.like).toBe(2);
   });
 
-  it('counts a view on every read, including the read that returns it', async () => {
+  // The platform runs the default VIEW_DEDUP_SECONDS (view-dedup.test.ts has the details).
+  it("counts a reader's view once, in the read that returns it; each other reader's too", async () => {
     const post = await createPost(author);
     const first = await api('GET', `/api/posts/${post.id}`);
     const second = await api('GET', `/api/posts/${post.id}`);
+    const signedIn = await api('GET', `/api/posts/${post.id}`, { token: reader.token });
     expect(first.body.count_viewers).toBe(1);
-    expect(second.body.count_viewers).toBe(2);
+    expect(second.body.count_viewers).toBe(1);
+    expect(signedIn.body.count_viewers).toBe(2);
+    expect([first, second, signedIn].map((r) => r.headers.get('x-view-recorded'))).toEqual([
+      'true',
+      'false',
+      'true',
+    ]);
   });
 
   it('answers a like of a missing or deleted post with 404, and keeps counting others', async () => {

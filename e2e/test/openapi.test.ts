@@ -376,7 +376,7 @@ describe('responses through the gateway match the document', () => {
           name: 'a',
           username: 'a',
           email: 'a@b.c',
-          age: null,
+          age: 30,
           created_at: new Date().toISOString(),
           password_hash: 'x',
         }),

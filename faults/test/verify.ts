@@ -83,7 +83,8 @@ const agree = (t: PostTotals): boolean =>
  *   400 "already liked"/"hasn't liked"), checked through the API; a pair whose last answer was a 5xx or
  *   none is unknown and only counted. Per post the API's count, post_counters.likes and the liked rows
  *   of post_likes all equal the number of readers that like it: exact.
- * - Views: a 200 for GET /api/posts/:id counts its view unless metrics could not be reached (posts then
+ * - Views: a 200 for GET /api/posts/:id counts its view (the fault platform's metrics runs with
+ *   VIEW_DEDUP_SECONDS=0, so a reader's every read counts) unless metrics could not be reached (posts then
  *   serves the last known counts, by design) or the request failed ambiguously. So views answered 200
  *   away from every fault window are a lower bound, and all 200s plus every failed view an upper bound:
  *   `certain <= total <= ok + failed`. The API's total equals PostgreSQL's exactly.

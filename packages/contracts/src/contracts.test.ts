@@ -123,4 +123,4 @@ describe('protos', () => {
   });
 });
 
-const CONTRACT_HASH = '7d1aa343870fc68a';
+const CONTRACT_HASH = '02b763f9640f93f7';

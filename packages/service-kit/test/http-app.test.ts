@@ -71,7 +71,69 @@ describe('service http app', () => {
       .set('Content-Type', 'application/json')
       .send(JSON.stringify({ name: 'x'.repeat(2000) }));
     expect(res.status).toBe(413);
-    expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(res.body).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      error: 'request body too large (at most 1kb)',
+    });
+  });
+
+  it('limits a service that sets no limit to 16kb', async () => {
+    const bare = createHttpApp({
+      service: 'kit-default',
+      logger,
+      metrics: createMetrics('kit-default'),
+      routes: (a) => a.post('/echo', (req, res) => res.json({ size: JSON.stringify(req.body).length })),
+    });
+    const send = (n: number) =>
+      request(bare)
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ name: 'x'.repeat(n) }));
+    expect((await send(16 * 1024 - 20)).status).toBe(200);
+    const over = await send(16 * 1024);
+    expect(over.status).toBe(413);
+    expect(over.body.error).toBe('request body too large (at most 16kb)');
+  });
+
+  it('refuses a body with too many members or too deep nesting, before parsing it, with 400', async () => {
+    const parsed: unknown[] = [];
+    const wide = createHttpApp({
+      service: 'kit-shape',
+      logger,
+      metrics: createMetrics('kit-shape'),
+      bodyLimit: '64kb',
+      routes: (a) =>
+        a.post('/echo', (req, res) => {
+          parsed.push(req.body);
+          res.json({ ok: true });
+        }),
+    });
+    const post = (raw: string) =>
+      request(wide).post('/echo').set('Content-Type', 'application/json').send(raw);
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`;
+    const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+
+    expect((await post(keys(1000))).status).toBe(200);
+    const tooWide = await post(keys(1001));
+    expect(tooWide.status).toBe(400);
+    expect(tooWide.body).toMatchObject({
+      code: 'BAD_REQUEST',
+      error: 'request body has too many fields (at most 1000)',
+    });
+    const tooLong = await post(`[${Array.from({ length: 1001 }, () => '1').join(',')}]`);
+    expect(tooLong.body.error).toBe('request body has too many fields (at most 1000)');
+
+    expect((await post(nested(16))).status).toBe(200);
+    const tooDeep = await post(nested(17));
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body.error).toBe('request body nests too deeply (at most 16 levels)');
+    const deepObjects = await post(`${'{"a":'.repeat(17)}1${'}'.repeat(17)}`);
+    expect(deepObjects.body.error).toBe('request body nests too deeply (at most 16 levels)');
+
+    // Brackets, commas and escaped quotes inside strings are text, not structure.
+    const text = `{"name":"${'[{,\\"'.repeat(3000)}"}`;
+    expect((await post(text)).status).toBe(200);
+    expect(parsed).toHaveLength(3);
   });
 
   it('answers a validation failure with 400 naming the field, and strips unknown keys', async () => {

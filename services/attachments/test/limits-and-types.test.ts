@@ -201,3 +201,23 @@ describe('file names', () => {
     expect(res.body[0].id).not.toBe(second.res.body[0].id);
   });
 });
+
+describe('JSON bodies (attachments take none: 1 KiB at most)', () => {
+  it('refuses a JSON body over 1 KiB with 413 before parsing it, a 350 000-key object too', async () => {
+    const postId = uniqueId();
+    owners.addPost(postId, AUTHOR);
+    const wide = `{${Array.from({ length: 350_000 }, (_, i) => `"k${i}":0`).join(',')}}`;
+    for (const body of [wide, JSON.stringify({ files: 'x'.repeat(2 * KIB) })]) {
+      const res = await request(t.app)
+        .post(`/api/posts/${postId}/attachments`)
+        .set('Authorization', bearer(t.tokens.sign(AUTHOR)))
+        .set('Content-Type', 'application/json')
+        .send(body);
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        error: 'request body too large (at most 1kb)',
+      });
+    }
+  });
+});

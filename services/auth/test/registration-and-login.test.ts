@@ -71,10 +71,18 @@ describe('registration', () => {
     expect(new Date(row.created_at).getFullYear()).toBeGreaterThan(2000);
   });
 
-  it('accepts a missing or null age', async () => {
+  it('accepts a missing or null age, and answers it as the old API typed it: the number 0', async () => {
     const { age: _age, ...withoutAge } = newUser();
-    expect((await post('/api/auth/register', withoutAge)).status).toBe(201);
-    expect((await post('/api/auth/register', { ...newUser(), age: null })).status).toBe(201);
+    const nullAge = { ...newUser(), age: null };
+    for (const body of [withoutAge, nullAge]) {
+      expect((await post('/api/auth/register', body)).status).toBe(201);
+      const login = await post('/api/auth/login', { username: body.username, password: body.password });
+      expect(login.body.user.age).toBe(0);
+      const me = await request(t.app).get('/api/auth/me').set('authorization', `Bearer ${login.body.token}`);
+      expect(me.body.age).toBe(0);
+      const profile = await request(t.app).get(`/api/users/${login.body.user.id}`);
+      expect(profile.body.age).toBe(0);
+    }
   });
 
   const s = suffix();
@@ -112,14 +120,59 @@ describe('registration', () => {
     expect(res.body).toMatchObject({ error: 'invalid request body', code: 'BAD_REQUEST' });
   });
 
-  it('answers a 1 MB password with a clear 400, and a body over 4 MiB with 413, never 500', async () => {
-    const huge = await post('/api/auth/register', { ...newUser(), password: 'x'.repeat(1024 * 1024) });
-    expect(huge.status).toBe(400);
-    expect(huge.body.error).toContain('72 bytes');
-    const tooLarge = await post('/api/auth/register', { ...newUser(), name: 'x'.repeat(5 * 1024 * 1024) });
-    expect(tooLarge.status).toBe(413);
+  it('answers a password over 72 bytes with a clear 400, never 500', async () => {
+    const long = await post('/api/auth/register', { ...newUser(), password: 'x'.repeat(4000) });
+    expect(long.status).toBe(400);
+    expect(long.body.error).toContain('72 bytes');
   });
 });
+
+describe('body limits (8 KiB of JSON, 1000 members, 16 levels)', () => {
+  const raw = (body: string) =>
+    request(t.app).post('/api/auth/register').set('Content-Type', 'application/json').send(body);
+
+  it('takes the largest registration, every character escaped', async () => {
+    const user = newUser();
+    const body = escapedJson({ ...user, name: '名'.repeat(100), password: '密'.repeat(24), age: 123 });
+    expect(body.length).toBeGreaterThan(800);
+    expect((await raw(body)).status).toBe(201);
+  });
+
+  it('refuses a body over 8 KiB with 413 before parsing it: a 350 000-key object, a huge password', async () => {
+    for (const body of [
+      wideJson(350_000),
+      JSON.stringify({ ...newUser(), password: 'x'.repeat(1024 * 1024) }),
+      JSON.stringify({ ...newUser(), name: 'x'.repeat(8 * 1024) }),
+    ]) {
+      const res = await raw(body);
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        error: 'request body too large (at most 8kb)',
+      });
+    }
+  });
+
+  it('refuses a small body with too many members or levels with 400', async () => {
+    expect((await raw(`[${'0,'.repeat(1000)}0]`)).body).toMatchObject({
+      code: 'BAD_REQUEST',
+      error: 'request body has too many fields (at most 1000)',
+    });
+    expect((await raw(`${'['.repeat(17)}${']'.repeat(17)}`)).body.error).toBe(
+      'request body nests too deeply (at most 16 levels)',
+    );
+  });
+});
+
+/** JSON with every non-ASCII character escaped as \\uXXXX: the largest encoding of a text. */
+const escapedJson = (value: unknown): string =>
+  JSON.stringify(value).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
+/** An object of n keys, as raw JSON. */
+const wideJson = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`;
 
 describe('login', () => {
   it('returns the token pair and the user in snake_case, without any password data', async () => {

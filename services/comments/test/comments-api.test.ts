@@ -13,6 +13,16 @@ const childOf = (traceparent: string): unknown =>
     new RegExp(`^00-${traceparent.slice(3, 35)}-(?!${traceparent.slice(36, 52)})[0-9a-f]{16}-01$`),
   );
 
+/** JSON with every non-ASCII character escaped as \\uXXXX: the largest encoding of a text. */
+const escapedJson = (value: unknown): string =>
+  JSON.stringify(value).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
+/** An object of n keys, as raw JSON. */
+const wideJson = (n: number): string => `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`;
+
 let t: TestComments;
 const posts = new PostServiceStandIn();
 
@@ -342,5 +352,43 @@ describe('ids', () => {
     for (const res of await Promise.all(cases)) {
       expect(res).toMatchObject({ status: 404, body: { error: 'comment not found', code: 'NOT_FOUND' } });
     }
+  });
+});
+
+describe('body limits (8 KiB of JSON, 1000 members, 16 levels)', () => {
+  const raw = (body: string, token = t.tokens.sign(uniqueUserId())) =>
+    request(t.app)
+      .post('/api/comments')
+      .set('Authorization', bearer(token))
+      .set('Content-Type', 'application/json')
+      .send(body);
+
+  it('takes the longest comment, every character escaped', async () => {
+    const postId = newPost();
+    const body = escapedJson({ post_id: postId, text: '評'.repeat(500) });
+    expect(body.length).toBeGreaterThan(3000);
+    const res = await raw(body);
+    expect(res.status).toBe(201);
+    expect(res.body.text).toBe('評'.repeat(500));
+  });
+
+  it('refuses a body over 8 KiB with 413 before parsing it, a 350 000-key object too', async () => {
+    for (const body of [wideJson(350_000), JSON.stringify({ post_id: newPost(), text: 'x'.repeat(9000) })]) {
+      const res = await raw(body);
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        error: 'request body too large (at most 8kb)',
+      });
+    }
+  });
+
+  it('refuses a small body with too many members or levels with 400', async () => {
+    expect((await raw(`[${'0,'.repeat(1000)}0]`)).body.error).toBe(
+      'request body has too many fields (at most 1000)',
+    );
+    expect((await raw(`{"post_id":${'['.repeat(16)}1${']'.repeat(16)}}`)).body.error).toBe(
+      'request body nests too deeply (at most 16 levels)',
+    );
   });
 });

@@ -55,6 +55,11 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
   METRICS_MAX_LAG: number;
   /** How long Redis remembers a deleted post, refusing likes and views of it at once. */
   DELETED_POST_TTL_SECONDS: number;
+  /**
+   * A viewer (signed-in user, or anonymous client address) counts at most one view per post within
+   * this many seconds; 0 counts every read (the old behaviour).
+   */
+  VIEW_DEDUP_SECONDS: number;
   MIGRATE_ON_START: boolean;
   /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
   AUTH_URL: string;
@@ -97,6 +102,11 @@ export const configSchema = Joi.object<MetricsConfig>({
     .integer()
     .min(60)
     .default(7 * 24 * 3600),
+  VIEW_DEDUP_SECONDS: Joi.number()
+    .integer()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(1800),
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),

@@ -26,6 +26,7 @@ export type MetricsSettings = Pick<
   | 'METRICS_REDIS_PREFIX'
   | 'DELETED_POST_TTL_SECONDS'
   | 'METRICS_PUBLISH_TIMEOUT_MS'
+  | 'VIEW_DEDUP_SECONDS'
 >;
 
 export function createCounterCache(redis: Redis, settings: MetricsSettings): RedisCounterCache {
@@ -68,6 +69,7 @@ export function createApiContext(d: {
     events: d.events,
     logger: d.logger.child({ component: 'metrics-service' }),
     publishTimeoutMs: d.settings.METRICS_PUBLISH_TIMEOUT_MS,
+    viewDedupSeconds: d.settings.VIEW_DEDUP_SECONDS,
   });
   return { service, verifier };
 }

@@ -45,7 +45,13 @@ const getCounts = (post_ids: number[], viewer_id = 0) =>
 describe('RecordView', () => {
   it('counts the view and answers counts that include it', async () => {
     const postId = newId();
-    expect(await recordView(postId)).toEqual({ post_id: postId, likes: 0, views: 1, liked_by_viewer: false });
+    expect(await recordView(postId)).toEqual({
+      post_id: postId,
+      likes: 0,
+      views: 1,
+      liked_by_viewer: false,
+      already_counted: false,
+    });
     expect((await recordView(postId, 5)).views).toBe(2);
     const views = await Promise.all(Array.from({ length: 20 }, () => recordView(postId)));
     expect(views.map((v) => Number(v.views)).sort((a, b) => a - b)).toEqual(
@@ -123,12 +129,14 @@ describe('GetCounts', () => {
 
     const res = await getCounts([c, a, b, a, 0], viewer);
     expect(res.counts).toEqual([
-      { post_id: c, likes: 1, views: 0, liked_by_viewer: false },
-      { post_id: a, likes: 0, views: 2, liked_by_viewer: false },
-      { post_id: b, likes: 1, views: 0, liked_by_viewer: true },
+      { post_id: c, likes: 1, views: 0, liked_by_viewer: false, already_counted: false },
+      { post_id: a, likes: 0, views: 2, liked_by_viewer: false, already_counted: false },
+      { post_id: b, likes: 1, views: 0, liked_by_viewer: true, already_counted: false },
     ]);
     const anonymous = await getCounts([b]);
-    expect(anonymous.counts).toEqual([{ post_id: b, likes: 1, views: 0, liked_by_viewer: false }]);
+    expect(anonymous.counts).toEqual([
+      { post_id: b, likes: 1, views: 0, liked_by_viewer: false, already_counted: false },
+    ]);
     await expect(getCounts([])).resolves.toEqual({ counts: [] });
   });
 

@@ -163,7 +163,7 @@ describe('the start-up reset', () => {
     await t.waitForSync();
     // A process killed between its Redis change and its publish: a view and a like decision in
     // Redis that were never published.
-    await t.cache.recordView(postId, 0);
+    await t.cache.recordView(postId, 0, undefined, 0);
     expect(await t.cache.decideLike(postId, ghost, true)).toMatchObject({ kind: 'changed', likes: 2 });
     // And views published but not folded yet, as another replica's in flight.
     await t.stopConsumers();

@@ -35,6 +35,11 @@ export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationC
    * own updates and deletes take effect at once; another replica's within this time.
    */
   POST_CACHE_TTL_MS: number;
+  /**
+   * The gateway's TRUST_PROXY, set to the same value: posts trusts the gateway and, behind it, the
+   * proxies the gateway trusts, to find an anonymous reader's address (view deduplication).
+   */
+  GATEWAY_TRUST_PROXY: string;
 }
 
 const HOST_PORT = /^[^\s:,/]+:\d{1,5}$/;
@@ -53,6 +58,13 @@ export const configSchema = Joi.object<PostsConfig>({
   METRICS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(2000),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
   POST_CACHE_TTL_MS: Joi.number().integer().min(0).max(60_000).default(2000),
+  GATEWAY_TRUST_PROXY: Joi.string()
+    .trim()
+    .default('false')
+    .custom((value: string, helpers) => (/^true$/i.test(value) ? helpers.error('any.invalid') : value))
+    .messages({
+      'any.invalid': '"GATEWAY_TRUST_PROXY" must be false, a hop count or an address/CIDR list, never true',
+    }),
 });
 
 /** The one place that reads the environment. */

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       logger,
       metrics,
       readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+      gatewayTrustProxy: config.GATEWAY_TRUST_PROXY,
     });
     const http = await listen(app, config.HTTP_PORT, config.HOST);
     const grpc = createGrpcServer({ logger, metrics, posts: context.posts });

@@ -42,9 +42,45 @@ describe('counts from the metrics service', () => {
     expect(signedIn.body).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS + 2 });
 
     expect(standIn.recordViewCalls.filter((c) => c.post_id === post.id)).toEqual([
-      { post_id: post.id, viewer_id: 0 },
-      { post_id: post.id, viewer_id: reader },
+      { post_id: post.id, viewer_id: 0, viewer_address: expect.stringMatching(/127\.0\.0\.1$/) },
+      { post_id: post.id, viewer_id: reader, viewer_address: expect.stringMatching(/127\.0\.0\.1$/) },
     ]);
+  });
+
+  it('names an anonymous reader by the address the gateway forwarded, never by one the client wrote', async () => {
+    const post = await createPost(withMetrics.app, t.tokenFor(newUserId()));
+    // The gateway (TRUST_PROXY off) drops the client's header and appends the address of its peer.
+    await request(withMetrics.app).get(`/api/posts/${post.id}`).set('X-Forwarded-For', '198.51.100.7');
+    // A header that reached posts some other way: only the last hop's entry is believed.
+    await request(withMetrics.app)
+      .get(`/api/posts/${post.id}`)
+      .set('X-Forwarded-For', '203.0.113.66, 198.51.100.8');
+    expect(standIn.recordViewCalls.filter((c) => c.post_id === post.id).map((c) => c.viewer_address)).toEqual(
+      ['198.51.100.7', '198.51.100.8'],
+    );
+  });
+
+  it('answers X-View-Recorded: false and the current counts for a reader counted already', async () => {
+    const post = await createPost(withMetrics.app, t.tokenFor(newUserId()));
+    standIn.dedup = true;
+    try {
+      const read = () =>
+        request(withMetrics.app).get(`/api/posts/${post.id}`).set('X-Forwarded-For', '198.51.100.9');
+      const first = await read();
+      const second = await read();
+      expect(first.headers['x-view-recorded']).toBe('true');
+      expect(first.body.count_viewers).toBe(STAND_IN_VIEWS + 1);
+      expect(second.status).toBe(200);
+      expect(second.headers['x-view-recorded']).toBe('false');
+      expect(second.body.count_viewers).toBe(STAND_IN_VIEWS + 1);
+      const other = await request(withMetrics.app)
+        .get(`/api/posts/${post.id}`)
+        .set('X-Forwarded-For', '198.51.100.10');
+      expect(other.headers['x-view-recorded']).toBe('true');
+      expect(other.body.count_viewers).toBe(STAND_IN_VIEWS + 2);
+    } finally {
+      standIn.dedup = false;
+    }
   });
 
   it('counts no view for a HEAD request', async () => {

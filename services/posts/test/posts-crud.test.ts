@@ -15,6 +15,37 @@ afterAll(async () => {
 
 const storedRow = (id: number) => t.knex('posts').first('*').where({ id });
 
+describe("the old API's field types", () => {
+  it.each([
+    ['no tag', {}],
+    ['a null tag', { tag: null }],
+    ['an empty tag', { tag: '' }],
+    ['a tag of spaces', { tag: '   ' }],
+  ])('answers an untagged post (%s) with "tag": "" wherever a post is answered', async (_name, fields) => {
+    const owner = newUserId();
+    const token = t.tokenFor(owner);
+    const { tag: _tag, ...base } = newPost();
+    const created = await request(t.app)
+      .post('/api/posts')
+      .set('Authorization', bearer(token))
+      .send({ ...base, ...fields });
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    const read = await request(t.app).get(`/api/posts/${id}`);
+    const list = await request(t.app).get(`/api/posts?user_id=${owner}`);
+    const updated = await request(t.app)
+      .put(`/api/posts/${id}`)
+      .set('Authorization', bearer(token))
+      .send({ title: 'Still untagged' });
+    for (const body of [created.body, read.body, list.body[0], updated.body]) {
+      expect(body.tag).toBe('');
+      expect(typeof body.like).toBe('number');
+      expect(typeof body.count_viewers).toBe('number');
+    }
+    expect(await storedRow(id)).toMatchObject({ tag: null });
+  });
+});
+
 describe('creating, reading, updating and deleting a post', () => {
   it('walks the whole life of a post', async () => {
     const owner = newUserId();
@@ -106,7 +137,7 @@ describe('creating, reading, updating and deleting a post', () => {
     });
 
     const cleared = await put({ tag: '' });
-    expect(cleared.body.tag).toBeNull();
+    expect(cleared.body.tag).toBe('');
     expect((await storedRow(post.id)).tag).toBeNull();
   });
 });
@@ -211,6 +242,41 @@ describe('validation', () => {
       .set('Authorization', bearer(t.tokenFor(newUserId())))
       .send({ ...newPost(), ...override });
     expect(res.status).toBe(400);
+  });
+
+  it('takes the longest post, every character of it escaped (128 KiB of JSON at most)', async () => {
+    const post = { title: '題'.repeat(200), description: '説'.repeat(20_000), tag: '標'.repeat(50) };
+    const body = JSON.stringify(post).replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    expect(body.length).toBeGreaterThan(120_000);
+    const res = await request(t.app)
+      .post('/api/posts')
+      .set('Authorization', bearer(t.tokenFor(newUserId())))
+      .set('Content-Type', 'application/json')
+      .send(body);
+    expect(res.status).toBe(201);
+    expect(res.body.description).toBe(post.description);
+  });
+
+  it('refuses a body over 128 KiB, or with too many members, before parsing it', async () => {
+    const token = bearer(t.tokenFor(newUserId()));
+    const raw = (body: string) =>
+      request(t.app)
+        .post('/api/posts')
+        .set('Authorization', token)
+        .set('Content-Type', 'application/json')
+        .send(body);
+    const tooLarge = await raw(`{${Array.from({ length: 350_000 }, (_, i) => `"k${i}":0`).join(',')}}`);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      error: 'request body too large (at most 128kb)',
+    });
+    const wide = await raw(`{${Array.from({ length: 1001 }, (_, i) => `"k${i}":0`).join(',')}}`);
+    expect(wide.status).toBe(400);
+    expect(wide.body.error).toBe('request body has too many fields (at most 1000)');
   });
 
   it('answers 400 for malformed JSON and 413 for an oversized body', async () => {

@@ -14,6 +14,12 @@ export interface HttpAppDeps extends RouteDeps {
   readiness?: Record<string, ReadinessCheck>;
 }
 
+/**
+ * Attachments' routes take files as multipart (streamed, with limits of their own), never JSON: a
+ * JSON body is refused past 1 KiB before it is parsed.
+ */
+export const BODY_LIMIT = '1kb';
+
 /** The HTTP app without a port: main.ts listens, tests drive it with supertest. */
 export function createHttpApp(d: HttpAppDeps): Express {
   return createServiceApp({
@@ -21,6 +27,7 @@ export function createHttpApp(d: HttpAppDeps): Express {
     logger: d.logger,
     metrics: d.metrics,
     readiness: d.readiness,
+    bodyLimit: BODY_LIMIT,
     routes: (app) => {
       app.use(attachmentRoutes(d));
     },

@@ -44,9 +44,16 @@ describe('user views', () => {
       name: 'Ann',
       username: 'ann',
       email: 'ann@example.com',
-      age: null,
+      age: 0,
       created_at: '2026-01-02T03:04:05.000Z',
     });
+  });
+
+  it('keeps the old API types: age is a number, 0 when the user gave none', () => {
+    expect(toOwnProfile(user).age).toBe(0);
+    expect(toPublicProfile(user).age).toBe(0);
+    expect(toOwnProfile({ ...user, age: 34 }).age).toBe(34);
+    expect(toPublicProfile({ ...user, age: 34 }).age).toBe(34);
   });
 
   it('never shows an e-mail publicly or in events', () => {

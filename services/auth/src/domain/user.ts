@@ -9,13 +9,16 @@ export interface User {
   createdAt: Date;
 }
 
-/** What the user sees about themselves (login, /me): includes their e-mail, never credentials. */
+/**
+ * What the user sees about themselves (login, /me): includes their e-mail, never credentials. The
+ * old API's types: `age` is always a number (0 when the user gave none).
+ */
 export interface OwnProfile {
   id: number;
   name: string;
   username: string;
   email: string;
-  age: number | null;
+  age: number;
   created_at: string;
 }
 
@@ -27,7 +30,7 @@ export const toOwnProfile = (u: User): OwnProfile => ({
   name: u.name,
   username: u.username,
   email: u.email,
-  age: u.age,
+  age: u.age ?? 0,
   created_at: u.createdAt.toISOString(),
 });
 
@@ -35,7 +38,7 @@ export const toPublicProfile = (u: User): PublicProfile => ({
   id: u.id,
   name: u.name,
   username: u.username,
-  age: u.age,
+  age: u.age ?? 0,
   created_at: u.createdAt.toISOString(),
 });
 

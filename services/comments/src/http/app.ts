@@ -14,6 +14,12 @@ export interface HttpAppDeps extends RouteDeps {
   readiness?: Record<string, ReadinessCheck>;
 }
 
+/**
+ * The largest body comments' routes need: a post id and a text of 500 characters, under 4 KiB even
+ * with every character JSON-escaped (`\\uXXXX`, 6 bytes).
+ */
+export const BODY_LIMIT = '8kb';
+
 /** The HTTP app without a port: main.ts listens, tests drive it with supertest. */
 export function createHttpApp(d: HttpAppDeps): Express {
   return createServiceApp({
@@ -21,6 +27,7 @@ export function createHttpApp(d: HttpAppDeps): Express {
     logger: d.logger,
     metrics: d.metrics,
     readiness: d.readiness,
+    bodyLimit: BODY_LIMIT,
     routes: (app) => {
       app.use(commentRoutes(d));
     },

@@ -1,7 +1,14 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { unavailable } from '@mpb/errors';
 import type { PostState, Snapshot } from '../domain/counts';
-import { GONE, type CounterCache, type Gone, type LikeDecision, type LikerEntry } from '../domain/ports';
+import {
+  GONE,
+  type CounterCache,
+  type Gone,
+  type LikeDecision,
+  type LikerEntry,
+  type ViewOutcome,
+} from '../domain/ports';
 import {
   BEGIN_LOAD,
   DECIDE_LIKE,
@@ -20,8 +27,8 @@ type ScriptCall = (...args: Arg[]) => Promise<unknown>;
 
 const SCRIPTS = {
   mpbMetricsRead: { numberOfKeys: 3, lua: READ },
-  mpbMetricsView: { numberOfKeys: 3, lua: VIEW },
-  mpbMetricsUnview: { numberOfKeys: 1, lua: UNVIEW },
+  mpbMetricsView: { numberOfKeys: 4, lua: VIEW },
+  mpbMetricsUnview: { numberOfKeys: 2, lua: UNVIEW },
   mpbMetricsSaveSnapshot: { numberOfKeys: 3, lua: SAVE_SNAPSHOT },
   mpbMetricsPushSnapshot: { numberOfKeys: 2, lua: PUSH_SNAPSHOT },
   mpbMetricsDecideLike: { numberOfKeys: 2, lua: DECIDE_LIKE },
@@ -110,16 +117,43 @@ export class RedisCounterCache implements CounterCache {
     return { counts: `${base}:counts`, likers: `${base}:likers`, deleted: `${base}:deleted` };
   }
 
-  async recordView(postId: number, viewerId: number): Promise<PostState | Gone> {
-    const k = this.keys(postId);
-    const reply = await this.run(() =>
-      script(this.redis, 'mpbMetricsView')(k.counts, k.likers, k.deleted, viewerId),
-    );
-    return parseState(postId, reply);
+  /** The key remembering that a viewer's view of the post was counted (same hash tag as the post's keys). */
+  seenKey(postId: number, viewer: string | undefined): string {
+    return `${this.o.prefix}{${postId}}:seen:${viewer ?? '-'}`;
   }
 
-  async undoView(postId: number, epoch: number): Promise<void> {
-    await this.run(() => script(this.redis, 'mpbMetricsUnview')(this.keys(postId).counts, epoch));
+  async recordView(
+    postId: number,
+    viewerId: number,
+    viewer: string | undefined,
+    windowSeconds: number,
+  ): Promise<ViewOutcome> {
+    const k = this.keys(postId);
+    const window = viewer === undefined ? 0 : Math.max(0, Math.floor(windowSeconds));
+    const reply = await this.run(() =>
+      script(this.redis, 'mpbMetricsView')(
+        k.counts,
+        k.likers,
+        k.deleted,
+        this.seenKey(postId, viewer),
+        viewerId,
+        window,
+      ),
+    );
+    const state = parseState(postId, reply);
+    if (state === GONE) return GONE;
+    return { state, counted: Number((reply as unknown[])[0]) === 1 };
+  }
+
+  async undoView(postId: number, epoch: number, viewer?: string): Promise<void> {
+    await this.run(() =>
+      script(this.redis, 'mpbMetricsUnview')(
+        this.keys(postId).counts,
+        this.seenKey(postId, viewer),
+        epoch,
+        viewer === undefined ? '0' : '1',
+      ),
+    );
   }
 
   async read(postIds: number[], viewerId: number): Promise<Array<PostState | Gone>> {

@@ -9,6 +9,8 @@
  *   `#n` the number of likers, `#seq` the last sequence, `#loaded` set once every liker of
  *   PostgreSQL has been merged in, `#gen` the generation of the load that fills it.
  * - `deleted` string with a TTL: the post was deleted; nothing is counted or refilled for it.
+ * - `seen:<viewer>` string with a TTL of the dedup window: that viewer's view was counted; further
+ *   views of it count nothing until it expires.
  *
  * Numbers leave Lua through string.format: Lua's own conversion keeps 14 significant digits, too
  * few for microsecond sequences.
@@ -29,9 +31,19 @@ if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
 return state(KEYS[1], KEYS[2], ARGV[1])
 `;
 
-/** KEYS counts, likers, deleted; ARGV viewer. Starts a new epoch (Redis time, microseconds) when the post has none. */
+/**
+ * KEYS counts, likers, deleted, seen; ARGV viewer, window (seconds; '0' counts every view). Counts a
+ * view unless the viewer's `seen` key exists (it is set for the window by the view that counts), in
+ * the same script, so racing views of one viewer count once. Answers the state with 2 in first place
+ * when the view was not counted. Starts a new epoch (Redis time, microseconds) when the post has none.
+ */
 export const VIEW = `${STATE}
 if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+if ARGV[2] ~= '0' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[2]) then
+  local seen = state(KEYS[1], KEYS[2], ARGV[1])
+  seen[1] = 2
+  return seen
+end
 if not redis.call('HGET', KEYS[1], 'e') then
   local t = redis.call('TIME')
   redis.call('HSET', KEYS[1], 'e', t[1] .. string.format('%06d', tonumber(t[2])), 'p', 0)
@@ -40,8 +52,12 @@ redis.call('HINCRBY', KEYS[1], 'p', 1)
 return state(KEYS[1], KEYS[2], ARGV[1])
 `;
 
-/** KEYS counts; ARGV epoch. */
+/**
+ * KEYS counts, seen; ARGV epoch, forget ('1': the view set the viewer's `seen` key, which goes too,
+ * so the viewer's next view counts).
+ */
 export const UNVIEW = `
+if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end
 if redis.call('HGET', KEYS[1], 'e') == ARGV[1] then
   redis.call('HINCRBY', KEYS[1], 'p', -1)
   return 1

@@ -10,6 +10,7 @@ import {
   type LikeDecision,
   type LikerEntry,
   type PostDirectory,
+  type ViewOutcome,
 } from './ports';
 
 const logger = createLogger({ service: 'metrics-test', level: 'silent' });
@@ -27,12 +28,27 @@ class FakeCache implements CounterCache {
   };
   loaded = false;
   merged: LikerEntry[] = [];
-  async recordView(): Promise<PostState | Gone> {
+  /** Viewers counted so far, as the Redis script remembers them within the window. */
+  seen = new Set<string>();
+  viewArgs: Array<{ viewer: string | undefined; window: number }> = [];
+  async recordView(
+    _postId: number,
+    _viewerId: number,
+    viewer: string | undefined,
+    window: number,
+  ): Promise<ViewOutcome> {
     this.calls.push('view');
-    return { ...this.state, produced: this.state.produced + 1 };
+    this.viewArgs.push({ viewer, window });
+    if (viewer !== undefined && window > 0) {
+      if (this.seen.has(viewer)) return { state: this.state, counted: false };
+      this.seen.add(viewer);
+    }
+    this.state = { ...this.state, produced: this.state.produced + 1 };
+    return { state: this.state, counted: true };
   }
-  async undoView(_postId: number, epoch: number): Promise<void> {
-    this.calls.push(`undoView:${epoch}`);
+  async undoView(_postId: number, epoch: number, viewer?: string): Promise<void> {
+    this.calls.push(`undoView:${epoch}${viewer === undefined ? '' : `:${viewer}`}`);
+    if (viewer !== undefined) this.seen.delete(viewer);
   }
   async read(postIds: number[], _viewerId: number): Promise<Array<PostState | Gone>> {
     return postIds.map(() => this.state);
@@ -94,7 +110,9 @@ class FakeStore implements CounterStore {
   }
 }
 
-function setUp(o: { publish?: EventPublisher['publish']; publishTimeoutMs?: number } = {}) {
+function setUp(
+  o: { publish?: EventPublisher['publish']; publishTimeoutMs?: number; viewDedupSeconds?: number } = {},
+) {
   const cache = new FakeCache();
   const store = new FakeStore();
   const published: unknown[] = [];
@@ -113,6 +131,7 @@ function setUp(o: { publish?: EventPublisher['publish']; publishTimeoutMs?: numb
     logger,
     publishTimeoutMs: o.publishTimeoutMs,
     takeBackBackoffMs: 1,
+    viewDedupSeconds: o.viewDedupSeconds,
   });
   return { cache, store, published, service };
 }
@@ -121,10 +140,67 @@ describe('MetricsService', () => {
   it('answers a view with the folded views plus the pending ones, and publishes it with its epoch', async () => {
     const { service, published } = setUp();
     // produced 5 in epoch 5, 3 of them folded: 10 + 2
-    expect(await service.recordView(1, 0)).toEqual({ postId: 1, views: 12, likes: 2, likedByViewer: false });
+    expect(await service.recordView(1, 0)).toEqual({
+      postId: 1,
+      views: 12,
+      likes: 2,
+      likedByViewer: false,
+      counted: true,
+    });
     expect(published).toEqual([
       expect.objectContaining({ payload: { post_id: 1, viewer_id: 0, epoch: 5, views: 12 } }),
     ]);
+  });
+
+  it('counts a viewer once within the window: a repeated view publishes nothing and says so', async () => {
+    const { service, cache, published } = setUp({ viewDedupSeconds: 1800 });
+    const first = await service.recordView(1, 0, { address: '203.0.113.9' });
+    const again = await service.recordView(1, 0, { address: '::ffff:203.0.113.9' });
+    expect(first).toMatchObject({ views: 12, counted: true });
+    expect(again).toMatchObject({ views: 12, counted: false });
+    expect(published).toHaveLength(1);
+    expect(cache.viewArgs).toEqual([
+      { viewer: 'a203.0.113.9', window: 1800 },
+      { viewer: 'a203.0.113.9', window: 1800 },
+    ]);
+    // A signed-in user is named by id, apart from the address it reads from.
+    expect(await service.recordView(1, 7, { address: '203.0.113.9' })).toMatchObject({ counted: true });
+    expect(await service.recordView(1, 7, { address: '198.51.100.1' })).toMatchObject({ counted: false });
+    expect(published).toHaveLength(2);
+  });
+
+  it('counts every view with a window of 0, and anonymous calls without an address', async () => {
+    const { service, published } = setUp({ viewDedupSeconds: 0 });
+    for (let i = 0; i < 3; i += 1) await service.recordView(1, 0, { address: '203.0.113.9' });
+    expect(published).toHaveLength(3);
+    const windowed = setUp({ viewDedupSeconds: 1800 });
+    for (let i = 0; i < 3; i += 1) await windowed.service.recordView(1, 0);
+    expect(windowed.published).toHaveLength(3);
+  });
+
+  it('refuses an impossible viewer address with INVALID_ARGUMENT', async () => {
+    const { service, cache } = setUp({ viewDedupSeconds: 1800 });
+    await expect(service.recordView(1, 0, { address: 'x'.repeat(65) })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: Messages.invalidViewerAddress,
+    });
+    expect(cache.calls).toEqual([]);
+  });
+
+  it('forgets the viewer with a view it takes back, so the next view counts', async () => {
+    let fail = true;
+    const { service, cache, published } = setUp({
+      viewDedupSeconds: 1800,
+      publish: async (e) => {
+        if (fail) throw new Error('kafka down');
+        published.push(e);
+      },
+    });
+    await expect(service.recordView(1, 7)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(cache.calls).toEqual(['view', 'undoView:5:u7']);
+    fail = false;
+    expect(await service.recordView(1, 7)).toMatchObject({ counted: true });
+    expect(published).toHaveLength(1);
   });
 
   it('takes a view back when its event cannot be published', async () => {
@@ -238,7 +314,7 @@ describe('MetricsService', () => {
     const { service, cache } = setUp();
     cache.read = async () => [GONE];
     await expect(service.likeStatus(9, 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    cache.recordView = async () => GONE;
+    cache.recordView = async (): Promise<ViewOutcome> => GONE;
     await expect(service.recordView(1, 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

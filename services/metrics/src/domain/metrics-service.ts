@@ -3,6 +3,7 @@ import { badRequest, notFound, unavailable } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
 import { countsOf, EMPTY_SNAPSHOT, needsLikers, type Counts, type PostState } from './counts';
 import { likeEvent, viewedEvent } from './events';
+import { viewerKey } from './viewer';
 import {
   GONE,
   type CounterCache,
@@ -25,6 +26,7 @@ export const Messages = {
   unliked: 'Post unliked successfully',
   notRecorded: 'could not record the change (event bus unavailable); nothing was changed, try again',
   likersUnavailable: 'the likes of this post could not be loaded; nothing was changed, try again',
+  invalidViewerAddress: 'invalid viewer address',
 } as const;
 
 /** At most this many posts per GetCounts call (one page of a list). */
@@ -64,6 +66,22 @@ export interface MetricsServiceDeps {
   publishTimeoutMs?: number;
   /** The first wait between attempts to publish a take-back (doubled each time). */
   takeBackBackoffMs?: number;
+  /**
+   * A viewer counts at most once per post within this many seconds (VIEW_DEDUP_SECONDS); 0 counts
+   * every view. Default 0 here, so a test states the window it relies on; the config's default is 1800.
+   */
+  viewDedupSeconds?: number;
+}
+
+/** The counts after a view, and whether this view was counted (false: the viewer's view was counted already). */
+export interface ViewResult extends Counts {
+  counted: boolean;
+}
+
+export interface ViewOptions {
+  /** An anonymous viewer's client address, naming it for deduplication; ignored for a signed-in one. */
+  address?: string;
+  trace?: TraceContext;
 }
 
 export interface LikeResult {
@@ -88,10 +106,30 @@ export class MetricsService {
 
   constructor(private readonly d: MetricsServiceDeps) {}
 
-  /** Counts one view and answers the counts including it; a view that cannot be published is taken back. */
-  async recordView(postId: number, viewerId: number, trace: TraceContext = {}): Promise<Counts> {
-    const state = await this.d.cache.recordView(postId, viewerId);
-    if (state === GONE) throw notFound(Messages.postNotFound);
+  /**
+   * Counts one view and answers the counts including it; a view that cannot be published is taken
+   * back. A viewer (the user, or an anonymous client's address) counts once per post within the
+   * dedup window: a repeated view changes nothing, publishes nothing and answers `counted: false`.
+   */
+  async recordView(postId: number, viewerId: number, o: ViewOptions = {}): Promise<ViewResult> {
+    const trace = o.trace ?? {};
+    const window = this.d.viewDedupSeconds ?? 0;
+    let viewer: string | undefined;
+    try {
+      viewer = viewerKey(viewerId, o.address);
+    } catch {
+      throw badRequest(Messages.invalidViewerAddress);
+    }
+    // Without a window nobody is remembered: the viewer's key is neither set nor, on a take-back, removed.
+    if (window === 0) viewer = undefined;
+    const outcome = await this.d.cache.recordView(postId, viewerId, viewer, window);
+    if (outcome === GONE) throw notFound(Messages.postNotFound);
+    const { state } = outcome;
+    if (!outcome.counted) {
+      // Already counted within the window: the current counts, and no event (nothing to fold).
+      const [counts] = (await this.complete([postId], [state], viewerId)) as [Counts];
+      return { ...counts, counted: false };
+    }
     const epoch = state.epoch ?? 0;
     // Taking the view back (p - 1 if the epoch is unchanged) is right whether or not the event was
     // written. Views = b + max(0, p - f) while the snapshot's epoch is the Redis one: if the event
@@ -101,7 +139,7 @@ export class MetricsService {
     // exactly once. A newer epoch leaves p alone (the script checks the epoch): the view, if
     // written, shows through b once folded.
     const takeBack = async (): Promise<void> => {
-      await this.d.cache.undoView(postId, epoch).catch((undoErr: unknown) => {
+      await this.d.cache.undoView(postId, epoch, viewer).catch((undoErr: unknown) => {
         this.d.logger.error(
           { post_id: postId, err: String(undoErr) },
           'could not take back an unpublished view',
@@ -123,7 +161,7 @@ export class MetricsService {
       await takeBack();
       throw unavailable(Messages.notRecorded, { cause: err });
     }
-    return counts;
+    return { ...counts, counted: true };
   }
 
   /** Counts of many posts (one Redis round trip when everything is cached), in the order asked. */

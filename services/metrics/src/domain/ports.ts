@@ -25,12 +25,28 @@ export type LikeDecision =
       seq: number;
     };
 
+/** A view: the post was deleted, or its state and whether this view counted (false: seen within the window). */
+export type ViewOutcome = Gone | { state: PostState; counted: boolean };
+
 /** The hot state in Redis. Every method is one atomic script per post. */
 export interface CounterCache {
-  /** Counts one view in the post's current epoch and returns the post's state including it. */
-  recordView(postId: number, viewerId: number): Promise<PostState | Gone>;
-  /** Takes back a view whose event could not be published (if its epoch is still current). */
-  undoView(postId: number, epoch: number): Promise<void>;
+  /**
+   * Counts one view in the post's current epoch and returns the post's state including it, unless
+   * `viewer` (see viewerKey) was counted within the last `windowSeconds`: then nothing changes and
+   * `counted` is false. The check and the count are one script, so racing views of a viewer count
+   * once. An undefined viewer, or a window of 0, counts every view.
+   */
+  recordView(
+    postId: number,
+    viewerId: number,
+    viewer: string | undefined,
+    windowSeconds: number,
+  ): Promise<ViewOutcome>;
+  /**
+   * Takes back a view whose event could not be published (if its epoch is still current), and
+   * forgets that the viewer was counted.
+   */
+  undoView(postId: number, epoch: number, viewer?: string): Promise<void>;
   /** The state of many posts in one round trip, in the order asked. */
   read(postIds: number[], viewerId: number): Promise<Array<PostState | Gone>>;
   /**

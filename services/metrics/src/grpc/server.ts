@@ -57,13 +57,11 @@ export function createGrpcServer({ logger, metrics, service }: GrpcDeps): GrpcSe
     ): Promise<PostCounts> => {
       const postId = parseId(request.post_id);
       if (postId === undefined) throw badRequest(Messages.invalidPostId);
-      return toGrpc(
-        await service.recordView(
-          postId,
-          viewerOf(request.viewer_id),
-          traceOf(call as ServerUnaryCall<unknown, unknown>),
-        ),
-      );
+      const view = await service.recordView(postId, viewerOf(request.viewer_id), {
+        address: typeof request.viewer_address === 'string' ? request.viewer_address : '',
+        trace: traceOf(call as ServerUnaryCall<unknown, unknown>),
+      });
+      return { ...toGrpc(view), already_counted: !view.counted };
     },
     GetCounts: async (request: GetCountsRequest): Promise<GetCountsResponse> => {
       const requested = request.post_ids ?? [];

@@ -83,19 +83,25 @@ export class CountsWithFallback {
   }
 
   /** Records a view; the answer includes it, unless metrics could not be reached. */
-  async recordView(postId: number, viewerId: number): Promise<PostCounts> {
-    return (await this.tryRecordView(postId, viewerId)).counts;
+  async recordView(postId: number, viewerId: number, address?: string): Promise<PostCounts> {
+    return (await this.tryRecordView(postId, viewerId, address)).counts;
   }
 
   /**
-   * As recordView, and says whether metrics confirmed the view. When it did not (down, slow past
-   * the deadline), the view may or may not have been counted: the caller tells its client so.
+   * As recordView, and says whether this read counted a view: false when metrics answered that the
+   * viewer was counted already within its window, or did not answer (down, slow past the deadline;
+   * the view may or may not have been counted then). The caller tells its client so.
    */
-  async tryRecordView(postId: number, viewerId: number): Promise<{ counts: PostCounts; recorded: boolean }> {
-    const counts = await this.attempt(() => this.metrics.recordView(postId, viewerId));
-    if (counts === undefined) return { counts: this.known(postId), recorded: false };
+  async tryRecordView(
+    postId: number,
+    viewerId: number,
+    address?: string,
+  ): Promise<{ counts: PostCounts; recorded: boolean }> {
+    const answer = await this.attempt(() => this.metrics.recordView(postId, viewerId, address));
+    if (answer === undefined) return { counts: this.known(postId), recorded: false };
+    const counts: PostCounts = { likes: answer.likes, views: answer.views };
     this.cache.set(postId, counts);
-    return { counts, recorded: true };
+    return { counts, recorded: answer.alreadyCounted !== true };
   }
 
   /** Counts of every post asked for, in one metrics call. */

@@ -50,7 +50,7 @@ describe('post shapes', () => {
       user_id: 34,
       title: 'Title',
       description: 'Description',
-      tag: null,
+      tag: '',
       like: 2,
       count_viewers: 9,
       created_at: '2026-01-02T03:04:05.000Z',

@@ -18,13 +18,14 @@ export interface PostCounts {
 
 export const NO_COUNTS: PostCounts = Object.freeze({ likes: 0, views: 0 });
 
-/** The old API's post shape, which clients depend on. */
+/** The old API's post shape, which clients depend on, with its types: `tag` is always a string. */
 export interface PostResponse {
   id: number;
   user_id: number;
   title: string;
   description: string;
-  tag: string | null;
+  /** `""` when the post has no tag (stored as NULL): the old API typed it as a string. */
+  tag: string;
   like: number;
   count_viewers: number;
   created_at: string;
@@ -36,7 +37,7 @@ export const toPostResponse = (p: Post, counts: PostCounts): PostResponse => ({
   user_id: p.userId,
   title: p.title,
   description: p.description,
-  tag: p.tag,
+  tag: p.tag ?? '',
   like: counts.likes,
   count_viewers: counts.views,
   created_at: p.createdAt.toISOString(),

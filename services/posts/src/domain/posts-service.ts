@@ -128,19 +128,20 @@ export class PostsService {
 
   /**
    * Reads a live post and counts the read as a view; the counts returned include it. A look that is
-   * not a read (an HTTP HEAD) counts nothing.
+   * not a read (an HTTP HEAD) counts nothing. `address` names an anonymous reader for metrics' view
+   * deduplication; a reader counted already within the window is told through onViewNotRecorded.
    */
   async view(
     id: number,
     viewerId = ANONYMOUS,
-    o: { countView?: boolean; onViewNotRecorded?: () => void } = {},
+    o: { countView?: boolean; address?: string; onViewNotRecorded?: () => void } = {},
   ): Promise<PostResponse> {
     const post = await this.live(id);
     if (o.countView === false) {
       const counts = await this.d.counts.countsOf([post.id], viewerId);
       return toPostResponse(post, counts.get(post.id) ?? NO_COUNTS);
     }
-    const { counts, recorded } = await this.d.counts.tryRecordView(post.id, viewerId);
+    const { counts, recorded } = await this.d.counts.tryRecordView(post.id, viewerId, o.address);
     if (!recorded) o.onViewNotRecorded?.();
     return toPostResponse(post, counts);
   }

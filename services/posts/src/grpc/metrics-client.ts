@@ -32,14 +32,14 @@ export function createMetricsClient(o: MetricsClientOptions): MetricsClient {
   const client: MetricsServiceClient = createGrpcClient(MetricsService, o.address);
   const call = { deadlineMs: o.deadlineMs };
   return {
-    async recordView(postId, viewerId) {
+    async recordView(postId, viewerId, address) {
       const res = await callUnary<RecordViewRequest, GrpcPostCounts>(
         client,
         client.RecordView,
-        { post_id: postId, viewer_id: viewerId },
+        { post_id: postId, viewer_id: viewerId, viewer_address: address ?? '' },
         call,
       );
-      return toCounts(res);
+      return { ...toCounts(res), alreadyCounted: res.already_counted === true };
     },
     async getCounts(postIds, viewerId) {
       const res = await callUnary<GetCountsRequest, GetCountsResponse>(

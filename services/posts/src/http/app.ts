@@ -6,16 +6,22 @@ import {
   type ServiceMetrics,
 } from '@mpb/service-kit';
 import { SERVICE_NAME } from '../domain/posts-service';
+import { trustThroughGateway } from './client-address';
 import { postRoutes, type RouteDeps } from './routes';
 
 export interface HttpAppDeps extends RouteDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   readiness?: Record<string, ReadinessCheck>;
+  /** The gateway's TRUST_PROXY (GATEWAY_TRUST_PROXY), for the client address of anonymous readers. */
+  gatewayTrustProxy?: string;
 }
 
-/** Posts are small: 256 KiB holds the longest description even with every character JSON-escaped. */
-export const BODY_LIMIT = '256kb';
+/**
+ * Posts are small: the longest description (20 000 UTF-16 units, each at most 6 bytes JSON-escaped as
+ * `\uXXXX`, 3 in raw UTF-8) with a title and a tag is under 122 000 bytes, so 128 KiB holds it.
+ */
+export const BODY_LIMIT = '128kb';
 
 /** The HTTP app without a port: main.ts listens, tests drive it with supertest. */
 export function createHttpApp(d: HttpAppDeps): Express {
@@ -25,6 +31,8 @@ export function createHttpApp(d: HttpAppDeps): Express {
     metrics: d.metrics,
     readiness: d.readiness,
     bodyLimit: BODY_LIMIT,
+    // Anything but a setting string (absent, a test's stand-in) trusts no proxy behind the gateway.
+    trustProxy: trustThroughGateway(typeof d.gatewayTrustProxy === 'string' ? d.gatewayTrustProxy : 'false'),
     routes: (app) => {
       app.use(postRoutes(d));
     },

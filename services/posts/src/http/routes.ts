@@ -45,18 +45,21 @@ export function postRoutes({ posts, verifier }: RouteDeps): Router {
       .json(page.items);
   });
 
-  // Every read is a view, so no cache may answer it.
+  // Every read is a view, so no cache may answer it. An anonymous reader is named by its client
+  // address (req.ip under the app's trust setting, see client-address.ts) for view deduplication.
   router.get('/api/posts/:id', optionalAuth(verifier), async (req, res) => {
     const id = postIdOf(req);
     const countView = req.method !== 'HEAD';
     let recorded = countView;
     const post = await posts.view(id, res.locals.user?.id ?? ANONYMOUS, {
       countView,
+      address: req.ip ?? req.socket.remoteAddress ?? '',
       onViewNotRecorded: () => {
         recorded = false;
       },
     });
-    // The post is served even when metrics is down; the client learns its view was not confirmed.
+    // The post is served even when metrics is down; the client learns whether this read counted a
+    // view (false: the reader was counted already within the window, or metrics did not confirm).
     if (countView) res.set('X-View-Recorded', String(recorded));
     res.set('Cache-Control', 'no-store').json(post);
   });

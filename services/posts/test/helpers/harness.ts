@@ -104,7 +104,17 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
       metrics,
       loadKeys: keys.loadKeys,
     });
-    return { app: createHttpApp({ ...context, logger, metrics, readiness }), context, logs };
+    return {
+      app: createHttpApp({
+        ...context,
+        logger,
+        metrics,
+        readiness,
+        gatewayTrustProxy: config.GATEWAY_TRUST_PROXY,
+      }),
+      context,
+      logs,
+    };
   };
 
   const main = build(config.METRICS_GRPC_ADDR, config.METRICS_DEADLINE_MS);

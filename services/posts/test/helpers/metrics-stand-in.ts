@@ -18,8 +18,11 @@ export const STAND_IN_VIEWS = 40;
  */
 export class MetricsStandIn {
   readonly getCountsCalls: Array<{ post_ids: number[]; viewer_id: number }> = [];
-  readonly recordViewCalls: Array<{ post_id: number; viewer_id: number }> = [];
+  readonly recordViewCalls: Array<{ post_id: number; viewer_id: number; viewer_address: string }> = [];
   delayMs = 0;
+  /** Answer a viewer's second view of a post as `already_counted`, as metrics does within its window. */
+  dedup = false;
+  private readonly seen = new Set<string>();
   private readonly views = new Map<number, number>();
   private readonly server: GrpcServer;
   port = 0;
@@ -35,8 +38,21 @@ export class MetricsStandIn {
       {
         RecordView: async (req: RecordViewRequest): Promise<PostCounts> => {
           const postId = Number(req.post_id);
-          this.recordViewCalls.push({ post_id: postId, viewer_id: Number(req.viewer_id) });
+          const viewer = { viewer_id: Number(req.viewer_id), viewer_address: req.viewer_address ?? '' };
+          this.recordViewCalls.push({ post_id: postId, ...viewer });
           await this.pause();
+          const key = `${postId} ${viewer.viewer_id || viewer.viewer_address}`;
+          if (this.dedup && this.seen.has(key)) {
+            const views = this.viewsOf(postId);
+            return {
+              post_id: postId,
+              likes: STAND_IN_LIKES,
+              views,
+              liked_by_viewer: false,
+              already_counted: true,
+            };
+          }
+          this.seen.add(key);
           const views = this.viewsOf(postId) + 1;
           this.views.set(postId, views);
           return { post_id: postId, likes: STAND_IN_LIKES, views, liked_by_viewer: false };

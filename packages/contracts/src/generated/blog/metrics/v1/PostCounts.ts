@@ -7,6 +7,7 @@ export interface PostCounts {
   likes?: number | string | Long;
   views?: number | string | Long;
   liked_by_viewer?: boolean;
+  already_counted?: boolean;
 }
 
 export interface PostCounts__Output {
@@ -14,4 +15,5 @@ export interface PostCounts__Output {
   likes: number;
   views: number;
   liked_by_viewer: boolean;
+  already_counted: boolean;
 }

@@ -5,9 +5,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface RecordViewRequest {
   post_id?: number | string | Long;
   viewer_id?: number | string | Long;
+  viewer_address?: string;
 }
 
 export interface RecordViewRequest__Output {
   post_id: number;
   viewer_id: number;
+  viewer_address: string;
 }
