@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
-import { createTokenVerifier, sessionRevocationCheck, type Jwk, type TokenVerifier } from '@mpb/service-kit';
+import { createTokenVerifier, type Jwk, type SessionRevocations, type TokenVerifier } from '@mpb/service-kit';
 import type { CommentsConfig } from './config';
 import { CommentRepository } from './data/comment-repository';
 import { CommentsService } from './domain/comments-service';
@@ -19,7 +18,8 @@ export interface CommentsContext {
 export function createCommentsContext(c: {
   settings: CommentsSettings;
   knex: Knex;
-  redis: Redis;
+  /** The sessions auth revoked (followed from auth's feed in main.ts). */
+  revocations: Pick<SessionRevocations, 'isRevoked'>;
   logger: Logger;
   posts: PostDirectory;
   /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
@@ -37,7 +37,7 @@ export function createCommentsContext(c: {
       loadKeys: c.loadKeys,
       issuer: c.settings.JWT_ISSUER,
       audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: sessionRevocationCheck((key) => c.redis.exists(key)),
+      isSessionRevoked: (sessionId) => c.revocations.isRevoked(sessionId),
     }),
   };
 }

@@ -37,7 +37,7 @@ export async function readRevocationPage(
 ): Promise<RevocationPage> {
   const wanted = pageLimit(limit);
   const after = parseRevocationCursor(cursor);
-  let reset = after === undefined || after === 0;
+  let reset = after === undefined;
   let records = await read(after ?? 0, wanted);
   if (!reset && after! > records.latestSeq) {
     reset = true;
