@@ -37,7 +37,10 @@ export function revocationFeedFromAuth(address: string, deadlineMs = 1000): Revo
         { deadlineMs },
       );
       return {
-        sessions: res.sessions.map((s) => ({ sessionId: s.session_id, expiresAtMs: Number(s.expires_at_unix_ms) })),
+        sessions: res.sessions.map((s) => ({
+          sessionId: s.session_id,
+          expiresAtMs: Number(s.expires_at_unix_ms),
+        })),
         nextCursor: res.next_cursor,
         hasMore: res.has_more,
         reset: res.reset,
@@ -133,7 +136,12 @@ export class SessionRevocations {
   }
 
   status(): SessionRevocationsStatus {
-    return { synced: this.lastSyncAt > 0, size: this.revoked.size, lastSyncAt: this.lastSyncAt, evicted: this.evicted };
+    return {
+      synced: this.lastSyncAt > 0,
+      size: this.revoked.size,
+      lastSyncAt: this.lastSyncAt,
+      evicted: this.evicted,
+    };
   }
 
   /** Reads every page after the cursor; one at a time (concurrent callers share the run). */

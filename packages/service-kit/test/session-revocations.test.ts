@@ -19,7 +19,11 @@ function scripted(answers: Array<RevocationFeedPage | Error>) {
   return { feed, cursors };
 }
 
-const page = (ids: string[], nextCursor: string, o: Partial<RevocationFeedPage> = {}): RevocationFeedPage => ({
+const page = (
+  ids: string[],
+  nextCursor: string,
+  o: Partial<RevocationFeedPage> = {},
+): RevocationFeedPage => ({
   sessions: ids.map((sessionId) => ({ sessionId, expiresAtMs: Date.now() + 15 * MINUTE })),
   nextCursor,
   hasMore: false,
@@ -53,7 +57,11 @@ describe('SessionRevocations', () => {
   });
 
   it('keeps the last known set while auth is unreachable', async () => {
-    const { feed, cursors } = scripted([page(['a'], '1', { reset: true }), new Error('down'), page(['b'], '2')]);
+    const { feed, cursors } = scripted([
+      page(['a'], '1', { reset: true }),
+      new Error('down'),
+      page(['b'], '2'),
+    ]);
     const r = new SessionRevocations({ feed, logger });
     await r.sync();
     await expect(r.sync()).rejects.toThrow('down');

@@ -1,4 +1,8 @@
-import { loadAuthProto, type ListRevokedSessionsRequest, type ListRevokedSessionsResponse } from '@mpb/contracts';
+import {
+  loadAuthProto,
+  type ListRevokedSessionsRequest,
+  type ListRevokedSessionsResponse,
+} from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import { createMetrics, GrpcServer } from '@mpb/service-kit';
 
@@ -23,18 +27,26 @@ export async function startRevocationFeedStandIn(): Promise<RevocationFeedStandI
     logger: createLogger({ service: 'auth-stand-in', level: 'silent' }),
     metrics: createMetrics('auth_stand_in'),
   });
-  server.add('blog.auth.v1.SessionRevocationService', loadAuthProto().blog.auth.v1.SessionRevocationService.service, {
-    ListRevokedSessions: async (request: ListRevokedSessionsRequest): Promise<ListRevokedSessionsResponse> => {
-      reads += 1;
-      const after = /^[0-9]+$/.test(request.cursor ?? '') ? Number(request.cursor) : 0;
-      return {
-        sessions: revoked.slice(after).map((r) => ({ session_id: r.sessionId, expires_at_unix_ms: r.expiresAtMs })),
-        next_cursor: String(revoked.length),
-        has_more: false,
-        reset: after === 0,
-      };
+  server.add(
+    'blog.auth.v1.SessionRevocationService',
+    loadAuthProto().blog.auth.v1.SessionRevocationService.service,
+    {
+      ListRevokedSessions: async (
+        request: ListRevokedSessionsRequest,
+      ): Promise<ListRevokedSessionsResponse> => {
+        reads += 1;
+        const after = /^[0-9]+$/.test(request.cursor ?? '') ? Number(request.cursor) : 0;
+        return {
+          sessions: revoked
+            .slice(after)
+            .map((r) => ({ session_id: r.sessionId, expires_at_unix_ms: r.expiresAtMs })),
+          next_cursor: String(revoked.length),
+          has_more: false,
+          reset: after === 0,
+        };
+      },
     },
-  });
+  );
   const port = await server.listen(0);
   return {
     address: `127.0.0.1:${port}`,

@@ -127,10 +127,14 @@ describe.each(['post', 'comment'] as const)('%s attachments', (kind) => {
     expect((await send()).status).toBe(201);
     t.revocationFeed.revoke(sessionId);
     const revokedAt = Date.now();
-    const refused = await waitFor(async () => {
-      const res = await send();
-      return res.status === 401 ? res : undefined;
-    }, 2000, 20);
+    const refused = await waitFor(
+      async () => {
+        const res = await send();
+        return res.status === 401 ? res : undefined;
+      },
+      2000,
+      20,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     expect(refused.body).toMatchObject({ error: 'invalid token' });
   });

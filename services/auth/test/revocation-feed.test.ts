@@ -83,9 +83,13 @@ describe('SessionRevocationService', () => {
   it('lists the session a reused refresh token revoked', async () => {
     const cursor = await latestCursor();
     const session = await newSession();
-    const rotated = await request(t.app).post('/api/auth/refresh').send({ refresh_token: session.refreshToken });
+    const rotated = await request(t.app)
+      .post('/api/auth/refresh')
+      .send({ refresh_token: session.refreshToken });
     expect(rotated.status).toBe(200);
-    const reused = await request(t.app).post('/api/auth/refresh').send({ refresh_token: session.refreshToken });
+    const reused = await request(t.app)
+      .post('/api/auth/refresh')
+      .send({ refresh_token: session.refreshToken });
     expect(reused.status).toBe(401);
     expect((await read(cursor)).sessions.map((s) => s.session_id)).toEqual([sessionIdOf(session)]);
   });
@@ -152,7 +156,10 @@ describe('SessionRevocationService', () => {
       await trx.rollback().catch(() => undefined);
       throw err;
     }
-    expect((await read(cursor)).sessions.map((s) => s.session_id)).toEqual([sessionIdOf(slow), sessionIdOf(fast)]);
+    expect((await read(cursor)).sessions.map((s) => s.session_id)).toEqual([
+      sessionIdOf(slow),
+      sessionIdOf(fast),
+    ]);
   });
 });
 

@@ -231,14 +231,21 @@ describe('input rules', () => {
     const sessionId = randomUUID();
     const token = t.tokens.sign(5, { sessionId });
     const comment = () =>
-      request(t.app).post('/api/comments').set('Authorization', bearer(token)).send({ post_id: newPost(), text: 'x' });
+      request(t.app)
+        .post('/api/comments')
+        .set('Authorization', bearer(token))
+        .send({ post_id: newPost(), text: 'x' });
     expect((await comment()).status).toBe(201);
     t.revocationFeed.revoke(sessionId);
     const revokedAt = Date.now();
-    const res = await waitFor(async () => {
-      const r = await comment();
-      return r.status === 401 ? r : undefined;
-    }, 2000, 20);
+    const res = await waitFor(
+      async () => {
+        const r = await comment();
+        return r.status === 401 ? r : undefined;
+      },
+      2000,
+      20,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     expect(res.body).toMatchObject({ error: 'invalid token' });
   });

@@ -217,7 +217,10 @@ describe('when a dependency of verification is down', () => {
     try {
       const res = await send(noFeed.url, '/api/users/me', { headers: bearer(accessToken({ key })) });
       expect(res.status).toBe(503);
-      expect(res.json()).toMatchObject({ error: 'authentication unavailable, try again later', code: 'UNAVAILABLE' });
+      expect(res.json()).toMatchObject({
+        error: 'authentication unavailable, try again later',
+        code: 'UNAVAILABLE',
+      });
       expect(upstream.received).toHaveLength(0);
       // A request without a token needs no revocation list.
       expect((await send(noFeed.url, '/api/users/7')).status).toBe(200);
@@ -239,8 +242,12 @@ describe('when a dependency of verification is down', () => {
       revocations,
     });
     try {
-      expect((await send(noRedis.url, '/api/users/me', { headers: bearer(accessToken({ key })) })).status).toBe(200);
-      const revoked = await send(noRedis.url, '/api/users/me', { headers: bearer(accessToken({ key, sid })) });
+      expect(
+        (await send(noRedis.url, '/api/users/me', { headers: bearer(accessToken({ key })) })).status,
+      ).toBe(200);
+      const revoked = await send(noRedis.url, '/api/users/me', {
+        headers: bearer(accessToken({ key, sid })),
+      });
       expect(revoked.status).toBe(401);
     } finally {
       await noRedis.close();

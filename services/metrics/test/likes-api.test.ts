@@ -91,10 +91,14 @@ describe('like and unlike', () => {
     expect((await like(newPost(), token)).status).toBe(200);
     t.revocationFeed.revoke(sessionId);
     const revokedAt = Date.now();
-    const res = await waitFor(async () => {
-      const r = await like(newPost(), token);
-      return r.status === 401 ? r : undefined;
-    }, 2000, 20);
+    const res = await waitFor(
+      async () => {
+        const r = await like(newPost(), token);
+        return r.status === 401 ? r : undefined;
+      },
+      2000,
+      20,
+    );
     expect(Date.now() - revokedAt).toBeLessThan(1000);
     expect(res.body.error).toBe('invalid token');
   });

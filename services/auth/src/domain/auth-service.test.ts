@@ -130,7 +130,7 @@ describe('auth service rules', () => {
     });
   });
 
-  it('revokes the caller\'s session at logout', async () => {
+  it("revokes the caller's session at logout", async () => {
     const { service, calls } = setup();
     await service.logout(5, 'sess-1');
     expect(calls.revoked).toEqual(['sess-1']);

@@ -59,7 +59,9 @@ export function createGrpcServer({ logger, metrics, auth }: GrpcDeps): GrpcServe
     },
   });
   server.add(SESSION_REVOCATION_SERVICE, loadAuthProto().blog.auth.v1.SessionRevocationService.service, {
-    ListRevokedSessions: async (request: ListRevokedSessionsRequest): Promise<ListRevokedSessionsResponse> => {
+    ListRevokedSessions: async (
+      request: ListRevokedSessionsRequest,
+    ): Promise<ListRevokedSessionsResponse> => {
       const page = await auth.revokedSessions(request.cursor ?? '', request.limit ?? 0);
       return {
         sessions: page.sessions.map((s) => ({
