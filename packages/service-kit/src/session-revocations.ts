@@ -231,11 +231,30 @@ export class SessionRevocations {
   }
 }
 
-/** The composition roots' one call: follow auth's feed at `address` (AUTH_GRPC_ADDR), polling from now on. */
-export function followSessionRevocations(
+/**
+ * The composition roots' one call: follow auth's feed at `address` (AUTH_GRPC_ADDR), polling from now
+ * on. Waits up to `startupWaitMs` (default 3 s) for the first complete load, so a service that starts
+ * beside a running auth never answers a signed-in request with 503; past it (auth unreachable) the
+ * service starts anyway, logs a warning and answers signed-in requests with 503 until the load.
+ */
+export async function followSessionRevocations(
   address: string,
   logger: Logger,
-  o: Omit<SessionRevocationsOptions, 'feed' | 'logger'> = {},
-): SessionRevocations {
-  return new SessionRevocations({ feed: revocationFeedFromAuth(address), logger, ...o }).start();
+  o: Omit<SessionRevocationsOptions, 'feed' | 'logger'> & { startupWaitMs?: number } = {},
+): Promise<SessionRevocations> {
+  const { startupWaitMs = 3000, ...options } = o;
+  const revocations = new SessionRevocations({
+    feed: revocationFeedFromAuth(address),
+    logger,
+    ...options,
+  }).start();
+  if (startupWaitMs > 0) {
+    await revocations.ready(startupWaitMs).catch(() => {
+      logger.warn(
+        { auth_grpc: address, waited_ms: startupWaitMs },
+        'session revocations not loaded from auth yet: signed-in requests get 503 until they are',
+      );
+    });
+  }
+  return revocations;
 }

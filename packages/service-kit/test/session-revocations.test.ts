@@ -1,5 +1,10 @@
 import { createLogger } from '@mpb/logger';
-import { SessionRevocations, type RevocationFeed, type RevocationFeedPage } from '../src';
+import {
+  followSessionRevocations,
+  SessionRevocations,
+  type RevocationFeed,
+  type RevocationFeedPage,
+} from '../src';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const MINUTE = 60_000;
@@ -123,5 +128,18 @@ describe('SessionRevocations', () => {
     const reads = cursors.length;
     await new Promise((res) => setTimeout(res, 50));
     expect(cursors.length).toBe(reads);
+  });
+
+  it('starts without the set when auth cannot be reached within the start-up wait, and says so', async () => {
+    const started = Date.now();
+    // Port 1: nothing listens, the connection is refused at once.
+    const r = await followSessionRevocations('127.0.0.1:1', logger, { startupWaitMs: 300 });
+    try {
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(r.status().synced).toBe(false);
+      expect(() => r.isRevoked('a')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
+    } finally {
+      await r.stop();
+    }
   });
 });

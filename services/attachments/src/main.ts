@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const knex = await openServiceDatabase({ settings: config, migrations, logger });
 
     // Revoked sessions from auth, held in memory: a token check never waits on the network.
-    const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     const s3 = createS3Client(config);
     const objects = new S3ObjectStore(s3, config.S3_BUCKET, config.UPLOAD_SPOOL_DIR);

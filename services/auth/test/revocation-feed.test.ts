@@ -167,8 +167,10 @@ describe("a verifier following auth's feed", () => {
   let revocations: SessionRevocations;
 
   beforeAll(async () => {
-    revocations = followSessionRevocations(address, createLogger({ service: 'follower', level: 'silent' }));
-    await revocations.ready();
+    revocations = await followSessionRevocations(
+      address,
+      createLogger({ service: 'follower', level: 'silent' }),
+    );
   });
 
   afterAll(async () => {

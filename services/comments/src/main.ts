@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     });
 
     // Revoked sessions from auth, held in memory: a token check never waits on the network.
-    const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     // auth and posts may start later: keys are fetched on the first token, posts asked per request.
     const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);

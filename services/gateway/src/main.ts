@@ -34,7 +34,7 @@ async function main(config: GatewayConfig): Promise<void> {
   });
 
   // Revoked sessions from auth, held in memory: no Redis or auth round trip per signed-in request.
-  const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const verifier = createTokenVerifier({
     loadKeys: jwksFromUrl(`${config.AUTH_URL}${JWKS_PATH}`, config.JWKS_TIMEOUT_MS),
     issuer: config.JWT_ISSUER,

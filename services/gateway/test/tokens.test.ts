@@ -26,8 +26,7 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   jwks = await startJwksServer([key.jwk]);
   feed = await startRevocationFeedStandIn();
-  revocations = followSessionRevocations(feed.address, silent);
-  await revocations.ready();
+  revocations = await followSessionRevocations(feed.address, silent);
   gateway = await startGateway({ upstreams: { auth: upstream.url }, jwksUrl: jwks.url, redis, revocations });
 });
 
@@ -207,7 +206,9 @@ describe('when a dependency of verification is down', () => {
   });
 
   it('answers 503 while the revoked sessions have never been loaded (auth unreachable since start-up)', async () => {
-    const unloaded = followSessionRevocations(`127.0.0.1:${await closedPort()}`, silent);
+    const unloaded = await followSessionRevocations(`127.0.0.1:${await closedPort()}`, silent, {
+      startupWaitMs: 0,
+    });
     const noFeed = await startGateway({
       upstreams: { auth: upstream.url },
       jwksUrl: jwks.url,

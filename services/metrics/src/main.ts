@@ -77,7 +77,7 @@ async function main(): Promise<void> {
         })
       : undefined;
     // Revoked sessions from auth, held in memory: a token check never waits on the network.
-    const revocations = runsApi ? followSessionRevocations(config.AUTH_GRPC_ADDR, logger) : undefined;
+    const revocations = runsApi ? await followSessionRevocations(config.AUTH_GRPC_ADDR, logger) : undefined;
     if (runsApi) {
       // Before serving: a process killed between a Redis change and its publish (this one, or another
       // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets

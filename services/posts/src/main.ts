@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     });
 
     // Revoked sessions from auth, held in memory: a token check never waits on the network.
-    const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     // Metrics may not be running (or deployed) yet: the client connects lazily, reads fall back.
     const metricsService = createMetricsClient({

@@ -85,8 +85,7 @@ export async function startTestAttachments(o: {
   const knex = o.unmigrated
     ? (await import('@mpb/service-kit')).createDb(config.DATABASE_URL, { max: 2 })
     : await prepareTestDatabase(config.DATABASE_URL, migrations);
-  const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
-  await revocations.ready();
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const s3 = createS3Client(config);
   const objects = new S3ObjectStore(s3, config.S3_BUCKET, config.UPLOAD_SPOOL_DIR);

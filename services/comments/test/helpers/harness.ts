@@ -72,8 +72,7 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
   const logger = createLogger({ service: 'comments', level: config.LOG_LEVEL });
   const metrics = createMetrics('comments');
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
-  await revocations.ready();
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
   const context = createCommentsContext({

@@ -233,8 +233,7 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     logger,
     metrics: kafkaMetrics,
   });
-  const revocations = followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
-  await revocations.ready();
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const { service, verifier } = createApiContext({
     settings: config,
     knex,

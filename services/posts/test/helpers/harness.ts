@@ -77,11 +77,10 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const metrics = createMetrics('posts');
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const revocations = followSessionRevocations(
+  const revocations = await followSessionRevocations(
     config.AUTH_GRPC_ADDR,
     createLogger({ service: 'posts', level: 'silent' }),
   );
-  await revocations.ready();
   const clients: MetricsClient[] = [];
 
   const events = await startEventPipeline({
