@@ -141,7 +141,9 @@ function spawnService(name: 'gateway' | 'posts', env: Record<string, string>): S
 async function stop(s: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return;
   s.proc.kill(signal);
-  await Promise.race([s.exited, sleep(15_000).then(() => s.proc.kill('SIGKILL'))]);
+  const timer = setTimeout(() => s.proc.kill('SIGKILL'), 15_000);
+  await s.exited;
+  clearTimeout(timer);
 }
 
 async function ready(s: Spawned, url: string): Promise<void> {
