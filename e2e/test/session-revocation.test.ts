@@ -322,7 +322,7 @@ describe('session revocation', () => {
     const loggedOutAt = Date.now();
     expect(await acceptedOneSecondLater(loggedOut.token, loggedOutAt)).toEqual([]);
     expect(await refusing(live.token)).toEqual([]);
-  });
+  }, 60_000);
 
   it('refuses every token of a session revoked by refresh-token reuse within a second', async () => {
     const user = await newUser();
@@ -338,7 +338,7 @@ describe('session revocation', () => {
       ),
     );
     expect(late).toEqual([[], []]);
-  });
+  }, 60_000);
 
   it("keeps refusing after the gateway's Redis is flushed, and while Redis is down or restarted empty", async () => {
     expect(await redisCommand(redisPort, 'FLUSHDB')).toBe('+OK');
@@ -357,7 +357,7 @@ describe('session revocation', () => {
     }
     redis = await startRedis(redisPort, dir);
     expect(await answers(loggedOut.token)).toEqual(everywhere(401));
-  });
+  }, 60_000);
 
   it('reloads the revocations from auth when a verifier restarts', async () => {
     await stop(posts2, 'SIGKILL');
@@ -374,7 +374,7 @@ describe('session revocation', () => {
     );
     expect(first.status).toBe(401);
     expect((await call(replica, live.token)).status).toBe(400);
-  });
+  }, 60_000);
 
   it('keeps the last known set while auth is unreachable, and catches up once it is back', async () => {
     const replica = targets.find((t) => t.base === posts2Url)!;
@@ -402,7 +402,7 @@ describe('session revocation', () => {
       15_000,
       100,
     );
-  });
+  }, 60_000);
 
   it('answers signed-in calls with 503 and anonymous ones normally when it starts while auth is unreachable', async () => {
     await proxy.cut();
@@ -422,5 +422,5 @@ describe('session revocation', () => {
       100,
     );
     expect((await call(replica, loggedOut.token)).status).toBe(401);
-  });
+  }, 60_000);
 });

@@ -53,7 +53,7 @@ export function revocationFeedFromAuth(address: string, deadlineMs = 1000): Revo
 export interface SessionRevocationsOptions {
   feed: RevocationFeed;
   logger: Logger;
-  /** How long after one sync the next one starts. Default 250 ms: a revocation applies within a second. */
+  /** How long after one sync the next one starts. Default 200 ms: a revocation applies within a second. */
   pollIntervalMs?: number;
   /**
    * Most sessions kept in memory (about 150 bytes each). Past it the oldest revocation is dropped
@@ -103,7 +103,7 @@ export class SessionRevocations {
   private resolveFirstSync!: () => void;
 
   constructor(private readonly o: SessionRevocationsOptions) {
-    this.pollIntervalMs = o.pollIntervalMs ?? 250;
+    this.pollIntervalMs = o.pollIntervalMs ?? 200;
     this.maxEntries = o.maxEntries ?? 100_000;
     this.now = o.clock ?? Date.now;
     this.firstSync = new Promise((resolve) => (this.resolveFirstSync = resolve));
