@@ -30,7 +30,7 @@ const grpc = requireFromService('@grpc/grpc-js');
 const { Kafka, logLevel } = requireFromService('kafkajs');
 const pg = requireFromService('pg');
 const { Redis } = requireFromService('ioredis');
-const { loadMetricsProto, loadPostsProto } = requireFromService('@mpb/contracts');
+const { loadAuthProto, loadMetricsProto, loadPostsProto } = requireFromService('@mpb/contracts');
 
 function options(argv) {
   const o = { duration: 10, concurrency: 50, posts: 200, json: false, base: undefined, grpc: undefined };
@@ -105,6 +105,17 @@ async function startAuthStandIn() {
     res.end(jwks);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // auth's revocation feed, with nothing revoked: the service follows it as it follows auth's.
+  const feed = new grpc.Server();
+  feed.addService(loadAuthProto().blog.auth.v1.SessionRevocationService.service, {
+    ListRevokedSessions: (call, cb) =>
+      cb(null, { sessions: [], next_cursor: '0', has_more: false, reset: call.request.cursor === '' }),
+  });
+  const feedPort = await new Promise((resolve, reject) =>
+    feed.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
   const token = (userId) => {
     const now = Math.floor(Date.now() / 1000);
     const head = `${b64url({ alg: 'ES256', typ: 'JWT', kid })}.${b64url({
@@ -118,7 +129,15 @@ async function startAuthStandIn() {
     })}`;
     return `${head}.${sign('sha256', Buffer.from(head), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   };
-  return { url: `http://127.0.0.1:${server.address().port}`, token, stop: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    grpc: `127.0.0.1:${feedPort}`,
+    token,
+    stop: () => {
+      server.close();
+      feed.forceShutdown();
+    },
+  };
 }
 
 /** Posts' part: a gRPC PostService that knows every post. */
@@ -399,6 +418,7 @@ async function main() {
         METRICS_CONSUMER_GROUP: `metrics-bench-${id}`,
         POSTS_CONSUMER_GROUP: `metrics-bench-deletions-${id}`,
         AUTH_URL: auth.url,
+        AUTH_GRPC_ADDR: auth.grpc,
         POSTS_GRPC_ADDR: posts.address,
       });
       stops.unshift(async () => console.log(`metrics exited with ${await metrics.stop()}`));

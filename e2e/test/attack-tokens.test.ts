@@ -223,6 +223,8 @@ describe('forged and misused tokens are refused by the gateway and by every serv
       const u = await newUser();
       expect((await api('POST', '/api/auth/logout', { token: u.token })).status).toBe(204);
       loggedOutToken = u.token;
+      // Every verifier applies a revocation within a second (auth's revocation feed, README).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     });
 
     it.each(cases)('%s → 401 from the gateway and from each service', async (_name, token) => {

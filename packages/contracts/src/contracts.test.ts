@@ -100,6 +100,7 @@ describe('identity headers', () => {
 describe('protos', () => {
   it('load from the one proto/ folder with their services', () => {
     expect(typeof loadAuthProto().blog.auth.v1.UserService).toBe('function');
+    expect(typeof loadAuthProto().blog.auth.v1.SessionRevocationService).toBe('function');
     expect(typeof loadHealthProto().grpc.health.v1.Health).toBe('function');
     expect(typeof loadPostsProto().blog.posts.v1.PostService).toBe('function');
     expect(typeof loadCommentsProto().blog.comments.v1.CommentService).toBe('function');
@@ -123,4 +124,4 @@ describe('protos', () => {
   });
 });
 
-const CONTRACT_HASH = '02b763f9640f93f7';
+const CONTRACT_HASH = 'b2382f57b0e8c19f';

@@ -5,12 +5,6 @@ export const DEFAULT_TOKEN_AUDIENCE = 'mpb-api';
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 /**
- * Redis key auth sets when a session is revoked (logout, refresh-token reuse), with a TTL of the
- * access-token lifetime, so the gateway refuses that session's access tokens before they expire.
- */
-export const revokedSessionKey = (sessionId: string): string => `auth:revoked-session:${sessionId}`;
-
-/**
  * Headers a client must never be able to set: the gateway strips them before proxying. The names
  * other gateways and auth proxies use for the caller's identity are included, so a service placed
  * behind one of them later cannot be handed a client's claim.

@@ -13,6 +13,16 @@ export type { GetUserRequest } from './generated/blog/auth/v1/GetUserRequest';
 export type { GetUsersRequest } from './generated/blog/auth/v1/GetUsersRequest';
 export type { GetUsersResponse } from './generated/blog/auth/v1/GetUsersResponse';
 export type { UserServiceHandlers, UserServiceClient } from './generated/blog/auth/v1/UserService';
+export type { ListRevokedSessionsRequest } from './generated/blog/auth/v1/ListRevokedSessionsRequest';
+export type {
+  ListRevokedSessionsResponse,
+  ListRevokedSessionsResponse__Output,
+} from './generated/blog/auth/v1/ListRevokedSessionsResponse';
+export type { RevokedSession, RevokedSession__Output } from './generated/blog/auth/v1/RevokedSession';
+export type {
+  SessionRevocationServiceHandlers,
+  SessionRevocationServiceClient,
+} from './generated/blog/auth/v1/SessionRevocationService';
 export type { Post, Post__Output } from './generated/blog/posts/v1/Post';
 export type { GetPostRequest } from './generated/blog/posts/v1/GetPostRequest';
 export type { GetPostsRequest } from './generated/blog/posts/v1/GetPostsRequest';

@@ -109,6 +109,12 @@ export const authUrlKey = () =>
     .uri({ scheme: ['http', 'https'] })
     .default('http://127.0.0.1:3001');
 
+/** AUTH_GRPC_ADDR: auth's gRPC host:port, where verifiers follow the revoked sessions (SessionRevocationService). */
+export const authGrpcAddrKey = () =>
+  Joi.string()
+    .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
+    .default('127.0.0.1:50051');
+
 /** OUTBOX_MAX_LAG_SECONDS: /readyz fails when the oldest unpublished outbox event is older than this. */
 export const outboxMaxLagKey = () => Joi.number().integer().min(1).default(60);
 

@@ -11,6 +11,6 @@ export * from './jwt-verifier';
 export * from './grpc/server';
 export * from './grpc/client';
 export * from './readiness';
-export * from './session-revocation';
+export * from './session-revocations';
 export * from './startup-database';
 export * from './liveness-cache';

@@ -17,8 +17,11 @@ export interface TokenVerifierOptions {
   algorithms?: Algorithm[];
   /** An unknown key id triggers a refetch, at most this often. */
   minRefetchIntervalMs?: number;
-  /** Access tokens of a revoked session are refused even before they expire. */
-  isSessionRevoked?: (sessionId: string) => Promise<boolean>;
+  /**
+   * Access tokens of a revoked session are refused even before they expire: `SessionRevocations`
+   * answers from memory (synchronously), auth asks its own database. A thrown error is a 503.
+   */
+  isSessionRevoked?: (sessionId: string) => boolean | Promise<boolean>;
   /**
    * Tokens whose signature and claims checked out are remembered this long (never past their
    * `exp`), so a client's next requests skip the signature check; the revoked-session check still
@@ -171,9 +174,10 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       if (sessionId && o.isSessionRevoked) {
         let revoked: boolean;
         try {
-          revoked = await o.isSessionRevoked(sessionId);
+          const answer = o.isSessionRevoked(sessionId);
+          revoked = typeof answer === 'boolean' ? answer : await answer;
         } catch (err) {
-          throw unavailable('session check unavailable', { cause: err });
+          throw isAppError(err) ? err : unavailable('session check unavailable', { cause: err });
         }
         if (revoked) throw unauthenticated('invalid token');
       }

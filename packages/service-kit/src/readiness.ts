@@ -44,16 +44,14 @@ export const outboxLagCheck =
 
 export interface DependencyCheckDeps {
   knex: Knex;
-  redis: { ping(): Promise<unknown> };
   events: KafkaReachability & { relay: OutboxBacklogSource };
   outboxMaxLagSeconds: number;
 }
 
-/** /readyz for a service with a database, Redis and an outbox to Kafka: each reachable, the outbox draining. */
+/** /readyz for a service with a database and an outbox to Kafka: each reachable, the outbox draining. */
 export function dependencyChecks(d: DependencyCheckDeps): Record<string, ReadinessCheck> {
   return {
     database: databaseCheck(d.knex),
-    redis: redisCheck(d.redis),
     kafka: kafkaCheck(d.events),
     outbox: outboxLagCheck(d.events.relay, d.outboxMaxLagSeconds),
   };

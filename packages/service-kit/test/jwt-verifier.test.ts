@@ -1,5 +1,6 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { unavailable } from '@mpb/errors';
 import { createTokenVerifier, type Jwk } from '../src';
 
 const ISS = 'mpb-auth';
@@ -162,6 +163,32 @@ describe('token verifier', () => {
       code: 'UNAVAILABLE',
       message: 'session check unavailable',
     });
+    // A revocation set not loaded yet says so itself (and answers synchronously once loaded).
+    const notLoaded = createTokenVerifier({
+      loadKeys: async () => [primary.jwk],
+      issuer: ISS,
+      audience: AUD,
+      isSessionRevoked: () => {
+        throw unavailable('authentication unavailable, try again later');
+      },
+    });
+    await expect(notLoaded.verify(sign({}))).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'authentication unavailable, try again later',
+    });
+  });
+
+  it('takes a synchronous answer from the revocation set', async () => {
+    const revoked = new Set(['s1']);
+    const v = createTokenVerifier({
+      loadKeys: async () => [primary.jwk],
+      issuer: ISS,
+      audience: AUD,
+      isSessionRevoked: (sid) => revoked.has(sid),
+    });
+    await expect(v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    revoked.clear();
+    await expect(v.verify(sign({}))).resolves.toEqual({ id: 7, sessionId: 's1' });
   });
 
   describe('remembering verified tokens', () => {

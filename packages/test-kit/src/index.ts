@@ -4,3 +4,4 @@ export * from './test-keys';
 export * from './wait';
 export * from './topic-reader';
 export * from './ports';
+export * from './revocation-feed';

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import Joi from 'joi';
 import { JWKS_PATH } from '@mpb/contracts';
 import {
+  authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
   type BaseConfig,
@@ -11,7 +12,6 @@ import {
   loadConfig,
   loadConfigOrExit,
   migrateOnStartKey,
-  redisUrlKey,
   secretWithLocalDefault,
   tokenVerificationKeys,
   type TokenVerificationConfig,
@@ -23,13 +23,13 @@ export interface AttachmentsConfig extends BaseConfig, KafkaConfig, TokenVerific
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
-  /** Where auth marks revoked sessions. */
-  REDIS_URL: string;
   /** Consumer group reading post and comment events; every replica uses the same one. */
   KAFKA_GROUP_ID: string;
   MIGRATE_ON_START: boolean;
   /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
   AUTH_URL: string;
+  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
+  AUTH_GRPC_ADDR: string;
   /** host:port of the posts gRPC server, asked who wrote a post before a file is attached to it. */
   POSTS_GRPC_ADDR: string;
   /** host:port of the comments gRPC server, asked who wrote a comment. */
@@ -84,7 +84,6 @@ export const configSchema = Joi.object<AttachmentsConfig>({
   HTTP_PORT: Joi.number().port().default(3004),
   GRPC_PORT: Joi.number().port().default(50054),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_attachments'),
-  REDIS_URL: redisUrlKey(),
   ...kafkaKeys('mpb-attachments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
@@ -92,6 +91,7 @@ export const configSchema = Joi.object<AttachmentsConfig>({
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
   POSTS_GRPC_ADDR: grpcAddress(50052),
   COMMENTS_GRPC_ADDR: grpcAddress(50053),
   OWNER_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),

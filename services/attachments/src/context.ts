@@ -1,11 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
 import {
   createTokenVerifier,
   LivenessCache,
-  sessionRevocationCheck,
   type Jwk,
+  type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
 import type { AttachmentsConfig } from './config';
@@ -40,7 +39,8 @@ export interface AttachmentsContext {
 export function createAttachmentsContext(c: {
   settings: AttachmentsSettings;
   knex: Knex;
-  redis: Redis;
+  /** The sessions auth revoked (followed from auth's feed in main.ts). */
+  revocations: Pick<SessionRevocations, 'isRevoked'>;
   logger: Logger;
   objects: ObjectStore;
   owners: OwnerDirectory;
@@ -70,7 +70,7 @@ export function createAttachmentsContext(c: {
       loadKeys: c.loadKeys,
       issuer: c.settings.JWT_ISSUER,
       audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: sessionRevocationCheck((key) => c.redis.exists(key)),
+      isSessionRevoked: (sessionId) => c.revocations.isRevoked(sessionId),
     }),
     publicBaseUrl: c.settings.PUBLIC_BASE_URL,
   };

@@ -1,6 +1,12 @@
-import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, jwksFromUrl, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  followSessionRevocations,
+  jwksFromUrl,
+  listen,
+  openServiceDatabase,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { jwksUrlOf, loadAttachmentsConfigOrExit } from './config';
 import { createAttachmentsContext } from './context';
@@ -23,9 +29,8 @@ async function main(): Promise<void> {
     const metrics = createMetrics(SERVICE_NAME);
     const knex = await openServiceDatabase({ settings: config, migrations, logger });
 
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
-    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
-    await redis.ping();
+    // Revoked sessions from auth, held in memory: a token check never waits on the network.
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     const s3 = createS3Client(config);
     const objects = new S3ObjectStore(s3, config.S3_BUCKET, config.UPLOAD_SPOOL_DIR);
@@ -38,7 +43,7 @@ async function main(): Promise<void> {
     const context = createAttachmentsContext({
       settings: config,
       knex,
-      redis,
+      revocations,
       logger,
       objects,
       owners,
@@ -59,7 +64,6 @@ async function main(): Promise<void> {
       metrics,
       readiness: readinessChecks({
         knex,
-        redis,
         kafka: {
           ping: (ms) =>
             events.current ? events.current.kafka.ping(ms) : Promise.reject(new Error('not started')),
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
         { name: 'reconciler', run: () => reconciler.stop() },
         { name: 'owner clients', run: () => owners.close() },
         { name: 's3', run: () => s3.destroy() },
-        { name: 'redis', run: () => redis.quit() },
+        { name: 'session revocations', run: () => revocations.stop() },
         { name: 'database', run: () => knex.destroy() },
       ],
     });

@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
-import { databaseCheck, redisCheck, type ReadinessCheck } from '@mpb/service-kit';
+import { databaseCheck, type ReadinessCheck } from '@mpb/service-kit';
 import type { EventConsumer } from '@mpb/kafka';
 
 export interface ReadinessDeps {
   knex: Knex;
-  redis: { ping(): Promise<unknown> };
   kafka: { ping(timeoutMs?: number): Promise<unknown> };
   /** The bucket answers HeadBucket with these credentials. */
   storage: { ping(): Promise<void> };
@@ -13,12 +12,11 @@ export interface ReadinessDeps {
   startedAt?: Date;
 }
 
-/** /readyz: database, Redis, Kafka and the bucket reachable, the events consumer making progress. */
+/** /readyz: database, Kafka and the bucket reachable, the events consumer making progress. */
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const startedAt = d.startedAt ?? new Date();
   return {
     database: databaseCheck(d.knex),
-    redis: redisCheck(d.redis),
     kafka: () => d.kafka.ping(1500),
     storage: () => d.storage.ping(),
     consumer: async () => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { waitFor } from '@mpb/test-kit';
 import { bearer, samples, startTestAttachments, uniqueId, type TestAttachments } from './helpers/harness';
 import { OwnersStandIn } from './helpers/owners-stand-in';
 
@@ -113,6 +114,29 @@ describe.each(['post', 'comment'] as const)('%s attachments', (kind) => {
     });
     expect((await request(t.app).delete(`${base}/attachments/${mine!.id}`)).status).toBe(401);
     expect((await request(t.app).get(mine!.file_url)).status).toBe(200);
+  });
+
+  it("refuses a session's tokens within a second of auth listing it as revoked", async () => {
+    const sessionId = `attachments-${uniqueId()}`;
+    const token = t.tokens.sign(AUTHOR, { sessionId });
+    const send = () =>
+      request(t.app)
+        .post(`${base}/${parentId}/attachments`)
+        .set('Authorization', bearer(token))
+        .attach('files', samples.text(), { filename: 'r.txt', contentType: 'text/plain' });
+    expect((await send()).status).toBe(201);
+    t.revocationFeed.revoke(sessionId);
+    const revokedAt = Date.now();
+    const refused = await waitFor(
+      async () => {
+        const res = await send();
+        return res.status === 401 ? res : undefined;
+      },
+      2000,
+      20,
+    );
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(refused.body).toMatchObject({ error: 'invalid token' });
   });
 
   it('answers 404 for an unknown or deleted parent, and 400 for bad ids', async () => {

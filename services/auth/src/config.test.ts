@@ -7,7 +7,6 @@ describe('auth configuration', () => {
       GRPC_PORT: 50051,
       HOST: '127.0.0.1',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_auth',
-      REDIS_URL: 'redis://127.0.0.1:6379',
       KAFKA_BROKERS: '127.0.0.1:9092',
       JWT_ISSUER: 'mpb-auth',
       JWT_AUDIENCE: 'mpb-api',

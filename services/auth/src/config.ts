@@ -10,7 +10,6 @@ import {
   loadConfigOrExit,
   migrateOnStartKey,
   outboxMaxLagKey,
-  redisUrlKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
 } from '@mpb/service-kit';
@@ -19,7 +18,6 @@ export interface AuthConfig extends BaseConfig, KafkaConfig, TokenVerificationCo
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
-  REDIS_URL: string;
   MIGRATE_ON_START: boolean;
   ACCESS_TOKEN_TTL_SECONDS: number;
   REFRESH_TOKEN_TTL_SECONDS: number;
@@ -37,7 +35,6 @@ export const configSchema = Joi.object<AuthConfig>({
   HTTP_PORT: Joi.number().port().default(3001),
   GRPC_PORT: Joi.number().port().default(50051),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_auth'),
-  REDIS_URL: redisUrlKey(),
   ...kafkaKeys('mpb-auth'),
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),

@@ -1,10 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
 import { createTokenVerifier, type TokenVerifier } from '@mpb/service-kit';
 import type { AuthConfig } from './config';
 import { loadKeyring } from './data/keyring';
-import { RedisRevocationList } from './data/revocation-list';
 import { SessionRepository } from './data/session-repository';
 import { SigningKeyRepository } from './data/signing-key-repository';
 import { UserRepository } from './data/user-repository';
@@ -26,7 +24,7 @@ export type AuthSettings = Pick<
 export interface AuthContext {
   auth: AuthService;
   keyring: Keyring;
-  /** Verifies access tokens in-process: auth holds the keys, and checks revocations itself. */
+  /** Verifies access tokens in-process: auth holds the keys, and checks revocations in its database. */
   verifier: TokenVerifier;
   /** The same checks minus revocation: logging out of an already revoked session is a no-op, not a 401. */
   logoutVerifier: TokenVerifier;
@@ -36,10 +34,9 @@ export interface AuthContext {
 export async function createAuthContext(c: {
   settings: AuthSettings;
   knex: Knex;
-  redis: Redis;
   logger: Logger;
 }): Promise<AuthContext> {
-  const { settings, knex, redis, logger } = c;
+  const { settings, knex, logger } = c;
   const keyring = await loadKeyring({
     repository: new SigningKeyRepository(knex),
     configuredPem: settings.SIGNING_KEY_PEM,
@@ -47,8 +44,7 @@ export async function createAuthContext(c: {
   });
   const auth = new AuthService({
     users: new UserRepository(knex),
-    sessions: new SessionRepository(knex),
-    revocations: new RedisRevocationList(redis),
+    sessions: new SessionRepository(knex, { accessTokenTtlSeconds: settings.ACCESS_TOKEN_TTL_SECONDS }),
     passwords: await createPasswordHasher(settings.BCRYPT_COST),
     accessTokens: new AccessTokenIssuer(keyring, {
       issuer: settings.JWT_ISSUER,

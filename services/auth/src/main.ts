@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
 import { createMetrics, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
 import { migrations } from '../migrations';
@@ -23,11 +22,7 @@ async function main(): Promise<void> {
       logger,
     });
 
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
-    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
-    await redis.ping();
-
-    const context = await createAuthContext({ settings: config, knex, redis, logger });
+    const context = await createAuthContext({ settings: config, knex, logger });
     const events = await startEventPipeline({
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
@@ -41,7 +36,7 @@ async function main(): Promise<void> {
       ...context,
       logger,
       metrics,
-      readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+      readiness: readinessChecks({ knex, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
     });
     const http = await listen(app, config.HTTP_PORT, config.HOST);
     const grpc = createGrpcServer({ logger, metrics, auth: context.auth });
@@ -56,7 +51,6 @@ async function main(): Promise<void> {
         { name: 'grpc', run: () => grpc.close() },
         { name: 'outbox relay', run: () => events.relay.stop() },
         { name: 'kafka producer', run: () => events.producer.disconnect() },
-        { name: 'redis', run: () => redis.quit() },
         { name: 'database', run: () => knex.destroy() },
       ],
     });

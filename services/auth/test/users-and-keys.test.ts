@@ -75,7 +75,7 @@ describe('probes', () => {
       const probe = await request(t.app).get('/readyz');
       return probe.status === 200 ? probe : undefined;
     }, 10_000);
-    expect(res.body.checks).toEqual({ database: 'ok', redis: 'ok', kafka: 'ok', outbox: 'ok' });
+    expect(res.body.checks).toEqual({ database: 'ok', kafka: 'ok', outbox: 'ok' });
     expect((await request(t.app).get('/livez')).status).toBe(200);
   });
 

@@ -7,7 +7,7 @@ describe('comments configuration', () => {
       GRPC_PORT: 50053,
       HOST: '127.0.0.1',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_comments',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      AUTH_GRPC_ADDR: '127.0.0.1:50051',
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_CLIENT_ID: 'mpb-comments',
       KAFKA_GROUP_ID: 'comments',

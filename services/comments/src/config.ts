@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { JWKS_PATH } from '@mpb/contracts';
 import {
+  authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
   type BaseConfig,
@@ -11,7 +12,6 @@ import {
   loadConfigOrExit,
   migrateOnStartKey,
   outboxMaxLagKey,
-  redisUrlKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
 } from '@mpb/service-kit';
@@ -20,13 +20,13 @@ export interface CommentsConfig extends BaseConfig, KafkaConfig, TokenVerificati
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
-  /** Where auth marks revoked sessions. */
-  REDIS_URL: string;
   /** Consumer group reading post events; every replica uses the same one. */
   KAFKA_GROUP_ID: string;
   MIGRATE_ON_START: boolean;
   /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
   AUTH_URL: string;
+  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
+  AUTH_GRPC_ADDR: string;
   /** host:port of the posts gRPC server, asked whether a post exists before a comment is stored. */
   POSTS_GRPC_ADDR: string;
   POSTS_DEADLINE_MS: number;
@@ -46,7 +46,6 @@ export const configSchema = Joi.object<CommentsConfig>({
   HTTP_PORT: Joi.number().port().default(3003),
   GRPC_PORT: Joi.number().port().default(50053),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_comments'),
-  REDIS_URL: redisUrlKey(),
   ...kafkaKeys('mpb-comments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
@@ -54,6 +53,7 @@ export const configSchema = Joi.object<CommentsConfig>({
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
   POSTS_GRPC_ADDR: Joi.string()
     .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
     .default('127.0.0.1:50052'),

@@ -1,11 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
 import {
   createTokenVerifier,
   LivenessCache,
-  sessionRevocationCheck,
   type Jwk,
+  type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
 import type { CommentsConfig } from './config';
@@ -25,7 +24,8 @@ export interface CommentsContext {
 export function createCommentsContext(c: {
   settings: CommentsSettings;
   knex: Knex;
-  redis: Redis;
+  /** The sessions auth revoked (followed from auth's feed in main.ts). */
+  revocations: Pick<SessionRevocations, 'isRevoked'>;
   logger: Logger;
   posts: PostDirectory;
   /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
@@ -44,7 +44,7 @@ export function createCommentsContext(c: {
       loadKeys: c.loadKeys,
       issuer: c.settings.JWT_ISSUER,
       audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: sessionRevocationCheck((key) => c.redis.exists(key)),
+      isSessionRevoked: (sessionId) => c.revocations.isRevoked(sessionId),
     }),
   };
 }

@@ -1,6 +1,12 @@
-import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, jwksFromUrl, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  followSessionRevocations,
+  jwksFromUrl,
+  listen,
+  openServiceDatabase,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { jwksUrlOf, loadCommentsConfigOrExit } from './config';
 import { createCommentsContext } from './context';
@@ -26,16 +32,15 @@ async function main(): Promise<void> {
       logger,
     });
 
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, connectTimeout: 3000 });
-    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
-    await redis.ping();
+    // Revoked sessions from auth, held in memory: a token check never waits on the network.
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     // auth and posts may start later: keys are fetched on the first token, posts asked per request.
     const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
     const context = createCommentsContext({
       settings: config,
       knex,
-      redis,
+      revocations,
       logger,
       posts,
       loadKeys: jwksFromUrl(jwksUrlOf(config.AUTH_URL)),
@@ -59,7 +64,6 @@ async function main(): Promise<void> {
       metrics,
       readiness: readinessChecks({
         knex,
-        redis,
         events,
         outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
         consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
@@ -81,7 +85,7 @@ async function main(): Promise<void> {
         { name: 'outbox relay', run: () => events.relay.stop() },
         { name: 'kafka producer', run: () => events.producer.disconnect() },
         { name: 'posts client', run: () => posts.close() },
-        { name: 'redis', run: () => redis.quit() },
+        { name: 'session revocations', run: () => revocations.stop() },
         { name: 'database', run: () => knex.destroy() },
       ],
     });

@@ -1,11 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { dependencyChecks, type ReadinessCheck } from '@mpb/service-kit';
 import type { EventPipeline } from './events/pipeline';
 
 export interface ReadinessDeps {
   knex: Knex;
-  redis: Redis;
   events: Pick<EventPipeline, 'kafka' | 'producer' | 'relay' | 'consumer'>;
   outboxMaxLagSeconds: number;
   consumerMaxStallSeconds: number;

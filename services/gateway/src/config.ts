@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
-import { baseConfigKeys, loadConfig } from '@mpb/service-kit';
+import { authGrpcAddrKey, baseConfigKeys, loadConfig } from '@mpb/service-kit';
 import type { GatewaySettings } from './http/app';
 import type { UpstreamName } from './http/routes';
 
@@ -27,6 +27,7 @@ export interface GatewayConfig {
   REDIS_URL: string;
   REDIS_COMMAND_TIMEOUT_MS: number;
   AUTH_URL: string;
+  AUTH_GRPC_ADDR: string;
   POSTS_URL: string;
   COMMENTS_URL: string;
   ATTACHMENTS_URL: string;
@@ -66,9 +67,11 @@ export const configSchema = Joi.object<GatewayConfig>({
   REDIS_URL: Joi.string()
     .uri({ scheme: ['redis', 'rediss'] })
     .default('redis://127.0.0.1:6379'),
-  /** Every Redis call (rate limit, revoked-session check) gives up after this, so Redis trouble never hangs a request. */
+  /** Every Redis call (rate limit) gives up after this, so Redis trouble never hangs a request. */
   REDIS_COMMAND_TIMEOUT_MS: Joi.number().integer().min(10).max(10000).default(500),
   AUTH_URL: serviceUrl(3001),
+  /** auth's gRPC host:port: the revoked sessions tokens are checked against, followed in memory. */
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
   POSTS_URL: serviceUrl(3002),
   COMMENTS_URL: serviceUrl(3003),
   ATTACHMENTS_URL: serviceUrl(3004),

@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
-import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { JWKS_PATH } from '@mpb/contracts';
 import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
   createMetricsApp,
   createTokenVerifier,
+  followSessionRevocations,
   jwksFromUrl,
   listen,
   registerShutdown,
@@ -17,7 +18,6 @@ import {
   type GatewayConfig,
 } from './config';
 import { createGatewayApp, trustedProxyTest } from './http/app';
-import { revokedSessionChecker } from './http/identity';
 import { compileRoutes, ROUTES } from './http/routes';
 import { guardServer } from './http/server-guard';
 import { closeUpstreams, createUpstreams } from './http/upstreams';
@@ -40,11 +40,13 @@ async function main(config: GatewayConfig): Promise<void> {
     logger.warn(errorFields(err), 'redis connection error');
   });
 
+  // Revoked sessions from auth, held in memory: no Redis or auth round trip per signed-in request.
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const verifier = createTokenVerifier({
     loadKeys: jwksFromUrl(`${config.AUTH_URL}${JWKS_PATH}`, config.JWKS_TIMEOUT_MS),
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
-    isSessionRevoked: revokedSessionChecker((key) => redis.get(key), revokedSessionKey),
+    isSessionRevoked: (sessionId) => revocations.isRevoked(sessionId),
   });
 
   const urls = upstreamUrls(config);
@@ -82,6 +84,7 @@ async function main(config: GatewayConfig): Promise<void> {
       { name: 'http', run: () => http.close() },
       { name: 'metrics http', run: () => metricsHttp.close() },
       { name: 'upstreams', run: () => closeUpstreams(upstreams) },
+      { name: 'session revocations', run: () => revocations.stop() },
       { name: 'redis', run: () => redis.quit() },
     ],
   });

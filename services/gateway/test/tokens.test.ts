@@ -1,6 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER, revokedSessionKey } from '@mpb/contracts';
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
+import { createLogger } from '@mpb/logger';
+import { followSessionRevocations, type SessionRevocations } from '@mpb/service-kit';
+import { startRevocationFeedStandIn, waitFor, type RevocationFeedStandIn } from '@mpb/test-kit';
 import { closedPort, startEchoUpstream, type EchoUpstream } from './support/upstream';
 import { deadRedis, redisClient, startGateway, type RunningGateway } from './support/gateway';
 import { send } from './support/http';
@@ -14,16 +17,23 @@ let redis: Redis;
 let upstream: EchoUpstream;
 let jwks: JwksServer;
 let gateway: RunningGateway;
+let feed: RevocationFeedStandIn;
+let revocations: SessionRevocations;
+const silent = createLogger({ service: 'gateway-test', level: 'silent' });
 
 beforeAll(async () => {
   redis = redisClient();
   upstream = await startEchoUpstream();
   jwks = await startJwksServer([key.jwk]);
-  gateway = await startGateway({ upstreams: { auth: upstream.url }, jwksUrl: jwks.url, redis });
+  feed = await startRevocationFeedStandIn();
+  revocations = await followSessionRevocations(feed.address, silent);
+  gateway = await startGateway({ upstreams: { auth: upstream.url }, jwksUrl: jwks.url, redis, revocations });
 });
 
 afterAll(async () => {
   await gateway.close();
+  await revocations.stop();
+  await feed.close();
   await upstream.close();
   await jwks.close();
   await redis.quit();
@@ -126,19 +136,27 @@ describe('early token verification', () => {
     expect(res.ms).toBeLessThan(500);
   });
 
-  it('refuses a token of a revoked session', async () => {
+  it('refuses a token of a session within a second of auth listing it as revoked', async () => {
     const sid = `revoked-${randomUUID()}`;
     const token = accessToken({ key, sid });
     expect((await send(gateway.url, '/api/users/me', { headers: bearer(token) })).status).toBe(200);
-    await redis.set(revokedSessionKey(sid), '1', 'EX', 60);
-    try {
-      const res = await send(gateway.url, '/api/users/me', { headers: bearer(token) });
-      expect(res.status).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'invalid token' });
-      expect(upstream.received).toHaveLength(1);
-    } finally {
-      await redis.del(revokedSessionKey(sid));
-    }
+    feed.revoke(sid);
+    const revokedAt = Date.now();
+    const res = await waitFor(
+      async () => {
+        const r = await send(gateway.url, '/api/users/me', { headers: bearer(token) });
+        return r.status === 401 ? r : undefined;
+      },
+      2000,
+      20,
+    );
+    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    expect(res.json()).toMatchObject({ error: 'invalid token' });
+    // Only the requests before the revocation reached the service.
+    expect(upstream.received.length).toBeGreaterThanOrEqual(1);
+    const before = upstream.received.length;
+    expect((await send(gateway.url, '/api/users/me', { headers: bearer(token) })).status).toBe(401);
+    expect(upstream.received).toHaveLength(before);
   });
 
   it.each(['/api/auth/refresh', '/api/auth/login', '/api/auth/register'])(
@@ -187,14 +205,51 @@ describe('when a dependency of verification is down', () => {
     }
   });
 
-  it('answers 503 when revocation cannot be checked (Redis down): a revoked session never slips through', async () => {
-    const down = await deadRedis(await closedPort());
-    const noRedis = await startGateway({ upstreams: { auth: upstream.url }, jwksUrl: jwks.url, redis: down });
+  it('answers 503 while the revoked sessions have never been loaded (auth unreachable since start-up)', async () => {
+    const unloaded = await followSessionRevocations(`127.0.0.1:${await closedPort()}`, silent, {
+      startupWaitMs: 0,
+    });
+    const noFeed = await startGateway({
+      upstreams: { auth: upstream.url },
+      jwksUrl: jwks.url,
+      redis,
+      revocations: unloaded,
+    });
     try {
-      const res = await send(noRedis.url, '/api/users/me', { headers: bearer(accessToken({ key })) });
+      const res = await send(noFeed.url, '/api/users/me', { headers: bearer(accessToken({ key })) });
       expect(res.status).toBe(503);
-      expect(res.json()).toMatchObject({ code: 'UNAVAILABLE' });
+      expect(res.json()).toMatchObject({
+        error: 'authentication unavailable, try again later',
+        code: 'UNAVAILABLE',
+      });
       expect(upstream.received).toHaveLength(0);
+      // A request without a token needs no revocation list.
+      expect((await send(noFeed.url, '/api/users/7')).status).toBe(200);
+    } finally {
+      await noFeed.close();
+      await unloaded.stop();
+    }
+  });
+
+  it('verifies tokens and refuses revoked sessions with Redis down: revocation never touches Redis', async () => {
+    const sid = `revoked-${randomUUID()}`;
+    feed.revoke(sid);
+    await waitFor(async () => (revocations.isRevoked(sid) ? true : undefined), 2000, 20);
+    const down = await deadRedis(await closedPort());
+    const noRedis = await startGateway({
+      upstreams: { auth: upstream.url },
+      jwksUrl: jwks.url,
+      redis: down,
+      revocations,
+    });
+    try {
+      expect(
+        (await send(noRedis.url, '/api/users/me', { headers: bearer(accessToken({ key })) })).status,
+      ).toBe(200);
+      const revoked = await send(noRedis.url, '/api/users/me', {
+        headers: bearer(accessToken({ key, sid })),
+      });
+      expect(revoked.status).toBe(401);
     } finally {
       await noRedis.close();
     }

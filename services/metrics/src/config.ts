@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { Topics } from '@mpb/contracts';
 import {
+  authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
   type BaseConfig,
@@ -23,7 +24,7 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
   GRPC_PORT: number;
   METRICS_ROLE: MetricsRole;
   DATABASE_URL: string;
-  /** Counters, and the revoked sessions auth marks there. */
+  /** The counters (likes, views, deletion markers). */
   REDIS_URL: string;
   /** Prefix of every counter key, so several deployments (or test runs) can share one Redis database. */
   METRICS_REDIS_PREFIX: string;
@@ -63,6 +64,8 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
   MIGRATE_ON_START: boolean;
   /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
   AUTH_URL: string;
+  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
+  AUTH_GRPC_ADDR: string;
   /** host:port of the posts service's gRPC server (does the post exist). */
   POSTS_GRPC_ADDR: string;
   POSTS_DEADLINE_MS: number;
@@ -110,6 +113,7 @@ export const configSchema = Joi.object<MetricsConfig>({
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
   POSTS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50052'),
   POSTS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(1000),
   POSTS_CACHE_TTL_MS: Joi.number().integer().min(0).max(300_000).default(10_000),

@@ -6,9 +6,9 @@ import { Counter, Histogram } from 'prom-client';
 import {
   createTokenVerifier,
   jwksFromUrl,
-  sessionRevocationCheck,
   type Jwk,
   type ServiceMetrics,
+  type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
 import { jwksUrlOf, type MetricsConfig } from './config';
@@ -46,7 +46,8 @@ export interface ApiContext {
 export function createApiContext(d: {
   settings: MetricsSettings;
   knex: Knex;
-  redis: Redis;
+  /** The sessions auth revoked (followed from auth's feed in main.ts). */
+  revocations: Pick<SessionRevocations, 'isRevoked'>;
   cache: RedisCounterCache;
   posts: PostDirectory;
   events: EventPublisher;
@@ -59,8 +60,7 @@ export function createApiContext(d: {
     issuer: d.settings.JWT_ISSUER,
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,
-    // Auth marks revoked sessions in Redis for one access-token lifetime.
-    isSessionRevoked: sessionRevocationCheck((key) => d.redis.exists(key)),
+    isSessionRevoked: (sessionId) => d.revocations.isRevoked(sessionId),
   });
   const service = new MetricsService({
     cache: d.cache,

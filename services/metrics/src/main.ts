@@ -3,6 +3,7 @@ import { createKafka, createKafkaMetrics, parseBrokers, type EventConsumer } fro
 import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
+  followSessionRevocations,
   listen,
   openServiceDatabase,
   registerShutdown,
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
           cacheTtlMs: config.POSTS_CACHE_TTL_MS,
         })
       : undefined;
+    // Revoked sessions from auth, held in memory: a token check never waits on the network.
+    const revocations = runsApi ? await followSessionRevocations(config.AUTH_GRPC_ADDR, logger) : undefined;
     if (runsApi) {
       // Before serving: a process killed between a Redis change and its publish (this one, or another
       // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
@@ -91,7 +94,15 @@ async function main(): Promise<void> {
         metrics: kafkaMetrics,
       });
       api = {
-        ...createApiContext({ settings: config, knex, redis, cache, posts: posts!, events, logger }),
+        ...createApiContext({
+          settings: config,
+          knex,
+          revocations: revocations!,
+          cache,
+          posts: posts!,
+          events,
+          logger,
+        }),
         events,
       };
     }
@@ -169,6 +180,7 @@ async function main(): Promise<void> {
       steps.push({ name: 'kafka producer', run: () => api.events.producer.disconnect() });
     }
     if (posts) steps.push({ name: 'posts client', run: () => posts.close() });
+    if (revocations) steps.push({ name: 'session revocations', run: () => revocations.stop() });
     steps.push({ name: 'redis', run: () => redis.quit() }, { name: 'database', run: () => knex.destroy() });
     registerShutdown({
       logger,

@@ -31,7 +31,7 @@ function apiWith(publish: (e: EventEnvelope<unknown>) => Promise<void>, publishT
   const { service, verifier } = createApiContext({
     settings: { ...t.config, METRICS_PUBLISH_TIMEOUT_MS: publishTimeoutMs },
     knex: t.knex,
-    redis: t.redis,
+    revocations: t.revocations,
     cache: t.cache,
     posts: t.directory,
     events: { publish },

@@ -47,7 +47,7 @@ function serviceWithWindow(seconds: number) {
   return createApiContext({
     settings: { ...t.config, VIEW_DEDUP_SECONDS: seconds },
     knex: t.knex,
-    redis: t.redis,
+    revocations: t.revocations,
     cache: t.cache,
     posts: t.directory,
     events: t.events,

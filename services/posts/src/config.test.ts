@@ -8,7 +8,7 @@ describe('posts configuration', () => {
       GRPC_PORT: 50052,
       HOST: '127.0.0.1',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_posts',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      AUTH_GRPC_ADDR: '127.0.0.1:50051',
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_CLIENT_ID: 'mpb-posts',
       JWT_ISSUER: 'mpb-auth',
@@ -31,11 +31,13 @@ describe('posts configuration', () => {
         METRICS_GRPC_ADDR: 'no-port',
         METRICS_DEADLINE_MS: '0',
         AUTH_URL: 'ftp://auth',
+        AUTH_GRPC_ADDR: 'auth',
         KAFKA_BROKERS: 'no port',
       });
     expect(attempt).toThrow(/METRICS_GRPC_ADDR/);
     expect(attempt).toThrow(/METRICS_DEADLINE_MS/);
     expect(attempt).toThrow(/AUTH_URL/);
+    expect(attempt).toThrow(/AUTH_GRPC_ADDR/);
     expect(attempt).toThrow(/KAFKA_BROKERS/);
   });
 

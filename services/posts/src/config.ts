@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import {
+  authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
   type BaseConfig,
@@ -10,7 +11,6 @@ import {
   loadConfigOrExit,
   migrateOnStartKey,
   outboxMaxLagKey,
-  redisUrlKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
 } from '@mpb/service-kit';
@@ -19,11 +19,11 @@ export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationC
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
-  /** Where auth marks revoked sessions; every access token's session is checked there. */
-  REDIS_URL: string;
   MIGRATE_ON_START: boolean;
   /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
   AUTH_URL: string;
+  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
+  AUTH_GRPC_ADDR: string;
   /** host:port of the metrics service's gRPC server (likes and views). */
   METRICS_GRPC_ADDR: string;
   /** Longest wait for metrics per request; past it the post is served with the last known counts. */
@@ -49,11 +49,11 @@ export const configSchema = Joi.object<PostsConfig>({
   HTTP_PORT: Joi.number().port().default(3002),
   GRPC_PORT: Joi.number().port().default(50052),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_posts'),
-  REDIS_URL: redisUrlKey(),
   ...kafkaKeys('mpb-posts'),
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),
   AUTH_URL: authUrlKey(),
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
   METRICS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50055'),
   METRICS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(2000),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),

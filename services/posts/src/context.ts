@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { Counter } from 'prom-client';
 import { JWKS_PATH } from '@mpb/contracts';
@@ -6,8 +5,8 @@ import type { Logger } from '@mpb/logger';
 import {
   createTokenVerifier,
   jwksFromUrl,
-  sessionRevocationCheck,
   type Jwk,
+  type SessionRevocations,
   type ServiceMetrics,
   type TokenVerifier,
 } from '@mpb/service-kit';
@@ -29,7 +28,8 @@ export interface PostsContext {
 export interface PostsContextDeps {
   settings: PostsSettings;
   knex: Knex;
-  redis: Redis;
+  /** The sessions auth revoked (followed from auth's feed in main.ts). */
+  revocations: Pick<SessionRevocations, 'isRevoked'>;
   /** The metrics service (a gRPC client in main.ts). */
   metricsService: MetricsPort;
   logger: Logger;
@@ -60,8 +60,7 @@ export function createPostsContext(d: PostsContextDeps): PostsContext {
     issuer: d.settings.JWT_ISSUER,
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,
-    // Auth marks revoked sessions in Redis for one access-token lifetime.
-    isSessionRevoked: sessionRevocationCheck((key) => d.redis.exists(key)),
+    isSessionRevoked: (sessionId) => d.revocations.isRevoked(sessionId),
   });
   return {
     posts: new PostsService({

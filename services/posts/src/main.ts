@@ -1,6 +1,11 @@
-import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  followSessionRevocations,
+  listen,
+  openServiceDatabase,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadPostsConfigOrExit } from './config';
 import { createPostsContext } from './context';
@@ -25,21 +30,22 @@ async function main(): Promise<void> {
       pool: { applicationName: SERVICE_NAME },
     });
 
-    const redis = new Redis(config.REDIS_URL, {
-      maxRetriesPerRequest: 2,
-      connectTimeout: 3000,
-      // A session check must not hang a request while Redis is unreachable.
-      commandTimeout: 1000,
-    });
-    redis.on('error', (err) => logger.warn(errorFields(err), 'redis connection error'));
-    await redis.ping();
+    // Revoked sessions from auth, held in memory: a token check never waits on the network.
+    const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
 
     // Metrics may not be running (or deployed) yet: the client connects lazily, reads fall back.
     const metricsService = createMetricsClient({
       address: config.METRICS_GRPC_ADDR,
       deadlineMs: config.METRICS_DEADLINE_MS,
     });
-    const context = createPostsContext({ settings: config, knex, redis, metricsService, logger, metrics });
+    const context = createPostsContext({
+      settings: config,
+      knex,
+      revocations,
+      metricsService,
+      logger,
+      metrics,
+    });
     const events = await startEventPipeline({
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
       ...context,
       logger,
       metrics,
-      readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+      readiness: readinessChecks({ knex, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
       gatewayTrustProxy: config.GATEWAY_TRUST_PROXY,
     });
     const http = await listen(app, config.HTTP_PORT, config.HOST);
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
         { name: 'outbox relay', run: () => events.relay.stop() },
         { name: 'kafka producer', run: () => events.producer.disconnect() },
         { name: 'metrics client', run: () => metricsService.close() },
-        { name: 'redis', run: () => redis.quit() },
+        { name: 'session revocations', run: () => revocations.stop() },
         { name: 'database', run: () => knex.destroy() },
       ],
     });

@@ -151,7 +151,7 @@ describe('without metrics', () => {
       const probe = await request(t.app).get('/readyz');
       return probe.status === 200 ? probe : undefined;
     }, 10_000);
-    expect(res.body.checks).toEqual({ database: 'ok', redis: 'ok', kafka: 'ok', outbox: 'ok' });
+    expect(res.body.checks).toEqual({ database: 'ok', kafka: 'ok', outbox: 'ok' });
     expect((await request(t.app).get('/livez')).status).toBe(200);
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.text).toContain('posts_counts_fallback_total');

@@ -3,12 +3,18 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
-import { baseTestEnv, prepareTestDatabase, testDatabaseUrl, TestKeys } from '@mpb/test-kit';
+import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
+import {
+  baseTestEnv,
+  prepareTestDatabase,
+  type RevocationFeedStandIn,
+  startRevocationFeedStandIn,
+  testDatabaseUrl,
+  TestKeys,
+} from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadAttachmentsConfig, type AttachmentsConfig } from '../../src/config';
 import { createAttachmentsContext, type AttachmentsContext } from '../../src/context';
@@ -46,7 +52,8 @@ export interface TestAttachments {
   app: Express;
   context: AttachmentsContext;
   knex: Knex;
-  redis: Redis;
+  /** auth's revocation feed as the service follows it: `revoke` a session there. */
+  revocationFeed: RevocationFeedStandIn;
   s3: S3Client;
   objects: S3ObjectStore;
   tokens: TestKeys;
@@ -66,7 +73,9 @@ export async function startTestAttachments(o: {
   /** Skip creating and migrating the database (a test pointing DATABASE_URL at a closed port). */
   unmigrated?: boolean;
 }): Promise<TestAttachments> {
+  const revocationFeed = await startRevocationFeedStandIn();
   const config = testConfig({
+    AUTH_GRPC_ADDR: revocationFeed.address,
     POSTS_GRPC_ADDR: o.ownersAddress,
     COMMENTS_GRPC_ADDR: o.ownersAddress,
     ...o.config,
@@ -76,7 +85,7 @@ export async function startTestAttachments(o: {
   const knex = o.unmigrated
     ? (await import('@mpb/service-kit')).createDb(config.DATABASE_URL, { max: 2 })
     : await prepareTestDatabase(config.DATABASE_URL, migrations);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const s3 = createS3Client(config);
   const objects = new S3ObjectStore(s3, config.S3_BUCKET, config.UPLOAD_SPOOL_DIR);
@@ -88,7 +97,7 @@ export async function startTestAttachments(o: {
   const context = createAttachmentsContext({
     settings: config,
     knex,
-    redis,
+    revocations,
     logger,
     objects,
     owners,
@@ -100,7 +109,6 @@ export async function startTestAttachments(o: {
     metrics,
     readiness: readinessChecks({
       knex,
-      redis,
       kafka: { ping: async () => undefined },
       storage: objects,
       consumer: { status: () => ({ running: true, lastProcessedAt: new Date() }), lag: async () => 0 },
@@ -113,7 +121,7 @@ export async function startTestAttachments(o: {
     app,
     context,
     knex,
-    redis,
+    revocationFeed,
     s3,
     objects,
     tokens,
@@ -131,7 +139,8 @@ export async function startTestAttachments(o: {
       owners.close();
       s3.destroy();
       checkS3.destroy();
-      await redis.quit();
+      await revocations.stop();
+      await revocationFeed.close();
       await knex.destroy();
     },
   };

@@ -7,6 +7,7 @@ export const isUniqueViolation = (err: unknown): boolean =>
 /** Advisory-lock ids; they are scoped to auth's own database. */
 export const AdvisoryLocks = {
   signingKey: 7_301_002,
+  revocationFeed: 7_301_003,
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

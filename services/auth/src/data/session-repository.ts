@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { NewRefreshToken, RotationResult, SessionStore } from '../domain/ports';
+import type { NewRefreshToken, RevocationRecords, RotationResult, SessionStore } from '../domain/ports';
 import { decideRotation } from '../domain/refresh-rotation';
-import { isUuid } from './pg-errors';
+import { AdvisoryLocks, isUuid } from './pg-errors';
 
 interface LockedTokenRow {
   id: string | number;
@@ -15,8 +15,19 @@ interface LockedTokenRow {
   user_active: boolean;
 }
 
+interface RevocationRow {
+  latest_seq: string | number;
+  seq: string | number | null;
+  session_id: string | null;
+  expires_at: Date | null;
+}
+
 export class SessionRepository implements SessionStore {
-  constructor(private readonly knex: Knex) {}
+  /** `accessTokenTtlSeconds`: a revoked session's access tokens are all expired this long after it. */
+  constructor(
+    private readonly knex: Knex,
+    private readonly o: { accessTokenTtlSeconds: number },
+  ) {}
 
   async create(userId: number, first: NewRefreshToken): Promise<{ sessionId: string }> {
     const sessionId = randomUUID();
@@ -96,14 +107,50 @@ export class SessionRepository implements SessionStore {
     return !row || row.revoked_at !== null;
   }
 
+  async revokedAfter(afterSeq: number, limit: number): Promise<RevocationRecords> {
+    // One statement, one snapshot: the page and the latest number agree. Revocations commit in
+    // number order (revokeIn), so what this snapshot sees is every revocation up to latest_seq.
+    const { rows } = (await this.knex.raw(
+      `select top.latest_seq, r.seq, r.session_id, r.expires_at
+         from (select coalesce(max(seq), 0) as latest_seq from session_revocations) top
+         left join lateral (
+           select seq, session_id, expires_at
+             from session_revocations
+            where seq > ? and expires_at > now()
+            order by seq
+            limit ?
+         ) r on true
+        order by r.seq`,
+      [afterSeq, limit],
+    )) as { rows: RevocationRow[] };
+    return {
+      latestSeq: Number(rows[0]?.latest_seq ?? 0),
+      entries: rows.flatMap((r) =>
+        r.seq === null || r.session_id === null || r.expires_at === null
+          ? []
+          : [{ seq: Number(r.seq), sessionId: r.session_id, expiresAt: r.expires_at }],
+      ),
+    };
+  }
+
   private async revokeIn(trx: Knex.Transaction, sessionId: string, reason: string, now: Date): Promise<void> {
-    await trx('sessions')
+    const revoked = await trx('sessions')
       .where({ id: sessionId })
       .whereNull('revoked_at')
-      .update({ revoked_at: now, revoked_reason: reason });
+      .update({ revoked_at: now, revoked_reason: reason }, ['id']);
     await trx('refresh_tokens')
       .where({ session_id: sessionId })
       .whereNull('revoked_at')
       .update({ revoked_at: now });
+    if (revoked.length === 0) return;
+    // Numbers are taken one transaction at a time, so they commit in order: a verifier that has
+    // seen number n has seen every revocation before it, and its cursor never skips one.
+    await trx.raw('select pg_advisory_xact_lock(?)', [AdvisoryLocks.revocationFeed]);
+    await trx('session_revocations').where('expires_at', '<', now).delete();
+    await trx('session_revocations').insert({
+      session_id: sessionId,
+      revoked_at: now,
+      expires_at: new Date(now.getTime() + this.o.accessTokenTtlSeconds * 1000),
+    });
   }
 }

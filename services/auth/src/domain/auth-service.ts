@@ -1,9 +1,10 @@
 import { createEnvelope, EventTypes, type TraceContext } from '@mpb/contracts';
-import { conflict, notFound, unauthenticated, unavailable } from '@mpb/errors';
-import { errorFields, type Logger } from '@mpb/logger';
+import { conflict, notFound, unauthenticated } from '@mpb/errors';
+import type { Logger } from '@mpb/logger';
 import type { AccessTokenIssuer } from './access-tokens';
 import type { PasswordHasher } from './password';
-import type { RevocationList, SessionStore, UserStore } from './ports';
+import type { SessionStore, UserStore } from './ports';
+import { readRevocationPage, type RevocationPage } from './revocation-feed';
 import { hashRefreshToken, isPlausibleRefreshToken, newRefreshToken } from './tokens';
 import { userRegisteredPayload, type User } from './user';
 import type { LoginInput, RegisterInput } from './validation';
@@ -23,7 +24,6 @@ export const USER_AGGREGATE = 'user';
 export interface AuthServiceDeps {
   users: UserStore;
   sessions: SessionStore;
-  revocations: RevocationList;
   passwords: PasswordHasher;
   accessTokens: AccessTokenIssuer;
   refreshTtlSeconds: number;
@@ -103,16 +103,8 @@ export class AuthService {
           refreshToken,
         };
       case 'reuse':
-        // The database revocation is already committed; the Redis mark tells the other verifiers.
+        // Committed with its revocation record: the verifiers refuse the session's tokens within a second.
         this.d.logger.warn({ session_id: result.sessionId }, 'refresh token reused: session revoked');
-        await this.d.revocations
-          .add(result.sessionId, this.d.accessTokens.ttlSeconds)
-          .catch((err: unknown) => {
-            this.d.logger.error(
-              { session_id: result.sessionId, ...errorFields(err) },
-              'could not publish session revocation',
-            );
-          });
         throw unauthenticated(Messages.invalidRefreshToken);
       default:
         throw unauthenticated(Messages.refreshTokenNotFound);
@@ -123,12 +115,6 @@ export class AuthService {
   async logout(userId: number, sessionId: string | undefined): Promise<void> {
     if (!sessionId) return;
     await this.d.sessions.revoke(sessionId, userId, 'logout');
-    try {
-      await this.d.revocations.add(sessionId, this.d.accessTokens.ttlSeconds);
-    } catch (err) {
-      // Other services would still accept the session's access tokens: make the client retry.
-      throw unavailable('session store unavailable', { cause: err });
-    }
   }
 
   async activeUser(id: number): Promise<User> {
@@ -141,14 +127,14 @@ export class AuthService {
     return this.d.users.findActiveByIds(ids);
   }
 
-  /** Redis first (what every verifier sees); the database is the truth when Redis says no or is down. */
-  async isSessionRevoked(sessionId: string): Promise<boolean> {
-    try {
-      if (await this.d.revocations.has(sessionId)) return true;
-    } catch (err) {
-      this.d.logger.warn(errorFields(err), 'revocation list unavailable, checking the database');
-    }
+  /** auth's own verifier asks its database, the truth, on every request. */
+  isSessionRevoked(sessionId: string): Promise<boolean> {
     return this.d.sessions.isRevoked(sessionId);
+  }
+
+  /** The revocation feed every other verifier follows (SessionRevocationService). */
+  revokedSessions(cursor: string, limit: number): Promise<RevocationPage> {
+    return readRevocationPage((after, n) => this.d.sessions.revokedAfter(after, n), cursor, limit);
   }
 
   private refreshExpiry(now: Date): Date {

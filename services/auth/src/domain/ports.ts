@@ -41,15 +41,21 @@ export interface SessionStore {
    * reuse revokes the whole session, in one transaction.
    */
   rotate(presentedHash: string, next: NewRefreshToken, now: Date): Promise<RotationResult>;
-  /** Idempotent. Only the session's owner can revoke it. */
+  /**
+   * Idempotent. Only the session's owner can revoke it. Every revocation (this one and a reuse in
+   * `rotate`) is recorded for the verifiers in the same transaction, until the session's access
+   * tokens have expired.
+   */
   revoke(sessionId: string, userId: number, reason: string): Promise<void>;
   isRevoked(sessionId: string): Promise<boolean>;
+  /** Recorded revocations numbered above `afterSeq` whose tokens have not expired, oldest first. */
+  revokedAfter(afterSeq: number, limit: number): Promise<RevocationRecords>;
 }
 
-/** Marks revoked sessions where every verifier looks (Redis), until their access tokens expire. */
-export interface RevocationList {
-  add(sessionId: string, ttlSeconds: number): Promise<void>;
-  has(sessionId: string): Promise<boolean>;
+export interface RevocationRecords {
+  entries: { seq: number; sessionId: string; expiresAt: Date }[];
+  /** The highest number recorded so far (0 when none), expired or not. */
+  latestSeq: number;
 }
 
 export interface Keyring {

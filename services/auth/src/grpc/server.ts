@@ -1,5 +1,7 @@
 import {
   loadAuthProto,
+  type ListRevokedSessionsRequest,
+  type ListRevokedSessionsResponse,
   type GetUserRequest,
   type GetUsersRequest,
   type GetUsersResponse,
@@ -12,6 +14,7 @@ import type { AuthService } from '../domain/auth-service';
 import { parseUserId, type User } from '../domain/user';
 
 export const USER_SERVICE = 'blog.auth.v1.UserService';
+export const SESSION_REVOCATION_SERVICE = 'blog.auth.v1.SessionRevocationService';
 export const MAX_IDS_PER_CALL = 100;
 
 export interface GrpcDeps {
@@ -29,7 +32,10 @@ const toGrpcUser = (u: User): GrpcUser => ({
   created_at: u.createdAt.toISOString(),
 });
 
-/** Public profiles only: other services never receive e-mail or password data. */
+/**
+ * Public profiles only: other services never receive e-mail or password data. Revoked sessions as
+ * ids and expiry times only.
+ */
 export function createGrpcServer({ logger, metrics, auth }: GrpcDeps): GrpcServer {
   const server = new GrpcServer({ logger, metrics });
   server.add(USER_SERVICE, loadAuthProto().blog.auth.v1.UserService.service, {
@@ -49,6 +55,22 @@ export function createGrpcServer({ logger, metrics, auth }: GrpcDeps): GrpcServe
           const user = byId.get(id);
           return user ? [toGrpcUser(user)] : [];
         }),
+      };
+    },
+  });
+  server.add(SESSION_REVOCATION_SERVICE, loadAuthProto().blog.auth.v1.SessionRevocationService.service, {
+    ListRevokedSessions: async (
+      request: ListRevokedSessionsRequest,
+    ): Promise<ListRevokedSessionsResponse> => {
+      const page = await auth.revokedSessions(request.cursor ?? '', request.limit ?? 0);
+      return {
+        sessions: page.sessions.map((s) => ({
+          session_id: s.sessionId,
+          expires_at_unix_ms: s.expiresAt.getTime(),
+        })),
+        next_cursor: page.nextCursor,
+        has_more: page.hasMore,
+        reset: page.reset,
       };
     },
   });

@@ -1,5 +1,4 @@
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
 import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
@@ -30,7 +29,6 @@ export interface TestAuth {
   app: Express;
   context: AuthContext;
   knex: Knex;
-  redis: Redis;
   events: EventPipeline;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -45,8 +43,7 @@ export async function startTestAuth(overrides: Record<string, string> = {}): Pro
   const logger = createLogger({ service: 'auth', level: 'debug', destination: logs.stream });
   const metrics = createMetrics('auth');
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-  const context = await createAuthContext({ settings: config, knex, redis, logger });
+  const context = await createAuthContext({ settings: config, knex, logger });
   const events = await startEventPipeline({
     clientId: 'auth-test',
     brokers: config.KAFKA_BROKERS,
@@ -58,14 +55,13 @@ export async function startTestAuth(overrides: Record<string, string> = {}): Pro
     ...context,
     logger,
     metrics,
-    readiness: readinessChecks({ knex, redis, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
+    readiness: readinessChecks({ knex, events, outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS }),
   });
   return {
     config,
     app,
     context,
     knex,
-    redis,
     events,
     logger,
     metrics,
@@ -73,7 +69,6 @@ export async function startTestAuth(overrides: Record<string, string> = {}): Pro
     async close() {
       await events.relay.stop();
       await events.producer.disconnect();
-      await redis.quit();
       await knex.destroy();
     },
   };

@@ -1,10 +1,16 @@
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
-import { baseTestEnv, prepareTestDatabase, testDatabaseUrl, TestKeys } from '@mpb/test-kit';
+import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
+import {
+  baseTestEnv,
+  prepareTestDatabase,
+  type RevocationFeedStandIn,
+  startRevocationFeedStandIn,
+  testDatabaseUrl,
+  TestKeys,
+} from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadCommentsConfig, type CommentsConfig } from '../../src/config';
 import { createCommentsContext, type CommentsContext } from '../../src/context';
@@ -45,7 +51,8 @@ export interface TestComments {
   app: Express;
   context: CommentsContext;
   knex: Knex;
-  redis: Redis;
+  /** auth's revocation feed as the service follows it: `revoke` a session there. */
+  revocationFeed: RevocationFeedStandIn;
   events: EventPipeline;
   posts: GrpcPostDirectory;
   tokens: TestKeys;
@@ -56,17 +63,22 @@ export interface TestComments {
 
 /** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
 export async function startTestComments(o: TestCommentsOptions): Promise<TestComments> {
-  const config = testConfig({ POSTS_GRPC_ADDR: o.postsAddress, ...o.config });
+  const revocationFeed = await startRevocationFeedStandIn();
+  const config = testConfig({
+    POSTS_GRPC_ADDR: o.postsAddress,
+    AUTH_GRPC_ADDR: revocationFeed.address,
+    ...o.config,
+  });
   const logger = createLogger({ service: 'comments', level: config.LOG_LEVEL });
   const metrics = createMetrics('comments');
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
   const context = createCommentsContext({
     settings: config,
     knex,
-    redis,
+    revocations,
     logger,
     posts,
     loadKeys: tokens.loadKeys,
@@ -93,7 +105,6 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
     metrics,
     readiness: readinessChecks({
       knex,
-      redis,
       events,
       outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
       consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
@@ -104,7 +115,7 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
     app,
     context,
     knex,
-    redis,
+    revocationFeed,
     events,
     posts,
     tokens,
@@ -113,7 +124,8 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
     async close() {
       await events.stop();
       posts.close();
-      await redis.quit();
+      await revocations.stop();
+      await revocationFeed.close();
       await knex.destroy();
     },
   };

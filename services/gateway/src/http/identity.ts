@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { IDENTITY_HEADER_PATTERN } from '@mpb/contracts';
-import { isAppError, unavailable } from '@mpb/errors';
 import { tokenFromHeader, type TokenVerifier } from '@mpb/service-kit';
 import { currentCarrier } from '@mpb/telemetry';
 
@@ -71,22 +70,4 @@ export function prepareUpstreamHeaders(
  */
 export async function verifyAuthorization(verifier: TokenVerifier, header: string): Promise<void> {
   await verifier.verify(tokenFromHeader(header));
-}
-
-/**
- * The revoked-session check for the verifier. A Redis failure refuses the token with a 503
- * (fail closed): a session revoked at logout must not come back to life while Redis is away.
- */
-export function revokedSessionChecker(
-  get: (key: string) => Promise<string | null>,
-  keyOf: (sessionId: string) => string,
-): (sessionId: string) => Promise<boolean> {
-  return async (sessionId) => {
-    try {
-      return (await get(keyOf(sessionId))) !== null;
-    } catch (err) {
-      if (isAppError(err)) throw err;
-      throw unavailable('authentication unavailable, try again later', { cause: err });
-    }
-  };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { JWKS_PATH, revokedSessionKey } from '@mpb/contracts';
+import { JWKS_PATH } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import {
   createMetrics,
@@ -8,11 +8,11 @@ import {
   createTokenVerifier,
   jwksFromUrl,
   listen,
+  type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
 import { gatewaySettings, loadGatewayConfig, serverGuardSettings } from '../../src/config';
 import { createGatewayApp, trustedProxyTest, type GatewaySettings } from '../../src/http/app';
-import { revokedSessionChecker } from '../../src/http/identity';
 import { UPSTREAM_NAMES, type RouteRow, type UpstreamName } from '../../src/http/routes';
 import { guardServer } from '../../src/http/server-guard';
 import { closeUpstreams, createUpstreams } from '../../src/http/upstreams';
@@ -45,6 +45,8 @@ export interface GatewayOptions {
   /** Where the verifier fetches keys (JWKS_PATH is appended). */
   jwksUrl: string;
   redis: Redis;
+  /** The revoked sessions (a follower of a feed stand-in); none revoked by default. */
+  revocations?: Pick<SessionRevocations, 'isRevoked'>;
   env?: Record<string, string>;
   settings?: Partial<GatewaySettings>;
   verifier?: TokenVerifier;
@@ -81,7 +83,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       loadKeys: jwksFromUrl(`${o.jwksUrl}${JWKS_PATH}`, 500),
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
-      isSessionRevoked: revokedSessionChecker((key) => o.redis.get(key), revokedSessionKey),
+      isSessionRevoked: (sessionId) => o.revocations?.isRevoked(sessionId) ?? false,
     });
   // Rows for services a test does not name go to the same stand-in as auth.
   const fallback = Object.values(o.upstreams)[0];

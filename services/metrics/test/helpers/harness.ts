@@ -13,8 +13,21 @@ import {
   type KafkaMetrics,
 } from '@mpb/kafka';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
-import { baseTestEnv, prepareTestDatabase, testDatabaseUrl, TestKeys, waitFor } from '@mpb/test-kit';
+import {
+  createMetrics,
+  followSessionRevocations,
+  type ServiceMetrics,
+  type SessionRevocations,
+} from '@mpb/service-kit';
+import {
+  baseTestEnv,
+  prepareTestDatabase,
+  type RevocationFeedStandIn,
+  startRevocationFeedStandIn,
+  testDatabaseUrl,
+  TestKeys,
+  waitFor,
+} from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadMetricsConfig, type MetricsConfig } from '../../src/config';
 import { createApiContext, createCounterCache, createCounterFolder } from '../../src/context';
@@ -157,6 +170,10 @@ export interface TestMetrics {
   cache: RedisCounterCache;
   knex: Knex;
   redis: Redis;
+  /** auth's revocation feed as the service follows it: `revoke` a session there. */
+  revocationFeed: RevocationFeedStandIn;
+  /** The service's copy of the feed. */
+  revocations: SessionRevocations;
   kafka: KafkaClient;
   events: MetricEventsProducer;
   posts: PostsStandIn;
@@ -178,7 +195,9 @@ export interface TestMetrics {
 /** The whole service in-process, wired as main.ts wires it (role `all`), minus the listening ports. */
 export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetrics> {
   const id = suffix();
+  const revocationFeed = await startRevocationFeedStandIn();
   const config = testConfig({
+    AUTH_GRPC_ADDR: revocationFeed.address,
     METRICS_TOPIC: `test.metrics.${id}`,
     POSTS_TOPIC: `test.posts.${id}`,
     METRICS_CONSUMER_GROUP: `metrics-test-${id}`,
@@ -214,10 +233,11 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     logger,
     metrics: kafkaMetrics,
   });
+  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const { service, verifier } = createApiContext({
     settings: config,
     knex,
-    redis,
+    revocations,
     cache,
     posts: directory,
     events,
@@ -280,6 +300,8 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     cache,
     knex,
     redis,
+    revocationFeed,
+    revocations,
     kafka,
     events,
     posts,
@@ -302,6 +324,8 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
       await tool.deleteTopics([config.METRICS_TOPIC, config.POSTS_TOPIC]);
       await tool.close();
       directory.close();
+      await revocations.stop();
+      await revocationFeed.close();
       if (!o.posts) await posts.stop();
       await deleteKeys(redis, `${config.METRICS_REDIS_PREFIX}*`);
       redis.disconnect();

@@ -1,13 +1,14 @@
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, type ServiceMetrics } from '@mpb/service-kit';
+import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
 import {
   baseTestEnv,
   CapturedLogs,
   closedPort,
   prepareTestDatabase,
+  type RevocationFeedStandIn,
+  startRevocationFeedStandIn,
   testDatabaseUrl,
   TestKeys,
 } from '@mpb/test-kit';
@@ -45,7 +46,8 @@ export interface TestPosts {
   app: Express;
   context: PostsContext;
   knex: Knex;
-  redis: Redis;
+  /** auth's revocation feed as the service follows it: `revoke` a session there. */
+  revocationFeed: RevocationFeedStandIn;
   events: EventPipeline;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -66,14 +68,19 @@ export interface StartOptions {
 
 /** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
 export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
+  const revocationFeed = await startRevocationFeedStandIn();
   const config = testConfig({
+    AUTH_GRPC_ADDR: revocationFeed.address,
     METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
     ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
   });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const metrics = createMetrics('posts');
   const knex = await prepareDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const revocations = await followSessionRevocations(
+    config.AUTH_GRPC_ADDR,
+    createLogger({ service: 'posts', level: 'silent' }),
+  );
   const clients: MetricsClient[] = [];
 
   const events = await startEventPipeline({
@@ -85,7 +92,6 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
   });
   const readiness = readinessChecks({
     knex,
-    redis,
     events,
     outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
   });
@@ -98,7 +104,7 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     const context = createPostsContext({
       settings: config,
       knex,
-      redis,
+      revocations,
       metricsService: client,
       logger,
       metrics,
@@ -123,7 +129,7 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     app: main.app,
     context: main.context,
     knex,
-    redis,
+    revocationFeed,
     events,
     logger: createLogger({ service: 'posts', level: 'debug', destination: main.logs.stream }),
     metrics,
@@ -136,7 +142,8 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
       for (const client of clients) client.close();
       await events.relay.stop();
       await events.producer.disconnect();
-      await redis.quit();
+      await revocations.stop();
+      await revocationFeed.close();
       await knex.destroy();
     },
   };
