@@ -391,9 +391,8 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      let published = 0;
       try {
-        published = await this.publishOnce();
+        await this.publishOnce();
         if (this.failures > 0) {
           this.logger.info({ failedRounds: this.failures }, 'outbox relay recovered');
           this.failures = 0;
