@@ -48,6 +48,7 @@ export {
   OUTBOX_TABLE,
   OutboxRelay,
   addOutboxParking,
+  dropOutboxParking,
   createOutboxTable,
   dropOutboxTable,
   outboxBacklog,

@@ -73,6 +73,19 @@ export async function addOutboxParking(
   );
 }
 
+/** Undoes `addOutboxParking` (a migration's `down`). */
+export async function dropOutboxParking(
+  knex: Knex,
+  { table = OUTBOX_TABLE }: OutboxTableOptions = {},
+): Promise<void> {
+  const t = checkName(table);
+  await knex.raw(`create index if not exists ${t}_unpublished_idx on ${t} (seq) where published_at is null`);
+  await knex.raw(`drop index if exists ${t}_pending_idx`);
+  await knex.raw(`drop index if exists ${t}_parked_idx`);
+  await knex.raw(`alter table ${t} drop column if exists parked_reason`);
+  await knex.raw(`alter table ${t} drop column if exists parked_at`);
+}
+
 export async function dropOutboxTable(
   knex: Knex,
   { table = OUTBOX_TABLE }: OutboxTableOptions = {},

@@ -1,14 +1,26 @@
 import type { Knex } from 'knex';
 import { dependencyChecks, runReadiness } from '../src';
 
-function deps(o: { connected?: boolean; oldestAgeSeconds?: number; redisDown?: boolean } = {}) {
+function deps(
+  o: {
+    connected?: boolean;
+    oldestAgeSeconds?: number;
+    redisDown?: boolean;
+    dbDown?: boolean;
+    parked?: number;
+  } = {},
+) {
   return {
-    knex: { raw: async () => ({ rows: [] }) } as unknown as Knex,
+    knex: {
+      raw: async () => (o.dbDown ? Promise.reject(new Error('database down')) : { rows: [] }),
+    } as unknown as Knex,
     redis: { ping: async () => (o.redisDown ? Promise.reject(new Error('redis down')) : 'PONG') },
     events: {
       kafka: { ping: async () => undefined },
       producer: { isConnected: () => o.connected ?? true },
-      relay: { backlog: async () => ({ count: 3, oldestAgeSeconds: o.oldestAgeSeconds ?? 0 }) },
+      relay: {
+        backlog: async () => ({ count: 3, oldestAgeSeconds: o.oldestAgeSeconds ?? 0, parked: o.parked ?? 0 }),
+      },
     },
     outboxMaxLagSeconds: 60,
   };
@@ -18,21 +30,34 @@ describe('dependencyChecks', () => {
   it('passes when every dependency answers and the outbox drains', async () => {
     await expect(runReadiness(dependencyChecks(deps()), 1000)).resolves.toEqual({
       ok: true,
+      degraded: false,
       checks: { database: 'ok', redis: 'ok', kafka: 'ok', outbox: 'ok' },
     });
   });
 
-  it('names the failing dependency: a disconnected producer, an unreachable Redis, a stuck outbox', async () => {
+  it('stays ready but degraded when Kafka is down or the outbox lags: the API works without them', async () => {
     const r = await runReadiness(
-      dependencyChecks(deps({ connected: false, redisDown: true, oldestAgeSeconds: 90.4 })),
+      dependencyChecks(deps({ connected: false, oldestAgeSeconds: 90.4, parked: 2 })),
+      1000,
+    );
+    expect(r).toEqual({
+      ok: true,
+      degraded: true,
+      checks: {
+        database: 'ok',
+        redis: 'ok',
+        kafka: 'degraded: producer not connected',
+        outbox: 'degraded: 3 events unpublished, oldest 90 s old; 2 events parked (can never be sent)',
+      },
+    });
+  });
+
+  it('is not ready when PostgreSQL or Redis is unreachable, whatever Kafka does', async () => {
+    const r = await runReadiness(
+      dependencyChecks(deps({ dbDown: true, redisDown: true, connected: false })),
       1000,
     );
     expect(r.ok).toBe(false);
-    expect(r.checks).toEqual({
-      database: 'ok',
-      redis: 'redis down',
-      kafka: 'producer not connected',
-      outbox: '3 events unpublished, oldest 90 s old',
-    });
+    expect(r.checks).toMatchObject({ database: 'database down', redis: 'redis down' });
   });
 });

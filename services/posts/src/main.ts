@@ -1,6 +1,12 @@
 import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  outboxLimitsOf,
+  listen,
+  openServiceDatabase,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadPostsConfigOrExit } from './config';
 import { createPostsContext } from './context';
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      ...outboxLimitsOf(config),
       knex,
       logger,
       metrics,
