@@ -290,6 +290,11 @@ export class EventConsumer {
     })();
   }
 
+  /** Resolves once a `startInBackground` has started the consumer (or the consumer was stopped). */
+  whenStarted(): Promise<void> {
+    return this.starting ?? Promise.resolve();
+  }
+
   /** Finishes the message in flight, commits what is done, leaves the group and disconnects. */
   async stop(): Promise<void> {
     if (this.stopping) return;

@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis';
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, jwksFromUrl, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  jwksFromUrl,
+  listen,
+  openServiceDatabase,
+  outboxLimitsOf,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { jwksUrlOf, loadCommentsConfigOrExit } from './config';
 import { createCommentsContext } from './context';
@@ -45,6 +52,7 @@ async function main(): Promise<void> {
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       groupId: config.KAFKA_GROUP_ID,
+      ...outboxLimitsOf(config),
       knex,
       logger,
       metrics,
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
         { name: 'http', run: () => http.close() },
         { name: 'grpc', run: () => grpc.close() },
         { name: 'post-events consumer', run: () => events.consumer?.stop() },
+        { name: 'ledger pruner', run: () => events.pruner.stop() },
         { name: 'outbox relay', run: () => events.relay.stop() },
         { name: 'kafka producer', run: () => events.producer.disconnect() },
         { name: 'posts client', run: () => posts.close() },

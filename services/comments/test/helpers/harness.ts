@@ -83,9 +83,10 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
   });
   if (o.consume) {
     await startGroupAtEnd(testKafka(), config.KAFKA_GROUP_ID, [Topics.posts]);
-    await events.startConsumer(
+    const consumer = await events.startConsumer(
       postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
     );
+    await consumer.whenStarted();
   }
   const app = createHttpApp({
     ...context,
