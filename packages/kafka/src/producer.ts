@@ -222,6 +222,11 @@ export class EventProducer {
     return this.connecting;
   }
 
+  /** Resolves once a `connectInBackground` has connected (or the producer was disconnected). */
+  whenConnected(): Promise<void> {
+    return this.connecting ?? Promise.resolve();
+  }
+
   isConnected(): boolean {
     return this.connected && !this.closing;
   }

@@ -176,10 +176,9 @@ async function main(): Promise<void> {
       drainMs: config.SHUTDOWN_DRAIN_MS,
       steps,
     });
-    consumersStarting = (async () => {
-      for (const consumer of consumers) await consumer.start();
-    })();
-    await consumersStarting;
+    // Kafka may be down: each consumer joins its group now or as soon as Kafka answers.
+    for (const consumer of consumers) consumer.startInBackground();
+    consumersStarting = Promise.all(consumers.map((c) => c.whenStarted())).then(() => undefined);
     logger.info(
       { role: config.METRICS_ROLE, http_port: http.port, grpc_port: grpcPort, topic: config.METRICS_TOPIC },
       'metrics started',

@@ -214,6 +214,7 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     logger,
     metrics: kafkaMetrics,
   });
+  await events.producer.whenConnected();
   const { service, verifier } = createApiContext({
     settings: config,
     knex,

@@ -83,6 +83,8 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     logger: createLogger({ service: 'posts', level: 'silent' }),
     metrics,
   });
+  // Kafka answers in tests: wait for the connection the service makes in the background.
+  await events.producer.whenConnected();
   const readiness = readinessChecks({
     knex,
     redis,
