@@ -23,7 +23,7 @@ describe('post events after a burst of long edits', () => {
     const create = async (title: string) => {
       const res = await api('POST', '/api/posts', {
         token: author.token,
-        body: { title, description: 'short', tag: uniq('burst-') },
+        body: { title, description: 'A description long enough.', tag: uniq('burst-') },
       });
       expect(res.status).toBe(201);
       return res.body.id as number;
