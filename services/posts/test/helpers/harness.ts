@@ -62,6 +62,8 @@ export interface StartOptions {
   /** Metrics' gRPC address; by default a port nothing listens on. */
   metricsAddr?: string;
   metricsDeadlineMs?: number;
+  /** Kafka's address; by default the local broker. The service does not wait for another one. */
+  kafkaBrokers?: string;
 }
 
 /** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
@@ -69,6 +71,7 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
   const config = testConfig({
     METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
     ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
+    ...(o.kafkaBrokers ? { KAFKA_BROKERS: o.kafkaBrokers } : {}),
   });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const metrics = createMetrics('posts');
@@ -83,8 +86,8 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     logger: createLogger({ service: 'posts', level: 'silent' }),
     metrics,
   });
-  // Kafka answers in tests: wait for the connection the service makes in the background.
-  await events.producer.whenConnected();
+  // The local broker answers: wait for the connection the service makes in the background.
+  if (!o.kafkaBrokers) await events.producer.whenConnected();
   const readiness = readinessChecks({
     knex,
     redis,
