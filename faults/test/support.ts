@@ -100,7 +100,7 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
 
 const servicePorts = (): Record<string, { http: number }> => JSON.parse(env('FAULTS_SERVICE_PORTS'));
 
-/** Every service's /readyz and the gateway's /health answer 200. */
+/** Every service's /readyz and the gateway's /health answer 200, and no service reports itself degraded. */
 export async function allReady(): Promise<string[]> {
   const failing: string[] = [];
   await Promise.all(
@@ -108,7 +108,10 @@ export async function allReady(): Promise<string[]> {
       const url = `http://127.0.0.1:${p.http}${name === 'gateway' ? '/health' : '/readyz'}`;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-        if (res.status !== 200) failing.push(`${name} ${res.status} ${await res.text()}`);
+        const text = await res.text();
+        // A service stays ready (200) while Kafka is away, saying "degraded": not yet recovered.
+        if (res.status !== 200 || /"status":"degraded"/.test(text))
+          failing.push(`${name} ${res.status} ${text}`);
       } catch (err) {
         failing.push(`${name} ${(err as Error).message}`);
       }

@@ -77,8 +77,11 @@ const UNREACHABLE_CODES = new Set([
   'EHOSTUNREACH',
   'ENOTFOUND',
 ]);
-/** PostgreSQL SQLSTATEs that mean the server cannot serve now: connection exceptions, shutdown. */
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+/**
+ * PostgreSQL SQLSTATEs that mean the server cannot serve now: connection exceptions, shutdown, too
+ * many connections, and a statement cancelled (57014, e.g. past the pool's `statement_timeout`).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|57014)/;
 const UNREACHABLE_MESSAGES = [
   'Connection terminated',
   'Connection ended unexpectedly',

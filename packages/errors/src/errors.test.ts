@@ -73,6 +73,7 @@ describe('errors from dependencies', () => {
       withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
       withCode('terminating connection due to administrator command', '57P01'),
       withCode('the database system is starting up', '57P03'),
+      withCode('canceling statement due to statement timeout', '57014'),
       new Error('Connection terminated unexpectedly'),
       new Error('Knex: Timeout acquiring a connection. The pool is probably full.'),
       new Error('query failed', { cause: withCode('read ECONNRESET', 'ECONNRESET') }),

@@ -13,6 +13,7 @@ import { backoffDelay, Sleeper, type BackoffOptions } from './backoff';
 import type { KafkaClient } from './kafka';
 import { contextFrom, inSpan, SpanKind } from '@mpb/telemetry';
 import type { KafkaMetrics } from './metrics';
+import { isUnsendableError } from './producer';
 import { ensureTopics } from './topics';
 
 export const HEADER_DLT_REASON = 'x-dlt-reason';
@@ -20,6 +21,8 @@ export const HEADER_ORIGINAL_TOPIC = 'x-original-topic';
 export const HEADER_ORIGINAL_PARTITION = 'x-original-partition';
 export const HEADER_ORIGINAL_OFFSET = 'x-original-offset';
 export const HEADER_DLT_GROUP = 'x-dlt-consumer-group';
+/** Set on a dead-letter copy whose value and original headers were left out: Kafka refused them as too large. */
+export const HEADER_DLT_VALUE_OMITTED = 'x-dlt-value-omitted';
 
 /**
  * Thrown by a handler for an event it can never process (a reference that will never exist, a
@@ -186,6 +189,7 @@ export class EventConsumer {
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private started = false;
+  private starting: Promise<void> | undefined;
   private stopping = false;
   private crashed = false;
   private lastProcessedAt: Date | null = null;
@@ -257,11 +261,46 @@ export class EventConsumer {
     this.logger.info({ topics }, 'consumer started');
   }
 
+  /**
+   * Starts now if Kafka answers; otherwise keeps trying, with backoff, in the background until it does
+   * or the consumer is stopped. A service can start while Kafka is down and consume once it is back;
+   * `status().running` stays false until then.
+   */
+  startInBackground(retry: BackoffOptions = { initialMs: 500, maxMs: 10_000 }): void {
+    if (this.starting || this.started) return;
+    this.starting = (async () => {
+      for (let attempt = 1; !this.stopping; attempt += 1) {
+        try {
+          await this.start();
+          if (attempt > 1) this.logger.info({ attempt }, 'kafka reachable again; consumer started');
+          return;
+        } catch (err) {
+          this.started = false;
+          await this.consumer.disconnect().catch(() => undefined);
+          await this.dltProducer.disconnect().catch(() => undefined);
+          if (attempt === 1) {
+            this.logger.warn(
+              { err: (err as Error).message },
+              'consumer cannot start (kafka unreachable?); it keeps trying in the background',
+            );
+          }
+          await this.sleeper.sleep(backoffDelay(attempt, retry));
+        }
+      }
+    })();
+  }
+
+  /** Resolves once a `startInBackground` has started the consumer (or the consumer was stopped). */
+  whenStarted(): Promise<void> {
+    return this.starting ?? Promise.resolve();
+  }
+
   /** Finishes the message in flight, commits what is done, leaves the group and disconnects. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.sleeper.wake();
+    await this.starting;
     this.unwatchLag?.();
     if (this.started) {
       await this.consumer.disconnect();
@@ -501,12 +540,39 @@ export class EventConsumer {
       [HEADER_ORIGINAL_OFFSET]: offset,
       [HEADER_DLT_GROUP]: this.options.groupId,
     };
+    const key = raw.message.key && raw.message.key.length <= 1024 ? raw.message.key : null;
     const parked = await this.retrying(raw.meta, payload, async () => {
-      await this.dltProducer.send({
-        topic: dlt,
-        acks: -1,
-        messages: [{ key: raw.message.key, value: raw.message.value, headers }],
-      });
+      try {
+        await this.dltProducer.send({
+          topic: dlt,
+          acks: -1,
+          messages: [{ key: raw.message.key, value: raw.message.value, headers }],
+        });
+      } catch (err) {
+        if (!isUnsendableError(err)) throw err;
+        // Too large for the dead-letter topic: park where the original is instead of its copy, so
+        // the partition moves on (the original stays readable at its offset until retention).
+        const bytes = (raw.message.value?.length ?? 0) + JSON.stringify(raw.message.headers ?? {}).length;
+        await this.dltProducer.send({
+          topic: dlt,
+          acks: -1,
+          messages: [
+            {
+              key,
+              value: null,
+              headers: {
+                [HEADER_DLT_REASON]: reason,
+                [HEADER_ORIGINAL_TOPIC]: topic,
+                [HEADER_ORIGINAL_PARTITION]: String(partition),
+                [HEADER_ORIGINAL_OFFSET]: offset,
+                [HEADER_DLT_GROUP]: this.options.groupId,
+                [HEADER_DLT_VALUE_OMITTED]:
+                  `${bytes} bytes refused by Kafka: ${(err as Error).message}`.slice(0, 500),
+              },
+            },
+          ],
+        });
+      }
     });
     if (parked) {
       this.logger.warn({ topic, partition, offset, dlt, reason }, 'event parked in the dead-letter topic');

@@ -9,8 +9,13 @@ export {
 export { ensureTopics, type EnsureTopicsOptions } from './topics';
 export {
   EventProducer,
+  EventTooLargeError,
   ProducerClosedError,
   PublishError,
+  DEFAULT_MAX_BATCH_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  isUnsendableError,
+  messageBytes,
   envelopeMessage,
   topicOfEnvelope,
   HEADER_EVENT_ID,
@@ -26,6 +31,7 @@ export {
   PermanentEventError,
   isPermanentEventError,
   HEADER_DLT_GROUP,
+  HEADER_DLT_VALUE_OMITTED,
   HEADER_DLT_REASON,
   HEADER_ORIGINAL_OFFSET,
   HEADER_ORIGINAL_PARTITION,
@@ -41,6 +47,8 @@ export {
 export {
   OUTBOX_TABLE,
   OutboxRelay,
+  addOutboxParking,
+  dropOutboxParking,
   createOutboxTable,
   dropOutboxTable,
   outboxBacklog,
@@ -56,8 +64,15 @@ export {
   dropProcessedEventsTable,
   markProcessed,
   pruneProcessedEvents,
+  type PruneOptions,
 } from './processed-events';
-export { createKafkaMetrics, type KafkaMetrics } from './metrics';
+export { LedgerPruner, type LedgerPrunerOptions } from './ledger-pruner';
+export { createKafkaMetrics, type KafkaMetrics, type OutboxState } from './metrics';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export { parseEnvelopeFast } from './envelope';
-export { startOutboxPipeline, type OutboxPipeline, type OutboxPipelineOptions } from './outbox-pipeline';
+export {
+  startOutboxPipeline,
+  type OutboxLimits,
+  type OutboxPipeline,
+  type OutboxPipelineOptions,
+} from './outbox-pipeline';

@@ -10,8 +10,14 @@ export interface KafkaMetrics {
   outboxFailures: Counter<string>;
   /** Reports a consumer group's lag at every scrape until the returned function is called. */
   watchLag(group: string, lag: () => Promise<number>): () => void;
-  /** Reports an outbox's backlog and the age of its oldest row at every scrape, until unwatched. */
-  watchOutbox(table: string, backlog: () => Promise<{ count: number; oldestAgeSeconds: number }>): () => void;
+  /** Reports an outbox's backlog, the age of its oldest row and its parked rows at every scrape, until unwatched. */
+  watchOutbox(table: string, backlog: () => Promise<OutboxState>): () => void;
+}
+
+export interface OutboxState {
+  count: number;
+  oldestAgeSeconds: number;
+  parked?: number;
 }
 
 /** How long one scrape waits for a lag or backlog query; a slow source keeps its last value. */
@@ -30,10 +36,9 @@ function withTimeout<T>(p: Promise<T>): Promise<T> {
 export function createKafkaMetrics(registry: Registry, prefix = 'mpb_'): KafkaMetrics {
   const registers = [registry];
   const lagSources = new Map<string, () => Promise<number>>();
-  const outboxSources = new Map<string, () => Promise<{ count: number; oldestAgeSeconds: number }>>();
+  const outboxSources = new Map<string, () => Promise<OutboxState>>();
   // One query per outbox serves both gauges of a scrape (each gauge collects on its own).
-  let outboxRead:
-    { at: number; done: Promise<Map<string, { count: number; oldestAgeSeconds: number }>> } | undefined;
+  let outboxRead: { at: number; done: Promise<Map<string, OutboxState>> } | undefined;
   const readOutboxes = () => {
     if (!outboxRead || Date.now() - outboxRead.at > 500) {
       const done = Promise.all(
@@ -65,6 +70,15 @@ export function createKafkaMetrics(registry: Registry, prefix = 'mpb_'): KafkaMe
     registers,
     async collect() {
       for (const [table, b] of await readOutboxes()) this.set({ table }, b.oldestAgeSeconds);
+    },
+  });
+  new Gauge({
+    name: `${prefix}outbox_parked`,
+    help: 'Outbox rows parked because Kafka can never accept them (see parked_reason)',
+    labelNames: ['table'],
+    registers,
+    async collect() {
+      for (const [table, b] of await readOutboxes()) this.set({ table }, b.parked ?? 0);
     },
   });
   new Gauge({

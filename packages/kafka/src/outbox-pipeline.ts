@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@mpb/logger';
 import { createKafka, parseBrokers, type KafkaClient } from './kafka';
-import { createKafkaMetrics } from './metrics';
+import { createKafkaMetrics, type KafkaMetrics } from './metrics';
 import { OutboxRelay } from './outbox';
 import { EventProducer } from './producer';
 import { ensureTopics } from './topics';
@@ -11,9 +11,22 @@ export interface OutboxPipeline {
   kafka: KafkaClient;
   producer: EventProducer;
   relay: OutboxRelay;
+  metrics: KafkaMetrics;
+  /** Resolves once the topics exist and the producer is connected (at once when Kafka answers). */
+  connected: Promise<void>;
 }
 
-export interface OutboxPipelineOptions {
+/** Size limits and retention of an outbox pipeline; every key has a default that fits a default broker. */
+export interface OutboxLimits {
+  /** Most bytes one request to Kafka carries. Default 900 KiB (brokers accept 1 MiB by default). */
+  maxBatchBytes?: number;
+  /** An event larger than this is parked, never sent. Default 256 KiB. */
+  maxEventBytes?: number;
+  /** Published outbox rows are deleted after this long. Default one day. */
+  retentionMs?: number;
+}
+
+export interface OutboxPipelineOptions extends OutboxLimits {
   clientId: string;
   /** Comma-separated host:port list, as services configure it. */
   brokers: string;
@@ -22,23 +35,40 @@ export interface OutboxPipelineOptions {
   knex: Knex;
   logger: Logger;
   registry: Registry;
-  /** The topics the service publishes to; created at start so a misspelt topic fails loudly. */
+  /** The topics the service publishes to; created before the producer connects. */
   topics: string[];
 }
 
-/** A publishing service's event path: its topics, a connected producer, and the outbox relay running. */
-export async function startOutboxPipeline(o: OutboxPipelineOptions): Promise<OutboxPipeline> {
+/**
+ * A publishing service's event path: its topics, a producer and the outbox relay running. It does not
+ * wait for Kafka: writes go to the outbox meanwhile, and the relay publishes them once the producer
+ * has connected (retried with backoff in the background), so a service starts during a Kafka outage.
+ */
+export function startOutboxPipeline(o: OutboxPipelineOptions): Promise<OutboxPipeline> {
   const kafka = createKafka({
     clientId: o.clientId,
     brokers: parseBrokers(o.brokers),
     logger: o.logger,
     topicPrefix: o.topicPrefix,
   });
-  await ensureTopics(kafka, o.topics);
   const metrics = createKafkaMetrics(o.registry);
-  const producer = new EventProducer({ kafka, logger: o.logger, metrics });
-  await producer.connect();
-  const relay = new OutboxRelay({ knex: o.knex, producer, logger: o.logger, metrics });
+  const producer = new EventProducer({
+    kafka,
+    logger: o.logger,
+    metrics,
+    maxBatchBytes: o.maxBatchBytes,
+    maxMessageBytes: o.maxEventBytes,
+  });
+  const connected = producer.connectInBackground(() => ensureTopics(kafka, o.topics));
+  const relay = new OutboxRelay({
+    knex: o.knex,
+    producer,
+    logger: o.logger,
+    metrics,
+    maxBatchBytes: o.maxBatchBytes,
+    maxEventBytes: o.maxEventBytes,
+    retentionMs: o.retentionMs,
+  });
   relay.start();
-  return { kafka, producer, relay };
+  return Promise.resolve({ kafka, producer, relay, metrics, connected });
 }

@@ -37,10 +37,34 @@ export async function markProcessed(
   return inserted.length > 0;
 }
 
-/** Forgets records older than `olderThanMs`; keep it well beyond any redelivery window. */
-export async function pruneProcessedEvents(knex: Knex, olderThanMs: number): Promise<number> {
-  const deleted = await knex(PROCESSED_EVENTS_TABLE)
-    .where('processed_at', '<', knex.raw('now() - make_interval(secs => ?)', [olderThanMs / 1000]))
-    .delete();
-  return deleted;
+export interface PruneOptions {
+  /** Rows deleted per statement, so each statement and its locks stay short. Default 5000. */
+  batch?: number;
+  /** Statements per call; what is left goes at the next call. Default 20. */
+  maxBatches?: number;
+}
+
+/**
+ * Forgets records older than `olderThanMs`, in bounded statements; returns how many. Keep
+ * `olderThanMs` beyond any redelivery window: at least the retention of the topics consumed (a
+ * group whose offsets are reset or expired reads again everything the topic still holds).
+ */
+export async function pruneProcessedEvents(
+  knex: Knex,
+  olderThanMs: number,
+  { batch = 5000, maxBatches = 20 }: PruneOptions = {},
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i += 1) {
+    const result = await knex.raw<{ rowCount: number }>(
+      `delete from ${PROCESSED_EVENTS_TABLE} where ctid in (
+         select ctid from ${PROCESSED_EVENTS_TABLE}
+          where processed_at < now() - make_interval(secs => ?)
+          limit ?)`,
+      [olderThanMs / 1000, batch],
+    );
+    total += result.rowCount;
+    if (result.rowCount < batch) break;
+  }
+  return total;
 }

@@ -1,6 +1,7 @@
 import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { TOPIC_OF_EVENT, type EventEnvelope, type EventType } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
+import { backoffDelay, Sleeper, type BackoffOptions } from './backoff';
 import type { KafkaClient } from './kafka';
 import type { KafkaMetrics } from './metrics';
 
@@ -16,6 +17,14 @@ export interface EventProducerOptions {
   lingerMs?: number;
   /** A batch is sent at once when this many messages are queued; also the most one request carries. Default 500. */
   maxBatchMessages?: number;
+  /**
+   * Most bytes one request carries (messages' keys, values and headers, estimated as
+   * `messageBytes` does). Default 900 KiB: under the 1 MiB a broker accepts by default
+   * (`message.max.bytes`, and the producer's `max.request.size` in the Java client).
+   */
+  maxBatchBytes?: number;
+  /** A publish with a larger message is refused with EventTooLargeError before anything is sent. Default 256 KiB. */
+  maxMessageBytes?: number;
   /**
    * Off by default: topics are created on purpose with `ensureTopics`, so a misspelt topic fails loudly
    * instead of silently creating a new one.
@@ -41,6 +50,7 @@ interface PendingCall {
 interface Queued {
   topic: string;
   message: Message;
+  bytes: number;
   call: PendingCall;
 }
 
@@ -56,6 +66,49 @@ export class PublishError extends Error {
     super(message, options);
     this.name = 'PublishError';
   }
+}
+
+/**
+ * A publish refused because its event can never be sent: over the producer's per-event limit, or
+ * refused by the broker as too large. Retrying cannot help; the outbox relay parks such events.
+ */
+export class EventTooLargeError extends PublishError {
+  readonly permanent = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventTooLargeError';
+  }
+}
+
+/** Broker answers that no retry can change: the message or the batch is too large, or malformed. */
+const UNSENDABLE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+
+/** True when `err` (or an error it wraps) says the messages can never be accepted as they are. */
+export function isUnsendableError(err: unknown): boolean {
+  for (
+    let e = err as { type?: unknown; cause?: unknown; name?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth += 1
+  ) {
+    if (e instanceof EventTooLargeError) return true;
+    if (typeof e.type === 'string' && UNSENDABLE_TYPES.has(e.type)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** Defaults of the producer's size limits, which the outbox relay shares. */
+export const DEFAULT_MAX_BATCH_BYTES = 900 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * Bytes a message takes in a request: key, value and headers, plus a fixed allowance for the
+ * record's framing (lengths, offsets, timestamps; under 70 bytes in Kafka's record format v2).
+ */
+export function messageBytes(m: { key: string; value: string; headers: Record<string, string> }): number {
+  let bytes = 70 + Buffer.byteLength(m.key) + Buffer.byteLength(m.value);
+  for (const [k, v] of Object.entries(m.headers)) bytes += 10 + Buffer.byteLength(k) + Buffer.byteLength(v);
+  return bytes;
 }
 
 export interface EnvelopeMessage {
@@ -96,6 +149,8 @@ export class EventProducer {
   private readonly logger: Logger;
   private readonly lingerMs: number;
   private readonly maxBatchMessages: number;
+  private readonly maxBatchBytes: number;
+  private readonly maxMessageBytes: number;
   private readonly metrics?: KafkaMetrics;
   private readonly kafka: KafkaClient;
   private queue: Queued[] = [];
@@ -103,12 +158,16 @@ export class EventProducer {
   private draining: Promise<void> | undefined;
   private connected = false;
   private closing = false;
+  private connecting: Promise<void> | undefined;
+  private readonly sleeper = new Sleeper();
   private readonly counters: ProducerStats = { batches: 0, messages: 0 };
 
   constructor(options: EventProducerOptions) {
     this.logger = (options.logger ?? options.kafka.logger).child({ component: 'event-producer' });
     this.lingerMs = options.lingerMs ?? 2;
     this.maxBatchMessages = options.maxBatchMessages ?? 500;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.maxMessageBytes = Math.min(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, this.maxBatchBytes);
     this.metrics = options.metrics;
     this.kafka = options.kafka;
     this.producer = options.kafka.raw.producer({
@@ -131,6 +190,43 @@ export class EventProducer {
     this.connected = true;
   }
 
+  /**
+   * Connects now if Kafka answers; otherwise keeps trying, with backoff, in the background until it
+   * does or the producer is disconnected. `prepare` (creating topics) runs before each attempt.
+   * Until then `publish` rejects with ProducerClosedError, which the outbox relay retries: a service
+   * starts and takes writes while Kafka is down, and its events go out once Kafka is back.
+   */
+  connectInBackground(
+    prepare: () => Promise<unknown> = async () => undefined,
+    retry: BackoffOptions = { initialMs: 500, maxMs: 10_000 },
+  ): Promise<void> {
+    this.connecting ??= (async () => {
+      for (let attempt = 1; !this.closing; attempt += 1) {
+        try {
+          await prepare();
+          await this.producer.connect();
+          this.connected = true;
+          if (attempt > 1) this.logger.info({ attempt }, 'kafka reachable again; producer connected');
+          return;
+        } catch (err) {
+          if (attempt === 1) {
+            this.logger.warn(
+              { err: (err as Error).message },
+              'producer cannot connect (kafka unreachable?); it keeps trying in the background',
+            );
+          }
+          await this.sleeper.sleep(backoffDelay(attempt, retry));
+        }
+      }
+    })();
+    return this.connecting;
+  }
+
+  /** Resolves once a `connectInBackground` has connected (or the producer was disconnected). */
+  whenConnected(): Promise<void> {
+    return this.connecting ?? Promise.resolve();
+  }
+
   isConnected(): boolean {
     return this.connected && !this.closing;
   }
@@ -139,9 +235,20 @@ export class EventProducer {
     return { ...this.counters };
   }
 
+  /** The per-event limit: a larger message is refused with EventTooLargeError. */
+  get messageLimitBytes(): number {
+    return this.maxMessageBytes;
+  }
+
+  /** The most bytes one request carries. */
+  get batchLimitBytes(): number {
+    return this.maxBatchBytes;
+  }
+
   /**
    * Queues the envelopes for the next batch; resolves once Kafka acknowledged all of them, rejects if
    * the batch that carried them failed. The topic is the event type's (`TOPIC_OF_EVENT`) unless given.
+   * An envelope over the per-event limit rejects the call with EventTooLargeError, sending nothing.
    */
   publish(
     envelopes: EventEnvelope<unknown> | EventEnvelope<unknown>[],
@@ -150,12 +257,18 @@ export class EventProducer {
     const list = Array.isArray(envelopes) ? envelopes : [envelopes];
     if (list.length === 0) return Promise.resolve();
     if (!this.connected || this.closing) return Promise.reject(new ProducerClosedError());
-    let items: Array<{ topic: string; message: Message }>;
+    let items: Array<{ topic: string; message: Message; bytes: number }>;
     try {
-      items = list.map((e) => ({
-        topic: this.kafka.topic(topicOverride ?? topicOfEnvelope(e)),
-        message: envelopeMessage(e),
-      }));
+      items = list.map((e) => {
+        const message = envelopeMessage(e);
+        const bytes = messageBytes(message);
+        if (bytes > this.maxMessageBytes) {
+          throw new EventTooLargeError(
+            `event ${e.id} (${e.type}) is ${bytes} bytes, over the limit of ${this.maxMessageBytes}`,
+          );
+        }
+        return { topic: this.kafka.topic(topicOverride ?? topicOfEnvelope(e)), message, bytes };
+      });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -177,6 +290,8 @@ export class EventProducer {
   /** Flushes what is queued, then disconnects. */
   async disconnect(): Promise<void> {
     this.closing = true;
+    this.sleeper.wake();
+    await this.connecting;
     await this.flush();
     await this.producer.disconnect();
     this.connected = false;
@@ -184,7 +299,7 @@ export class EventProducer {
 
   private schedule(): void {
     if (this.draining) return; // the running drain picks the new messages up when its batch is acked
-    if (this.queue.length >= this.maxBatchMessages) {
+    if (this.queue.length >= this.maxBatchMessages || this.queuedBytes() >= this.maxBatchBytes) {
       this.kick();
     } else if (!this.timer) {
       this.timer = setTimeout(() => this.kick(), this.lingerMs);
@@ -203,9 +318,31 @@ export class EventProducer {
     });
   }
 
+  private queuedBytes(): number {
+    let bytes = 0;
+    for (const q of this.queue) {
+      bytes += q.bytes;
+      if (bytes >= this.maxBatchBytes) break;
+    }
+    return bytes;
+  }
+
+  /** The next batch: as many queued messages, in order, as fit in the count and byte limits (at least one). */
+  private nextBatch(): Queued[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < this.maxBatchMessages) {
+      const next = this.queue[count]!.bytes;
+      if (count > 0 && bytes + next > this.maxBatchBytes) break;
+      bytes += next;
+      count += 1;
+    }
+    return this.queue.splice(0, count);
+  }
+
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatchMessages).filter((q) => !q.call.settled);
+      const batch = this.nextBatch().filter((q) => !q.call.settled);
       if (batch.length > 0) await this.send(batch);
     }
   }
@@ -223,7 +360,10 @@ export class EventProducer {
       await this.producer.sendBatch({ topicMessages, acks: -1 });
     } catch (err) {
       this.metrics?.produceBatches.inc({ result: 'failed' });
-      const error = new PublishError(`kafka publish failed: ${(err as Error).message}`, { cause: err });
+      const message = `kafka publish failed: ${(err as Error).message}`;
+      const error = isUnsendableError(err)
+        ? new EventTooLargeError(message, { cause: err })
+        : new PublishError(message, { cause: err });
       this.logger.debug({ err: error.message, messages: batch.length }, 'batch failed');
       for (const { call } of batch) {
         if (!call.settled) {

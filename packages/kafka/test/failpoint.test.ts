@@ -1,5 +1,12 @@
 import type { Knex } from 'knex';
-import { createOutboxTable, dropOutboxTable, EventProducer, ensureTopics, writeOutbox } from '../src';
+import {
+  addOutboxParking,
+  createOutboxTable,
+  dropOutboxTable,
+  EventProducer,
+  ensureTopics,
+  writeOutbox,
+} from '../src';
 import { exitAfterPublishFailpoint, FAILPOINT_EXIT_CODE, OutboxRelay } from '../src/outbox';
 import {
   captureLogger,
@@ -53,6 +60,7 @@ describe('outbox failpoint outbox.after-publish=exit', () => {
     const table = uniqueIdent('outbox_fp');
     tables.push(table);
     await createOutboxTable(db, { table });
+    await addOutboxParking(db, { table });
     const topic = unique('outbox-failpoint');
     await ensureTopics(kafka, [topic], { partitions: 1 });
     const event = postEvent('post-fp', 1, 'post.deleted');

@@ -11,6 +11,7 @@ import {
   EventProducer,
   markProcessed,
   OutboxRelay,
+  addOutboxParking,
   writeOutbox,
   type OutboxRelayOptions,
 } from '../src';
@@ -54,6 +55,8 @@ describe('transactional outbox', () => {
     tables.push(table);
     await createOutboxTable(db, { table });
     await createOutboxTable(db, { table }); // a migration may run twice
+    await addOutboxParking(db, { table });
+    await addOutboxParking(db, { table });
     const topic = unique(name);
     await ensureTopics(kafka, [topic], { partitions });
     return { table, topic };
@@ -226,7 +229,7 @@ describe('transactional outbox', () => {
   it('reports the backlog and deletes published rows past the retention', async () => {
     const { table, topic } = await setup('outbox-backlog');
     const relay = relayOf(table, { retentionMs: 3600 * 1000 });
-    expect(await relay.backlog()).toEqual({ count: 0, oldestAgeSeconds: 0 });
+    expect(await relay.backlog()).toEqual({ count: 0, oldestAgeSeconds: 0, parked: 0 });
     const [old, recent] = [postEvent('p', 1), postEvent('p', 2)];
     await db.transaction((trx) => writeOutbox(trx, [old, recent], { table, topic }));
     await db(table)
@@ -239,7 +242,7 @@ describe('transactional outbox', () => {
 
     expect(await relay.publishOnce()).toBe(2);
     expect(await relay.publishOnce()).toBe(0);
-    expect(await relay.backlog()).toEqual({ count: 0, oldestAgeSeconds: 0 });
+    expect(await relay.backlog()).toEqual({ count: 0, oldestAgeSeconds: 0, parked: 0 });
 
     await db(table)
       .where({ id: old.id })

@@ -115,8 +115,59 @@ export const authGrpcAddrKey = () =>
     .pattern(/^[^\s:,]+:\d{1,5}$/, 'host:port')
     .default('127.0.0.1:50051');
 
-/** OUTBOX_MAX_LAG_SECONDS: /readyz fails when the oldest unpublished outbox event is older than this. */
+/** OUTBOX_MAX_LAG_SECONDS: /readyz reports degraded when the oldest unpublished outbox event is older than this. */
 export const outboxMaxLagKey = () => Joi.number().integer().min(1).default(60);
+
+/** The values of outboxKeys. */
+export interface OutboxConfig {
+  /** Most bytes one produce request carries; under the brokers' `message.max.bytes`. */
+  KAFKA_MAX_REQUEST_BYTES: number;
+  /** An event larger than this is parked in the outbox, never sent. At most KAFKA_MAX_REQUEST_BYTES. */
+  KAFKA_MAX_EVENT_BYTES: number;
+}
+
+/**
+ * Size limits of a publishing service's outbox relay. The defaults fit a broker's defaults
+ * (`message.max.bytes` 1 MiB): requests of at most 900 KiB, events of at most 256 KiB.
+ */
+export const outboxKeys = () => ({
+  KAFKA_MAX_REQUEST_BYTES: Joi.number()
+    .integer()
+    .min(16 * 1024)
+    .max(100 * 1024 * 1024)
+    .default(900 * 1024),
+  KAFKA_MAX_EVENT_BYTES: Joi.number()
+    .integer()
+    .min(1024)
+    .max(Joi.ref('KAFKA_MAX_REQUEST_BYTES'))
+    .default(256 * 1024),
+});
+
+/** The outbox relay's limits and retention from a publishing service's configuration. */
+export const outboxLimitsOf = (c: OutboxConfig & { LEDGER_RETENTION_HOURS: number }) => ({
+  maxBatchBytes: c.KAFKA_MAX_REQUEST_BYTES,
+  maxEventBytes: c.KAFKA_MAX_EVENT_BYTES,
+  retentionMs: c.LEDGER_RETENTION_HOURS * 3600 * 1000,
+});
+
+/**
+ * LEDGER_RETENTION_HOURS: how long published outbox rows and processed-event ids are kept. A
+ * processed id must outlive every redelivery of its event: the longest is a consumer group re-reading
+ * a topic from its earliest offset (offsets reset or expired), which holds events for the topics'
+ * `retention.ms` (Kafka's default: 7 days). The default, 8 days, is above that; at least one day.
+ */
+export const ledgerRetentionKey = () =>
+  Joi.number()
+    .integer()
+    .min(24)
+    .max(24 * 366)
+    .default(192);
+
+/**
+ * DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL cancels any statement of the service's pool that runs
+ * longer (`statement_timeout`), so one slow query cannot hold a connection of a small pool. 0: none.
+ */
+export const statementTimeoutKey = () => Joi.number().integer().min(0).max(600_000).default(5000);
 
 /**
  * For a composition root: on a bad configuration, write one JSON line naming every problem to

@@ -7,17 +7,32 @@ export interface Migration {
   down(k: Knex): Promise<void>;
 }
 
-export function createDb(
-  url: string,
-  pool: { min?: number; max?: number; applicationName?: string } = {},
-): Knex {
+export interface DbOptions {
+  min?: number;
+  max?: number;
+  applicationName?: string;
+  /**
+   * PostgreSQL's `statement_timeout` for every connection of the pool, in milliseconds: a statement
+   * running longer is cancelled (SQLSTATE 57014). 0 or unset: none (migrations, admin work).
+   */
+  statementTimeoutMs?: number;
+}
+
+export function createDb(url: string, pool: DbOptions = {}): Knex {
   return knex({
     client: 'pg',
-    connection: { connectionString: url, application_name: pool.applicationName ?? 'mpb' },
+    connection: {
+      connectionString: url,
+      application_name: pool.applicationName ?? 'mpb',
+      ...(pool.statementTimeoutMs ? { statement_timeout: pool.statementTimeoutMs } : {}),
+    },
     pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
     acquireConnectionTimeout: 5000,
   });
 }
+
+/** SQLSTATE of a statement PostgreSQL cancelled, e.g. past `statement_timeout`. */
+export const QUERY_CANCELED = '57014';
 
 /** Advisory-lock id for migrations; each service's database is its own, so one id serves all. */
 const MIGRATION_LOCK = 7_300_001;

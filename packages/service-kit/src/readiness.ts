@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ReadinessCheck } from './http/app';
+import { degradedOnFailure, type ReadinessCheck } from './http/app';
 
 /** The parts of a Kafka client and producer a readiness check needs (service-kit stays free of kafkajs). */
 export interface KafkaReachability {
@@ -9,7 +9,7 @@ export interface KafkaReachability {
 
 /** The outbox relay's view of what waits to be published. */
 export interface OutboxBacklogSource {
-  backlog(): Promise<{ count: number; oldestAgeSeconds: number }>;
+  backlog(): Promise<{ count: number; oldestAgeSeconds: number; parked?: number }>;
 }
 
 /** The database answers a trivial query. */
@@ -32,14 +32,17 @@ export const kafkaCheck =
     await k.kafka.ping(1500);
   };
 
-/** The outbox drains: its oldest unpublished event is no older than the allowed lag. */
+/** The outbox drains: its oldest unpublished event is no older than the allowed lag, none is parked. */
 export const outboxLagCheck =
   (relay: OutboxBacklogSource, maxLagSeconds: number): ReadinessCheck =>
   async () => {
-    const { count, oldestAgeSeconds } = await relay.backlog();
+    const { count, oldestAgeSeconds, parked = 0 } = await relay.backlog();
+    const problems: string[] = [];
     if (oldestAgeSeconds > maxLagSeconds) {
-      throw new Error(`${count} events unpublished, oldest ${Math.round(oldestAgeSeconds)} s old`);
+      problems.push(`${count} events unpublished, oldest ${Math.round(oldestAgeSeconds)} s old`);
     }
+    if (parked > 0) problems.push(`${parked} events parked (can never be sent)`);
+    if (problems.length > 0) throw new Error(problems.join('; '));
   };
 
 export interface DependencyCheckDeps {
@@ -48,11 +51,16 @@ export interface DependencyCheckDeps {
   outboxMaxLagSeconds: number;
 }
 
-/** /readyz for a service with a database and an outbox to Kafka: each reachable, the outbox draining. */
+/**
+ * /readyz for a service with a database and an outbox to Kafka. PostgreSQL down: not
+ * ready (503). Kafka down or the outbox lagging: degraded (200 with the detail), because reads and
+ * writes go on without Kafka (the outbox keeps the events until Kafka is back): a Kafka outage must
+ * not take every replica out of the load balancer.
+ */
 export function dependencyChecks(d: DependencyCheckDeps): Record<string, ReadinessCheck> {
   return {
     database: databaseCheck(d.knex),
-    kafka: kafkaCheck(d.events),
-    outbox: outboxLagCheck(d.events.relay, d.outboxMaxLagSeconds),
+    kafka: degradedOnFailure(kafkaCheck(d.events)),
+    outbox: degradedOnFailure(outboxLagCheck(d.events.relay, d.outboxMaxLagSeconds)),
   };
 }

@@ -10,7 +10,11 @@ export interface DatabaseSettings {
 }
 
 export interface ServiceDatabaseOptions {
-  settings: Pick<DatabaseSettings, 'NODE_ENV' | 'DATABASE_URL'> & { MIGRATE_ON_START: boolean };
+  settings: Pick<DatabaseSettings, 'NODE_ENV' | 'DATABASE_URL'> & {
+    MIGRATE_ON_START: boolean;
+    /** The pool's statement timeout (see `statementTimeoutKey`); unset: none. */
+    DATABASE_STATEMENT_TIMEOUT_MS?: number;
+  };
   migrations: Record<string, Migration>;
   logger: Logger;
   pool?: Parameters<typeof createDb>[1];
@@ -18,16 +22,24 @@ export interface ServiceDatabaseOptions {
 
 /**
  * For a composition root: the service's database, created when missing outside production (local
- * runs) and migrated when MIGRATE_ON_START says so.
+ * runs) and migrated when MIGRATE_ON_START says so. The pool serving requests has the configured
+ * statement timeout; migrations run on a pool of their own without it (a migration may take long).
  */
 export async function openServiceDatabase(o: ServiceDatabaseOptions): Promise<Knex> {
   if (o.settings.NODE_ENV !== 'production') await ensureDatabase(o.settings.DATABASE_URL);
-  const knex = createDb(o.settings.DATABASE_URL, o.pool);
   if (o.settings.MIGRATE_ON_START) {
-    const applied = await migrateLatest(knex, o.migrations);
-    o.logger.info({ applied }, 'migrations up to date');
+    const migrator = createDb(o.settings.DATABASE_URL, { max: 2, applicationName: o.pool?.applicationName });
+    try {
+      const applied = await migrateLatest(migrator, o.migrations);
+      o.logger.info({ applied }, 'migrations up to date');
+    } finally {
+      await migrator.destroy();
+    }
   }
-  return knex;
+  return createDb(o.settings.DATABASE_URL, {
+    statementTimeoutMs: o.settings.DATABASE_STATEMENT_TIMEOUT_MS,
+    ...o.pool,
+  });
 }
 
 /** `pnpm migrate`: brings the service's database up to date, then exits (for deploy jobs). */

@@ -5,11 +5,14 @@ import {
   ConfigError,
   databaseUrlKey,
   kafkaKeys,
+  ledgerRetentionKey,
   loadConfig,
   migrateOnStartKey,
+  outboxKeys,
   outboxMaxLagKey,
   redisUrlKey,
   secretWithLocalDefault,
+  statementTimeoutKey,
   tokenVerificationKeys,
 } from '../src';
 
@@ -52,6 +55,9 @@ describe('shared config keys', () => {
     ...tokenVerificationKeys(),
     AUTH_URL: authUrlKey(),
     OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
+    ...outboxKeys(),
+    LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
+    DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
   });
 
   it('gives zero-config local defaults', () => {
@@ -67,6 +73,10 @@ describe('shared config keys', () => {
       JWT_AUDIENCE: DEFAULT_TOKEN_AUDIENCE,
       AUTH_URL: 'http://127.0.0.1:3001',
       OUTBOX_MAX_LAG_SECONDS: 60,
+      KAFKA_MAX_REQUEST_BYTES: 921600,
+      KAFKA_MAX_EVENT_BYTES: 262144,
+      LEDGER_RETENTION_HOURS: 192,
+      DATABASE_STATEMENT_TIMEOUT_MS: 5000,
     });
   });
 
@@ -78,6 +88,11 @@ describe('shared config keys', () => {
       KAFKA_BROKERS: 'a:1, b:2',
       AUTH_URL: 'ftp://h',
       OUTBOX_MAX_LAG_SECONDS: '0',
+      // An event limit above the request limit could never be sent; a retention under a day would
+      // forget processed ids while Kafka can still redeliver their events.
+      KAFKA_MAX_EVENT_BYTES: String(2 * 1024 * 1024),
+      LEDGER_RETENTION_HOURS: '2',
+      DATABASE_STATEMENT_TIMEOUT_MS: '-1',
     };
     try {
       loadConfig(shared, bad);

@@ -2,7 +2,7 @@ import request from 'supertest';
 import Joi from 'joi';
 import { createLogger } from '@mpb/logger';
 import { notFound } from '@mpb/errors';
-import { createHttpApp, createMetrics, traceContextOf, validate } from '../src';
+import { createHttpApp, createMetrics, degradedOnFailure, traceContextOf, validate } from '../src';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
 
@@ -42,6 +42,20 @@ describe('service http app', () => {
     ).get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.checks).toEqual({ db: 'ok', kafka: 'broker down' });
+  });
+
+  it('answers 200 degraded on /readyz when only a check marked degradable fails', async () => {
+    const res = await request(
+      app({
+        db: async () => undefined,
+        kafka: degradedOnFailure(async () => Promise.reject(new Error('broker down'))),
+      }),
+    ).get('/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      status: 'degraded',
+      checks: { db: 'ok', kafka: 'degraded: broker down' },
+    });
   });
 
   it('exposes Prometheus metrics including HTTP durations', async () => {

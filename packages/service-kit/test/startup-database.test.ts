@@ -1,5 +1,12 @@
 import { createLogger } from '@mpb/logger';
-import { createDb, ensureDatabase, openServiceDatabase, runMigrationJob, type Knex } from '../src';
+import {
+  createDb,
+  ensureDatabase,
+  openServiceDatabase,
+  QUERY_CANCELED,
+  runMigrationJob,
+  type Knex,
+} from '../src';
 
 const base = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const url = `${base}/mpb_kit_startup_test`;
@@ -32,6 +39,33 @@ describe('service database start-up (real PostgreSQL)', () => {
     });
     try {
       await expect(knex.schema.hasTable(table)).resolves.toBe(true);
+    } finally {
+      await knex.destroy();
+    }
+  });
+
+  it('gives the serving pool the statement timeout and migrates without it', async () => {
+    const slow = {
+      ...migrations,
+      '20260101000001_slow': {
+        up: async (k: Knex) => k.raw('select pg_sleep(0.4)'),
+        down: async () => undefined,
+      },
+    };
+    const knex = await openServiceDatabase({
+      settings: {
+        NODE_ENV: 'test',
+        DATABASE_URL: url,
+        MIGRATE_ON_START: true,
+        DATABASE_STATEMENT_TIMEOUT_MS: 150,
+      },
+      migrations: slow,
+      logger,
+    });
+    try {
+      await expect(knex.schema.hasTable(table)).resolves.toBe(true);
+      await expect(knex.raw('select pg_sleep(1)')).rejects.toMatchObject({ code: QUERY_CANCELED });
+      await expect(knex.raw('select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
     } finally {
       await knex.destroy();
     }

@@ -15,11 +15,17 @@ import {
   secretWithLocalDefault,
   tokenVerificationKeys,
   type TokenVerificationConfig,
+  statementTimeoutKey,
+  ledgerRetentionKey,
 } from '@mpb/service-kit';
 
 const MIB = 1024 * 1024;
 
 export interface AttachmentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+  LEDGER_RETENTION_HOURS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
@@ -84,6 +90,8 @@ export const configSchema = Joi.object<AttachmentsConfig>({
   HTTP_PORT: Joi.number().port().default(3004),
   GRPC_PORT: Joi.number().port().default(50054),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_attachments'),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
   ...kafkaKeys('mpb-attachments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       steps: [
         { name: 'http', run: () => http.close() },
         { name: 'grpc', run: () => grpc.close() },
-        { name: 'events consumer', run: () => events.current?.consumer.stop() },
+        { name: 'events consumer', run: () => events.current?.stop() },
         { name: 'reconciler', run: () => reconciler.stop() },
         { name: 'owner clients', run: () => owners.close() },
         { name: 's3', run: () => s3.destroy() },
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
     });
 
     events.current = await startParentEventsConsumer({
+      knex,
+      retentionMs: config.LEDGER_RETENTION_HOURS * 3600 * 1000,
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,

@@ -45,6 +45,8 @@ beforeAll(async () => {
   producer = kafka.producer();
   await producer.connect();
   events = await startParentEventsConsumer({
+    knex: t.knex,
+    retentionMs: t.config.LEDGER_RETENTION_HOURS * 3600 * 1000,
     clientId: 'attachments-test',
     brokers: t.config.KAFKA_BROKERS,
     groupId: t.config.KAFKA_GROUP_ID,
@@ -77,7 +79,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await events?.consumer.stop();
+  await events?.stop();
   await producer?.disconnect();
   await t.close();
   await owners.stop();

@@ -12,9 +12,17 @@ import {
   outboxMaxLagKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
+  statementTimeoutKey,
+  outboxKeys,
+  type OutboxConfig,
+  ledgerRetentionKey,
 } from '@mpb/service-kit';
 
-export interface AuthConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+export interface AuthConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig, OutboxConfig {
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+  LEDGER_RETENTION_HOURS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
@@ -35,6 +43,9 @@ export const configSchema = Joi.object<AuthConfig>({
   HTTP_PORT: Joi.number().port().default(3001),
   GRPC_PORT: Joi.number().port().default(50051),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_auth'),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  ...outboxKeys(),
+  LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
   ...kafkaKeys('mpb-auth'),
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),

@@ -1,5 +1,11 @@
 import { createLogger, errorFields } from '@mpb/logger';
-import { createMetrics, listen, openServiceDatabase, registerShutdown } from '@mpb/service-kit';
+import {
+  createMetrics,
+  outboxLimitsOf,
+  listen,
+  openServiceDatabase,
+  registerShutdown,
+} from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
 import { createAuthContext } from './context';
@@ -27,6 +33,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      ...outboxLimitsOf(config),
       knex,
       logger,
       metrics,

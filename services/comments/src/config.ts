@@ -14,9 +14,17 @@ import {
   outboxMaxLagKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
+  statementTimeoutKey,
+  outboxKeys,
+  type OutboxConfig,
+  ledgerRetentionKey,
 } from '@mpb/service-kit';
 
-export interface CommentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+export interface CommentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig, OutboxConfig {
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+  LEDGER_RETENTION_HOURS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
@@ -46,6 +54,9 @@ export const configSchema = Joi.object<CommentsConfig>({
   HTTP_PORT: Joi.number().port().default(3003),
   GRPC_PORT: Joi.number().port().default(50053),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_comments'),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  ...outboxKeys(),
+  LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
   ...kafkaKeys('mpb-comments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')

@@ -5,6 +5,7 @@ import {
   jwksFromUrl,
   listen,
   openServiceDatabase,
+  outboxLimitsOf,
   registerShutdown,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
       groupId: config.KAFKA_GROUP_ID,
+      ...outboxLimitsOf(config),
       knex,
       logger,
       metrics,
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
         { name: 'http', run: () => http.close() },
         { name: 'grpc', run: () => grpc.close() },
         { name: 'post-events consumer', run: () => events.consumer?.stop() },
+        { name: 'ledger pruner', run: () => events.pruner.stop() },
         { name: 'outbox relay', run: () => events.relay.stop() },
         { name: 'kafka producer', run: () => events.producer.disconnect() },
         { name: 'posts client', run: () => posts.close() },

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dependencyChecks, type ReadinessCheck } from '@mpb/service-kit';
+import { degradedOnFailure, dependencyChecks, type ReadinessCheck } from '@mpb/service-kit';
 import type { EventPipeline } from './events/pipeline';
 
 export interface ReadinessDeps {
@@ -11,12 +11,15 @@ export interface ReadinessDeps {
   startedAt?: Date;
 }
 
-/** /readyz: every dependency reachable, the outbox draining and the post-events consumer making progress. */
+/**
+ * /readyz: PostgreSQL and Redis reachable (else 503); Kafka, the outbox and the post-events consumer
+ * making progress, or degraded (200 with the detail): comments are read and written without Kafka.
+ */
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const startedAt = d.startedAt ?? new Date();
   return {
     ...dependencyChecks(d),
-    consumer: async () => {
+    consumer: degradedOnFailure(async () => {
       const consumer = d.events.consumer;
       if (!consumer?.status().running) throw new Error('post-events consumer not running');
       const { lastProcessedAt } = consumer.status();
@@ -26,6 +29,6 @@ export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck
       const lag = await consumer.lag();
       if (lag > 0)
         throw new Error(`${lag} post events waiting, none processed for ${Math.round(idleSeconds)} s`);
-    },
+    }),
   };
 }

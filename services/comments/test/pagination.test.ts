@@ -93,10 +93,27 @@ describe("listing a post's comments", () => {
   });
 
   it('answers an empty page beyond the end, still with the total', async () => {
-    const res = await request(t.app).get(`/api/comments?post_id=${postId}&page=999999999999`);
+    const res = await request(t.app).get(`/api/comments?post_id=${postId}&page=501`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual([]);
     expect(res.headers['x-total-count']).toBe('25');
+  });
+
+  it('refuses a page that would skip more than 10 000 comments, on both paths', async () => {
+    for (const path of [
+      `/api/comments?post_id=${postId}&page=502`,
+      `/api/posts/${postId}/comments?page=999999999999`,
+      `/api/comments?post_id=${postId}&page=102&limit=100`,
+    ]) {
+      const res = await request(t.app).get(path);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({
+        error: expect.stringMatching(
+          /^page must be at most \d+ for limit \d+: at most 10000 comments are skipped$/,
+        ),
+        code: 'BAD_REQUEST',
+      });
+    }
   });
 
   it.each([

@@ -14,12 +14,15 @@ import {
   redisUrlKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
+  statementTimeoutKey,
 } from '@mpb/service-kit';
 
 /** What one process runs: everything (default), only the API (HTTP + gRPC), or only the consumers. */
 export type MetricsRole = 'all' | 'api' | 'consumer';
 
 export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   METRICS_ROLE: MetricsRole;
@@ -82,6 +85,7 @@ export const configSchema = Joi.object<MetricsConfig>({
   GRPC_PORT: Joi.number().port().default(50055),
   METRICS_ROLE: Joi.string().valid('all', 'api', 'consumer').default('all'),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_metrics'),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
   REDIS_URL: redisUrlKey(),
   METRICS_REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits, colon, dot, dash, underscore')

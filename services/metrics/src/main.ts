@@ -154,17 +154,10 @@ async function main(): Promise<void> {
     // Intake first (HTTP, gRPC, new batches), then the work in flight, then the clients.
     const steps: ShutdownStep[] = [{ name: 'http', run: () => http.close() }];
     if (grpc) steps.push({ name: 'grpc', run: () => grpc.close() });
-    // A SIGTERM that arrives while the consumers are still starting waits for them, then stops them:
-    // the process still exits cleanly instead of dying by the signal.
-    let consumersStarting: Promise<void> = Promise.resolve();
+    // A SIGTERM that arrives while a consumer is still starting (Kafka slow or away) stops it too:
+    // stop() ends its start-up attempts, so the process exits cleanly instead of dying by the signal.
     for (const consumer of consumers) {
-      steps.push({
-        name: `consumer ${consumer.groupId}`,
-        run: async () => {
-          await consumersStarting.catch(() => undefined);
-          await consumer.stop();
-        },
-      });
+      steps.push({ name: `consumer ${consumer.groupId}`, run: () => consumer.stop() });
     }
     if (api) {
       // Take-backs of decisions whose publish failed are still being published: give them a moment
@@ -188,10 +181,8 @@ async function main(): Promise<void> {
       drainMs: config.SHUTDOWN_DRAIN_MS,
       steps,
     });
-    consumersStarting = (async () => {
-      for (const consumer of consumers) await consumer.start();
-    })();
-    await consumersStarting;
+    // Kafka may be down: each consumer joins its group now or as soon as Kafka answers.
+    for (const consumer of consumers) consumer.startInBackground();
     logger.info(
       { role: config.METRICS_ROLE, http_port: http.port, grpc_port: grpcPort, topic: config.METRICS_TOPIC },
       'metrics started',

@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { EventConsumer, EventProducer, KafkaClient } from '@mpb/kafka';
-import { databaseCheck, kafkaCheck, redisCheck, type ReadinessCheck } from '@mpb/service-kit';
+import {
+  databaseCheck,
+  degradedOnFailure,
+  kafkaCheck,
+  redisCheck,
+  type ReadinessCheck,
+} from '@mpb/service-kit';
 
 export interface ReadinessDeps {
   knex: Knex;
@@ -15,22 +21,25 @@ export interface ReadinessDeps {
 }
 
 /**
- * /readyz: every dependency reachable and, where the consumers run, each of them running and
- * keeping up (fewer than `maxLag` events not yet committed), not merely alive.
+ * /readyz: PostgreSQL and Redis reachable (else 503). Kafka reachable and, where the consumers run,
+ * each of them running and keeping up (fewer than `maxLag` events not yet committed): else degraded
+ * (200 with the detail), since likes and views are served from Redis while Kafka is away.
  */
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const checks: Record<string, ReadinessCheck> = {
     database: databaseCheck(d.knex),
     redis: redisCheck(d.redis),
     // A consumer-only process has no producer: the broker answering is what it needs.
-    kafka: d.producer ? kafkaCheck({ kafka: d.kafka, producer: d.producer }) : () => d.kafka.ping(1500),
+    kafka: degradedOnFailure(
+      d.producer ? kafkaCheck({ kafka: d.kafka, producer: d.producer }) : () => d.kafka.ping(1500),
+    ),
   };
   for (const consumer of d.consumers ?? []) {
-    checks[`consumer ${consumer.groupId}`] = async () => {
+    checks[`consumer ${consumer.groupId}`] = degradedOnFailure(async () => {
       if (!consumer.status().running) throw new Error('not running');
       const lag = await consumer.lag();
       if (lag >= d.maxLag) throw new Error(`${lag} events behind (limit ${d.maxLag})`);
-    };
+    });
   }
   return checks;
 }

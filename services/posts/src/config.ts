@@ -13,9 +13,17 @@ import {
   outboxMaxLagKey,
   tokenVerificationKeys,
   type TokenVerificationConfig,
+  statementTimeoutKey,
+  outboxKeys,
+  type OutboxConfig,
+  ledgerRetentionKey,
 } from '@mpb/service-kit';
 
-export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig, OutboxConfig {
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+  LEDGER_RETENTION_HOURS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   DATABASE_URL: string;
@@ -49,6 +57,9 @@ export const configSchema = Joi.object<PostsConfig>({
   HTTP_PORT: Joi.number().port().default(3002),
   GRPC_PORT: Joi.number().port().default(50052),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_posts'),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  ...outboxKeys(),
+  LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
   ...kafkaKeys('mpb-posts'),
   MIGRATE_ON_START: migrateOnStartKey(),
   ...tokenVerificationKeys(),

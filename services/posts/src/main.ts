@@ -2,6 +2,7 @@ import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
   followSessionRevocations,
+  outboxLimitsOf,
   listen,
   openServiceDatabase,
   registerShutdown,
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      ...outboxLimitsOf(config),
       knex,
       logger,
       metrics,

@@ -175,3 +175,39 @@ describe('GET /api/posts', () => {
     expect(nobody.headers['x-total-count']).toBe('0');
   });
 });
+
+describe('bounded lists', () => {
+  it('counts at most 10 100 posts, links to the deepest reachable page and refuses deeper ones with a 400', async () => {
+    const userId = newUserId();
+    const rows = Array.from({ length: 10_150 }, (_, i) => ({
+      user_id: userId,
+      title: `Many ${i}`,
+      description: 'Seeded description',
+      created_at: new Date(Date.now() - i * 1000),
+    }));
+    for (let i = 0; i < rows.length; i += 2000) await t.knex('posts').insert(rows.slice(i, i + 2000));
+
+    const first = await request(t.app).get(`/api/posts?user_id=${userId}`);
+    expect(first.status).toBe(200);
+    expect(first.headers['x-total-count']).toBe('10100');
+    // (501 - 1) × 20 = 10 000 skipped posts: the deepest page of 20.
+    expect(links(first.headers.link).last).toBe(`/api/posts?user_id=${userId}&page=501&limit=20`);
+
+    const deepest = await request(t.app).get(`/api/posts?user_id=${userId}&page=501`);
+    expect(deepest.status).toBe(200);
+    expect(deepest.body).toHaveLength(20);
+    expect(deepest.body[0].title).toBe('Many 10000');
+    expect(links(deepest.headers.link).next).toBeUndefined();
+
+    for (const page of ['502', '100000000']) {
+      const tooDeep = await request(t.app).get(`/api/posts?user_id=${userId}&page=${page}`);
+      expect(tooDeep.status).toBe(400);
+      expect(tooDeep.body).toMatchObject({
+        error: expect.stringMatching(
+          /^page must be at most 501 for limit 20: at most 10000 posts are skipped/,
+        ),
+        code: 'BAD_REQUEST',
+      });
+    }
+  });
+});

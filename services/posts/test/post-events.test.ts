@@ -125,7 +125,6 @@ describe('post events', () => {
       id: post.id,
       user_id: owner,
       title: 'Updated title',
-      description: 'Updated description',
       tag: 'events',
       updated_at: updated.body.updated_at,
     });
@@ -144,6 +143,21 @@ describe('post events', () => {
     // One post's events stay in order: one key, one partition.
     const offsets = [createdEvent, updatedEvent, deletedEvent].map(({ message }) => BigInt(message.offset));
     expect([...offsets].sort((a, b) => (a < b ? -1 : 1))).toEqual(offsets);
+  });
+
+  it('keeps events small: post.updated of the longest CJK description references the post, never carries the text', async () => {
+    const owner = newUserId();
+    const token = t.tokenFor(owner);
+    const post = await createPost(t.app, token, newPost({ tag: 'events' }));
+    const description = '漢'.repeat(20_000); // 60 000 bytes of UTF-8
+    const updated = await request(t.app)
+      .put(`/api/posts/${post.id}`)
+      .set('Authorization', bearer(token))
+      .send({ title: 'Long edit', description });
+    expect(updated.status).toBe(200);
+    const { message, envelope } = await eventOf('post.updated', post.id, owner);
+    expect(envelope.payload).not.toHaveProperty('description');
+    expect(message.value!.length).toBeLessThan(2048);
   });
 
   it('writes no event for a change that did not happen', async () => {

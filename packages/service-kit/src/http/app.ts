@@ -19,6 +19,36 @@ import './types';
 
 export type ReadinessCheck = () => Promise<unknown>;
 
+/**
+ * Thrown by a readiness check whose dependency is down but not needed to serve: /readyz stays 200
+ * and reports `degraded` with the detail, so an orchestrator keeps routing traffic to the instance.
+ */
+export class DegradedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DegradedError';
+  }
+}
+
+/** The check, with its failures reported as degraded rather than not ready (see DegradedError). */
+export const degradedOnFailure =
+  (check: ReadinessCheck): ReadinessCheck =>
+  async () => {
+    try {
+      return await check();
+    } catch (err) {
+      throw new DegradedError(err instanceof Error ? err.message : 'failed');
+    }
+  };
+
+export interface ReadinessReport {
+  /** False when a check that is needed to serve failed: /readyz answers 503. */
+  ok: boolean;
+  /** True when a check failed that the instance can serve without: /readyz answers 200, `degraded`. */
+  degraded: boolean;
+  checks: Record<string, string>;
+}
+
 export interface HttpAppOptions {
   service: string;
   logger: Logger;
@@ -55,9 +85,13 @@ export function requestIdOf(header: string | string[] | undefined): string {
   return value && REQUEST_ID.test(value) ? value : randomUUID();
 }
 
-export async function runReadiness(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
+export async function runReadiness(
+  checks: Record<string, ReadinessCheck>,
+  timeoutMs: number,
+): Promise<ReadinessReport> {
   const results: Record<string, string> = {};
   let ok = true;
+  let degraded = false;
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       let timer: NodeJS.Timeout | undefined;
@@ -70,14 +104,19 @@ export async function runReadiness(checks: Record<string, ReadinessCheck>, timeo
         ]);
         results[name] = 'ok';
       } catch (err) {
-        ok = false;
-        results[name] = err instanceof Error ? err.message : 'failed';
+        if (err instanceof DegradedError) {
+          degraded = true;
+          results[name] = `degraded: ${err.message}`;
+        } else {
+          ok = false;
+          results[name] = err instanceof Error ? err.message : 'failed';
+        }
       } finally {
         clearTimeout(timer);
       }
     }),
   );
-  return { ok, checks: results };
+  return { ok, degraded, checks: results };
 }
 
 /** At most this many label sets are kept bound per histogram; past it, observations go unbound. */
@@ -172,9 +211,8 @@ export function createHttpApp(o: HttpAppOptions): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const report = await runReadiness(o.readiness ?? {}, o.readinessTimeoutMs ?? 2000);
-    res
-      .status(report.ok ? 200 : 503)
-      .json({ status: report.ok ? 'ok' : 'unavailable', service: o.service, checks: report.checks });
+    const status = !report.ok ? 'unavailable' : report.degraded ? 'degraded' : 'ok';
+    res.status(report.ok ? 200 : 503).json({ status, service: o.service, checks: report.checks });
   });
   if (o.serveMetrics !== false) app.get('/metrics', metricsHandler(o.metrics));
 

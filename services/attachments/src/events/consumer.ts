@@ -1,5 +1,14 @@
 import { Topics, type EventEnvelope } from '@mpb/contracts';
-import { createKafka, createKafkaMetrics, EventConsumer, parseBrokers, type KafkaClient } from '@mpb/kafka';
+import type { Knex } from 'knex';
+import {
+  createKafka,
+  createKafkaMetrics,
+  EventConsumer,
+  LedgerPruner,
+  parseBrokers,
+  pruneProcessedEvents,
+  type KafkaClient,
+} from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
 
@@ -9,13 +18,21 @@ export const CONSUMED_TOPICS = [Topics.posts, Topics.comments];
 export interface ParentEventsConsumer {
   kafka: KafkaClient;
   consumer: EventConsumer;
+  /** Deletes processed-event ids past the retention. */
+  pruner: LedgerPruner;
+  /** Stops consuming (the event in flight finishes), then pruning. */
+  stop(): Promise<void>;
 }
 
 /**
  * Consumes post and comment events (attachments publishes none). Topics and their dead-letter twins
- * are created on start, so a consumer that starts before posts or comments still finds them.
+ * are created on start, so a consumer that starts before posts or comments still finds them. Returns
+ * at once: the consumer joins its group now, or as soon as Kafka answers.
  */
-export async function startParentEventsConsumer(o: {
+export function startParentEventsConsumer(o: {
+  knex: Knex;
+  /** Processed-event ids are kept this long (LEDGER_RETENTION_HOURS); beyond every redelivery. */
+  retentionMs: number;
   clientId: string;
   brokers: string;
   topicPrefix?: string;
@@ -41,6 +58,19 @@ export async function startParentEventsConsumer(o: {
     metrics: createKafkaMetrics(o.metrics.registry),
     onFatal: o.onFatal,
   });
-  await consumer.start();
-  return { kafka, consumer };
+  consumer.startInBackground();
+  const pruner = new LedgerPruner({
+    logger: o.logger,
+    tasks: { processed_events: () => pruneProcessedEvents(o.knex, o.retentionMs) },
+  });
+  pruner.start();
+  return Promise.resolve({
+    kafka,
+    consumer,
+    pruner,
+    async stop() {
+      await consumer.stop();
+      await pruner.stop();
+    },
+  });
 }

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
-import { startOutboxPipeline, type OutboxPipeline } from '@mpb/kafka';
+import { startOutboxPipeline, type OutboxLimits, type OutboxPipeline } from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
 
 export type EventPipeline = OutboxPipeline;
 
-export interface EventPipelineOptions {
+/** Limits and retention default to values that fit a default broker (`outboxLimitsOf(config)` in main.ts). */
+export interface EventPipelineOptions extends OutboxLimits {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
@@ -18,6 +19,6 @@ export interface EventPipelineOptions {
 /** The topics auth publishes to. */
 export const AUTH_TOPICS = [Topics.users];
 
-/** Creates auth topics, connects the producer and starts relaying the outbox to Kafka. */
+/** Starts relaying the outbox; auth's topics and the producer's connection follow in the background. */
 export const startEventPipeline = ({ metrics, ...o }: EventPipelineOptions): Promise<EventPipeline> =>
   startOutboxPipeline({ ...o, registry: metrics.registry, topics: AUTH_TOPICS });

@@ -51,6 +51,8 @@ export async function startTestAuth(overrides: Record<string, string> = {}): Pro
     logger,
     metrics,
   });
+  // Kafka answers in tests: wait for the connection the service makes in the background.
+  await events.producer.whenConnected();
   const app = createHttpApp({
     ...context,
     logger,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { markProcessed, PROCESSED_EVENTS_TABLE, writeOutbox } from '@mpb/kafka';
 import type { Comment } from '../domain/comment';
+import { MAX_COUNTED_TOTAL } from '../domain/pagination';
 import type {
   CascadeStep,
   ChangeOutcome,
@@ -74,15 +75,22 @@ export class CommentRepository implements CommentStore {
         ])
         .limit(page.limit)
         .offset(page.offset) as Promise<CommentRow[]>,
-      this.knex('comments')
-        .where({ post_id: postId })
-        .whereNull('deleted_at')
+      // Bounded: at most MAX_COUNTED_TOTAL + 1 index entries are read, however many comments there are.
+      this.knex
+        .from(
+          this.knex('comments')
+            .select(this.knex.raw('1'))
+            .where({ post_id: postId })
+            .whereNull('deleted_at')
+            .limit(MAX_COUNTED_TOTAL + 1)
+            .as('reachable'),
+        )
         .first(this.knex.raw('count(*)::int as total')) as Promise<{ total: number } | undefined>,
       this.knex('deleted_posts').first('post_id').where({ post_id: postId }),
     ]);
     return {
       comments: rows.map(toComment),
-      total: counted?.total ?? 0,
+      total: Math.min(counted?.total ?? 0, MAX_COUNTED_TOTAL),
       postDeleted: deleted !== undefined,
     };
   }

@@ -2,7 +2,8 @@ import {
   DEFAULT_PAGE_LIMIT,
   lastPageOf,
   linkHeader,
-  MAX_PAGE,
+  MAX_COUNTED_TOTAL,
+  MAX_OFFSET,
   MAX_PAGE_LIMIT,
   parsePageRequest,
 } from './pagination';
@@ -18,7 +19,6 @@ describe('page requests', () => {
 
   it.each([
     [{ limit: '1000' }, { page: 1, limit: MAX_PAGE_LIMIT }],
-    [{ page: '99999999999999999999999' }, { page: MAX_PAGE, limit: 20 }],
     [
       { page: '+2', limit: '100' },
       { page: 2, limit: 100 },
@@ -27,9 +27,27 @@ describe('page requests', () => {
     expect(parsePageRequest(query)).toMatchObject(expected);
   });
 
-  it('keeps the offset an exact integer on the largest page', () => {
-    const { offset } = parsePageRequest({ page: String(MAX_PAGE), limit: String(MAX_PAGE_LIMIT) });
-    expect(Number.isSafeInteger(offset)).toBe(true);
+  it('serves the deepest page that skips MAX_OFFSET comments and refuses any deeper one with a 400', () => {
+    expect(parsePageRequest({ page: '501' })).toEqual({ page: 501, limit: 20, offset: MAX_OFFSET });
+    expect(parsePageRequest({ page: '101', limit: '100' })).toMatchObject({ offset: MAX_OFFSET });
+    for (const [page, limit, deepest] of [
+      ['502', '20', 501],
+      ['102', '100', 101],
+      ['100000000', '20', 501],
+      ['99999999999999999999999', '20', 501],
+    ] as const) {
+      expect(() => parsePageRequest({ page, limit })).toThrow(
+        expect.objectContaining({
+          code: 'BAD_REQUEST',
+          message: `page must be at most ${deepest} for limit ${limit}: at most ${MAX_OFFSET} comments are skipped`,
+        }),
+      );
+    }
+  });
+
+  it('links the last page no deeper than a client may ask for', () => {
+    const header = linkHeader('/p', {}, parsePageRequest({}), MAX_COUNTED_TOTAL);
+    expect(header).toContain('</p?page=501&limit=20>; rel="last"');
   });
 
   it.each([

@@ -2,8 +2,15 @@ import { badRequest } from '@mpb/errors';
 
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
-/** Keeps the row offset an exact integer. */
-export const MAX_PAGE = Math.floor(Number.MAX_SAFE_INTEGER / MAX_PAGE_LIMIT);
+/**
+ * Most rows a page may skip ((page - 1) × limit): deep offsets cost a scan of every skipped row and
+ * are useless to people.
+ */
+export const MAX_OFFSET = 10_000;
+/** The deepest page a limit reaches. */
+export const maxPageOf = (limit: number): number => Math.floor(MAX_OFFSET / limit) + 1;
+/** Totals are counted up to this many rows (every row a page can reach); a larger one is reported as this. */
+export const MAX_COUNTED_TOTAL = MAX_OFFSET + MAX_PAGE_LIMIT;
 
 export interface PageRequest {
   /** 1-based. */
@@ -30,10 +37,18 @@ function positiveParam(raw: unknown, name: string): number | undefined {
   return Number(raw);
 }
 
-/** `page` (default 1) and `limit` (default 20); values past the maximum are clamped, not refused. */
+/**
+ * `page` (default 1) and `limit` (default 20); a limit past the maximum is clamped, a page that would
+ * skip more than MAX_OFFSET comments is a 400.
+ */
 export function parsePageRequest(query: { page?: unknown; limit?: unknown }): PageRequest {
-  const page = Math.min(positiveParam(query.page, 'page') ?? 1, MAX_PAGE);
+  const page = positiveParam(query.page, 'page') ?? 1;
   const limit = Math.min(positiveParam(query.limit, 'limit') ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT);
+  if (page > maxPageOf(limit)) {
+    throw badRequest(
+      `page must be at most ${maxPageOf(limit)} for limit ${limit}: at most ${MAX_OFFSET} comments are skipped`,
+    );
+  }
   return { page, limit, offset: (page - 1) * limit };
 }
 
@@ -50,7 +65,8 @@ export function linkHeader(
   { page, limit }: PageRequest,
   total: number,
 ): string {
-  const last = lastPageOf(total, limit);
+  // The deepest page the offset cap lets a client ask for, when the total reaches past it.
+  const last = Math.min(lastPageOf(total, limit), maxPageOf(limit));
   const target = (p: number): string => {
     const query = new URLSearchParams({ ...params, page: String(p), limit: String(limit) });
     return `${path}?${query.toString()}`;

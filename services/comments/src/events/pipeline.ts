@@ -1,14 +1,14 @@
 import type { Knex } from 'knex';
 import { Topics, type EventEnvelope } from '@mpb/contracts';
 import {
-  createKafka,
-  createKafkaMetrics,
   EventConsumer,
-  EventProducer,
-  ensureTopics,
-  OutboxRelay,
-  parseBrokers,
+  LedgerPruner,
+  pruneProcessedEvents,
+  startOutboxPipeline,
+  type EventProducer,
   type KafkaClient,
+  type OutboxLimits,
+  type OutboxRelay,
 } from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
@@ -17,15 +17,21 @@ export interface EventPipeline {
   kafka: KafkaClient;
   producer: EventProducer;
   relay: OutboxRelay;
+  /** Deletes processed-event ids past the retention (published outbox rows go with the relay). */
+  pruner: LedgerPruner;
   /** Present once startConsumer ran. */
   consumer?: EventConsumer;
-  /** Subscribes to post events; call it once the service can handle them. */
+  /**
+   * Subscribes to post events; call it once the service can handle them. Returns at once: the
+   * consumer joins its group now, or as soon as Kafka answers (see `consumer.status().running`).
+   */
   startConsumer(handle: (envelope: EventEnvelope) => Promise<void>): Promise<EventConsumer>;
   /** Stops consuming, then relaying, then producing: in-flight work finishes first. */
   stop(): Promise<void>;
 }
 
-export interface EventPipelineOptions {
+/** Limits and retention default to values that fit a default broker (`outboxLimitsOf(config)` in main.ts). */
+export interface EventPipelineOptions extends OutboxLimits {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
@@ -37,30 +43,39 @@ export interface EventPipelineOptions {
   onConsumerFatal?: (err: Error) => void;
 }
 
-/** The topic comments publishes to; created at start so a misspelt topic fails loudly instead. */
+/** The topic comments publishes to; created before the producer connects, so a misspelt topic fails loudly. */
 export const COMMENTS_TOPICS = [Topics.comments];
 /** The topics comments consumes (their dead-letter twins are created with them). */
 export const CONSUMED_TOPICS = [Topics.posts];
 
-/** Creates the topics, connects the producer, starts relaying the outbox; the consumer starts later. */
+/**
+ * Starts relaying the outbox; the topics and the producer's connection follow in the background (at
+ * once when Kafka answers), so comments starts and serves while Kafka is down.
+ */
 export async function startEventPipeline(o: EventPipelineOptions): Promise<EventPipeline> {
-  const kafka = createKafka({
-    clientId: o.clientId,
-    brokers: parseBrokers(o.brokers),
-    logger: o.logger,
-    topicPrefix: o.topicPrefix,
+  const {
+    kafka,
+    producer,
+    relay,
+    metrics: kafkaMetrics,
+  } = await startOutboxPipeline({
+    ...o,
+    registry: o.metrics.registry,
+    topics: [...COMMENTS_TOPICS, ...CONSUMED_TOPICS],
   });
-  await ensureTopics(kafka, [...COMMENTS_TOPICS, ...CONSUMED_TOPICS]);
-  const kafkaMetrics = createKafkaMetrics(o.metrics.registry);
-  const producer = new EventProducer({ kafka, logger: o.logger, metrics: kafkaMetrics });
-  await producer.connect();
-  const relay = new OutboxRelay({ knex: o.knex, producer, logger: o.logger, metrics: kafkaMetrics });
-  relay.start();
+  // Processed ids must outlive Kafka's redeliveries: the default is the service kit's, 8 days.
+  const retentionMs = o.retentionMs ?? 192 * 3600 * 1000;
+  const pruner = new LedgerPruner({
+    logger: o.logger,
+    tasks: { processed_events: () => pruneProcessedEvents(o.knex, retentionMs) },
+  });
+  pruner.start();
 
   const pipeline: EventPipeline = {
     kafka,
     producer,
     relay,
+    pruner,
     async startConsumer(handle) {
       if (pipeline.consumer) throw new Error('the post-events consumer is already started');
       const consumer = new EventConsumer({
@@ -71,14 +86,14 @@ export async function startEventPipeline(o: EventPipelineOptions): Promise<Event
         handle,
         metrics: kafkaMetrics,
         onFatal: o.onConsumerFatal,
-        ensureTopics: false,
       });
       pipeline.consumer = consumer;
-      await consumer.start();
+      consumer.startInBackground();
       return consumer;
     },
     async stop() {
       await pipeline.consumer?.stop();
+      await pruner.stop();
       await relay.stop();
       await producer.disconnect();
     },

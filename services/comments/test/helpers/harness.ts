@@ -93,11 +93,14 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
     metrics,
     onConsumerFatal: (err) => logger.error({ err: err.message }, 'test consumer crashed'),
   });
+  // Kafka answers in tests: wait for the connection the service makes in the background.
+  await events.producer.whenConnected();
   if (o.consume) {
     await startGroupAtEnd(testKafka(), config.KAFKA_GROUP_ID, [Topics.posts]);
-    await events.startConsumer(
+    const consumer = await events.startConsumer(
       postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
     );
+    await consumer.whenStarted();
   }
   const app = createHttpApp({
     ...context,

@@ -9,19 +9,20 @@ export interface MetricEventsProducer extends EventPublisher {
 
 /**
  * Publishes likes and views to the metrics topic, keyed by post id. Concurrent requests share one
- * Kafka round trip (the producer batches what arrives within a couple of milliseconds).
+ * Kafka round trip (the producer batches what arrives within a couple of milliseconds). Returns at
+ * once: the topic is created and the producer connected now, or in the background as soon as Kafka
+ * answers; until then a publish fails (ProducerClosedError) like any publish during an outage.
  */
-export async function startMetricEventsProducer(o: {
+export function startMetricEventsProducer(o: {
   kafka: KafkaClient;
   topic: string;
   logger: Logger;
   metrics: KafkaMetrics;
 }): Promise<MetricEventsProducer> {
-  await ensureTopics(o.kafka, [o.topic]);
   const producer = new EventProducer({ kafka: o.kafka, logger: o.logger, metrics: o.metrics });
-  await producer.connect();
-  return {
+  void producer.connectInBackground(() => ensureTopics(o.kafka, [o.topic]));
+  return Promise.resolve({
     producer,
     publish: (envelope: EventEnvelope<unknown>) => producer.publish(envelope, o.topic),
-  };
+  });
 }

@@ -233,6 +233,7 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     logger,
     metrics: kafkaMetrics,
   });
+  await events.producer.whenConnected();
   const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const { service, verifier } = createApiContext({
     settings: config,

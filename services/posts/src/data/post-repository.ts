@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { EventEnvelope } from '@mpb/contracts';
 import { writeOutbox } from '@mpb/kafka';
 import { offsetOf } from '../domain/pagination';
+import { MAX_COUNTED_TOTAL } from '../domain/validation';
 import type { Post } from '../domain/post';
 import type { NewPost, PostModification, PostStore } from '../domain/ports';
 import type { ListQuery, PostChanges } from '../domain/validation';
@@ -69,8 +70,16 @@ export class PostRepository implements PostStore {
     if (rows.length < query.limit && (rows.length > 0 || offset === 0)) {
       return { posts: rows.map(toPost), total: offset + rows.length };
     }
-    const [counted] = (await filtered().count({ total: '*' })) as Array<{ total: string | number }>;
-    return { posts: rows.map(toPost), total: Number(counted?.total ?? 0) };
+    // Bounded: at most MAX_COUNTED_TOTAL + 1 index entries are read, however many posts there are.
+    const counted = (await this.knex
+      .from(
+        filtered()
+          .select(this.knex.raw('1'))
+          .limit(MAX_COUNTED_TOTAL + 1)
+          .as('reachable'),
+      )
+      .first(this.knex.raw('count(*)::int as total'))) as { total: number } | undefined;
+    return { posts: rows.map(toPost), total: Math.min(counted?.total ?? 0, MAX_COUNTED_TOTAL) };
   }
 
   async findById(id: number, o: { includeDeleted?: boolean } = {}): Promise<Post | undefined> {

@@ -1,4 +1,4 @@
-import type { ListQuery } from './validation';
+import { maxPageOf, type ListQuery } from './validation';
 
 export const offsetOf = (q: Pick<ListQuery, 'page' | 'limit'>): number => (q.page - 1) * q.limit;
 
@@ -44,7 +44,8 @@ export function pageLinks({ path, search, query, total }: PageLinksInput): strin
     for (const name of order) qs.append(name, name === 'page' ? String(page) : (values.get(name) as string));
     return `<${path}?${qs.toString()}>; rel="${rel}"`;
   };
-  const last = lastPageOf(total, query.limit);
+  // The deepest page the offset cap lets a client ask for, when the total reaches past it.
+  const last = Math.min(lastPageOf(total, query.limit), maxPageOf(query.limit));
   const links = [link(1, 'first')];
   if (query.page > 1) links.push(link(Math.min(query.page - 1, last), 'prev'));
   if (query.page < last) links.push(link(query.page + 1, 'next'));

@@ -70,7 +70,6 @@ describe('post shapes', () => {
       id: 12,
       user_id: 34,
       title: 'Title',
-      description: 'Description',
       tag: 'news',
       updated_at: '2026-01-03T03:04:05.000Z',
     });

@@ -64,12 +64,16 @@ export type PostCreatedPayload = {
   created_at: string;
 };
 
-/** Payload of `post.updated`: the post's state after the change. */
+/**
+ * Payload of `post.updated`: the post's state after the change, without its description. Events
+ * stay small and within what Kafka accepts (a 20 000-character description is up to 60 KB, and a
+ * burst of edits would fill a producer request): they reference the post by id, and a consumer that
+ * needs the text asks posts for it (gRPC GetPost). No consumer reads it today.
+ */
 export type PostUpdatedPayload = {
   id: number;
   user_id: number;
   title: string;
-  description: string;
   tag: string | null;
   updated_at: string;
 };
@@ -93,7 +97,6 @@ export const postUpdatedPayload = (p: Post): PostUpdatedPayload => ({
   id: p.id,
   user_id: p.userId,
   title: p.title,
-  description: p.description,
   tag: p.tag,
   updated_at: p.updatedAt.toISOString(),
 });

@@ -3,7 +3,7 @@ import { validate } from '@mpb/service-kit';
 import {
   createPostSchema,
   DEFAULT_PAGE_SIZE,
-  MAX_PAGE,
+  MAX_OFFSET,
   MAX_PAGE_SIZE,
   parseListQuery,
   toNewPostInput,
@@ -120,11 +120,18 @@ describe('list query', () => {
     expect(err).toEqual({ code: 'BAD_REQUEST', message: `${name} must be a positive integer` });
   });
 
-  it('refuses a repeated parameter and a page past the maximum', () => {
+  it('refuses a repeated parameter and a page that skips more than MAX_OFFSET posts', () => {
     expect(rejection(() => parseListQuery({ limit: ['1', '2'] })).message).toMatch(/limit/);
-    expect(rejection(() => parseListQuery({ page: String(MAX_PAGE + 1) })).message).toMatch(
-      /page must be at most/,
+    expect(parseListQuery({ page: String(MAX_OFFSET / 20 + 1) }).page).toBe(MAX_OFFSET / 20 + 1);
+    expect(rejection(() => parseListQuery({ page: String(MAX_OFFSET / 20 + 2) }))).toEqual({
+      code: 'BAD_REQUEST',
+      message: `page must be at most ${MAX_OFFSET / 20 + 1} for limit 20: at most ${MAX_OFFSET} posts are skipped; filter by tag or user_id to reach older ones`,
+    });
+    expect(parseListQuery({ page: '101', limit: '100' }).page).toBe(101);
+    expect(rejection(() => parseListQuery({ page: '102', limit: '100' })).message).toMatch(
+      /page must be at most 101/,
     );
+    expect(rejection(() => parseListQuery({ page: '100000000' })).message).toMatch(/page must be at most/);
   });
 
   it('reads and checks the filters', () => {

@@ -97,8 +97,18 @@ export function toPostChanges(b: UpdatePostBody): PostChanges {
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
-/** Deep offsets are slow and useless to people; past this a client should narrow the filter. */
-export const MAX_PAGE = 1_000_000;
+/**
+ * Most rows a page may skip ((page - 1) × limit). Deep offsets cost a scan of every skipped row and
+ * are useless to people; past this a client narrows the list with `tag` or `user_id`.
+ */
+export const MAX_OFFSET = 10_000;
+/** The deepest page a limit reaches. */
+export const maxPageOf = (limit: number): number => Math.floor(MAX_OFFSET / limit) + 1;
+/**
+ * Totals are counted up to this many rows (every row any page can reach); a larger total is
+ * reported as this number, so one list request never counts more than about ten thousand rows.
+ */
+export const MAX_COUNTED_TOTAL = MAX_OFFSET + MAX_PAGE_SIZE;
 
 export interface ListQuery {
   page: number;
@@ -125,10 +135,13 @@ function positiveInteger(raw: unknown, name: string, fallback: number): number {
  */
 export function parseListQuery(query: Record<string, unknown>): ListQuery {
   const page = positiveInteger(query.page, 'page', 1);
-  if (page > MAX_PAGE) {
-    throw badRequest(`page must be at most ${MAX_PAGE}`, { details: { field: 'page' } });
-  }
   const limit = Math.min(positiveInteger(query.limit, 'limit', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
+  if (page > maxPageOf(limit)) {
+    throw badRequest(
+      `page must be at most ${maxPageOf(limit)} for limit ${limit}: at most ${MAX_OFFSET} posts are skipped; filter by tag or user_id to reach older ones`,
+      { details: { field: 'page' } },
+    );
+  }
   const result: ListQuery = { page, limit };
 
   if (query.tag !== undefined) {

@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
-import { startOutboxPipeline, type OutboxPipeline } from '@mpb/kafka';
+import { startOutboxPipeline, type OutboxLimits, type OutboxPipeline } from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
 
 export type EventPipeline = OutboxPipeline;
 
-export interface EventPipelineOptions {
+/** Limits and retention default to values that fit a default broker (`outboxLimitsOf(config)` in main.ts). */
+export interface EventPipelineOptions extends OutboxLimits {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
@@ -18,6 +19,6 @@ export interface EventPipelineOptions {
 /** The topics posts publishes to. */
 export const POSTS_TOPICS = [Topics.posts];
 
-/** Creates posts' topics, connects the producer and starts relaying the outbox to Kafka. */
+/** Starts relaying the outbox; posts' topics and the producer's connection follow in the background. */
 export const startEventPipeline = ({ metrics, ...o }: EventPipelineOptions): Promise<EventPipeline> =>
   startOutboxPipeline({ ...o, registry: metrics.registry, topics: POSTS_TOPICS });

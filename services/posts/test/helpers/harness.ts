@@ -64,6 +64,8 @@ export interface StartOptions {
   /** Metrics' gRPC address; by default a port nothing listens on. */
   metricsAddr?: string;
   metricsDeadlineMs?: number;
+  /** Kafka's address; by default the local broker. The service does not wait for another one. */
+  kafkaBrokers?: string;
 }
 
 /** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
@@ -73,6 +75,7 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     AUTH_GRPC_ADDR: revocationFeed.address,
     METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
     ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
+    ...(o.kafkaBrokers ? { KAFKA_BROKERS: o.kafkaBrokers } : {}),
   });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const metrics = createMetrics('posts');
@@ -90,6 +93,8 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     logger: createLogger({ service: 'posts', level: 'silent' }),
     metrics,
   });
+  // The local broker answers: wait for the connection the service makes in the background.
+  if (!o.kafkaBrokers) await events.producer.whenConnected();
   const readiness = readinessChecks({
     knex,
     events,
