@@ -10,7 +10,13 @@ import {
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadMetricsConfigOrExit } from './config';
-import { createApiContext, createCounterCache, createCounterFolder, type ApiContext } from './context';
+import {
+  createApiContext,
+  createCounterCache,
+  createCounterFolder,
+  resetUnpublished,
+  type ApiContext,
+} from './context';
 import { SERVICE_NAME } from './domain/metrics-service';
 import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
 import { startMetricEventsProducer, type MetricEventsProducer } from './events/producer';
@@ -76,14 +82,6 @@ async function main(): Promise<void> {
         })
       : undefined;
     if (runsApi) {
-      // Before serving: a process killed between a Redis change and its publish (this one, or another
-      // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
-      // every view epoch and every likers hash; both converge from PostgreSQL and the consumer.
-      const reset = await cache.resetUnpublished();
-      logger.info(
-        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers },
-        'redis counters not backed by a published event reset',
-      );
       const events = await startMetricEventsProducer({
         kafka,
         topic: config.METRICS_TOPIC,
@@ -94,6 +92,15 @@ async function main(): Promise<void> {
         ...createApiContext({ settings: config, knex, redis, cache, posts: posts!, events, logger }),
         events,
       };
+      // Before serving: a process killed between a Redis change and its publish (this one, or another
+      // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
+      // every view epoch; recent like entries are published again (decisions acknowledged but not
+      // folded yet stay, so no answer is decided on PostgreSQL's older rows), older likers are dropped.
+      const reset = await resetUnpublished(cache, api.service);
+      logger.info(
+        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers, likers_confirmed: reset.confirmed },
+        'redis counters not backed by a published event reset',
+      );
     }
 
     const consumers: EventConsumer[] = [];
