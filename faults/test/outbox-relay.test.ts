@@ -1,5 +1,5 @@
 import { faultWorld, underLoad } from './scenario';
-import { api, control, createPost, db, eventually, readTopic } from './support';
+import { api, control, db, eventually, readTopic, setUpPost } from './support';
 import { badOutcomes, report, verifyConsistency } from './verify';
 
 /** packages/kafka FAILPOINT_EXIT_CODE: the relay's process exits with it at the failpoint. */
@@ -10,7 +10,7 @@ describe('fault: the outbox relay is killed between publishing and marking publi
 
   it('publishes post.deleted again after restart, and its effects are applied exactly once', async () => {
     // A post with comments, likes and views, all folded before the fault.
-    const doomed = await createPost(world().author, 'Doomed post');
+    const doomed = await setUpPost(world().author, 'Doomed post');
     const commentIds: number[] = [];
     for (const u of world().vus.slice(0, 3)) {
       const c = await api('POST', '/api/comments', {
