@@ -302,13 +302,19 @@ export class RedisCounterCache implements CounterCache {
     recentSeq: number,
     confirm: ConfirmLikers,
   ): Promise<Set<string>> {
+    // Only hashes with a recent sequence are read whole.
+    const tops = await this.pipeline((p) => {
+      for (const key of keys) p.hget(key, '#seq');
+    });
+    const recent = keys.filter((_, i) => Number(tops[i] ?? 0) > recentSeq);
+    if (recent.length === 0) return new Set();
     const hashes = (await this.pipeline((p) => {
-      for (const key of keys) p.hgetall(key);
+      for (const key of recent) p.hgetall(key);
     })) as Array<Record<string, string>>;
     const kept = new Set<string>();
     await Promise.all(
       hashes.map(async (hash, i) => {
-        const key = keys[i]!;
+        const key = recent[i]!;
         if (Number(hash['#seq'] ?? 0) <= recentSeq) return;
         const postId = Number(key.slice(this.o.prefix.length + 1, key.lastIndexOf('}')));
         const entries: LikerEntry[] = [];
