@@ -1,4 +1,4 @@
-import { createPost, gatewayUrl, newUser, sleep, type User } from './support';
+import { gatewayUrl, newUser, setUpPost, sleep, type User } from './support';
 
 /** Longest a request may take before it counts as a hang (the gateway's upstream timeout is 4 s). */
 export const ANSWER_BOUND_MS = 6000;
@@ -44,10 +44,12 @@ export interface World {
 
 /** An author with `posts` fresh posts and `vus` readers; fresh per test file, so totals start at 0. */
 export async function makeWorld(posts = 3, vus = 5): Promise<World> {
-  const users = await Promise.all(Array.from({ length: vus + 1 }, () => newUser()));
+  // One after another: six bcrypt hashes at once can outlast the gateway's upstream timeout on a busy machine.
+  const users: User[] = [];
+  for (let i = 0; i <= vus; i++) users.push(await newUser());
   const author = users[0]!;
   const targets: number[] = [];
-  for (let i = 0; i < posts; i++) targets.push(await createPost(author));
+  for (let i = 0; i < posts; i++) targets.push(await setUpPost(author));
   return { author, targets, vus: users.slice(1) };
 }
 

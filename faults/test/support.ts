@@ -63,16 +63,59 @@ export interface User {
   token: string;
 }
 
+/** A clear answer that the upstream was busy or away: a setup request may try again. */
+const isClearBusy = (res: ApiResponse): boolean =>
+  [502, 503, 504].includes(res.status) && typeof res.body?.error === 'string';
+
+/**
+ * A test's setup (its users and posts, before any fault) is not what it checks: on a saturated machine
+ * auth's bcrypt can outlast the gateway's upstream timeout (a clear 504). Such an answer is tried again
+ * a few times, each register with a fresh name (the timed-out one may have been created).
+ */
+async function setUpWithRetry(make: () => Promise<ApiResponse>, ok: number, what: string) {
+  let res: ApiResponse | undefined;
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    res = await make();
+    if (res.status === ok || !isClearBusy(res)) break;
+    await sleep(500 * attempt);
+  }
+  if (res!.status !== ok) throw new Error(`${what}: ${res!.status} ${JSON.stringify(res!.body)}`);
+  return res!;
+}
+
 export async function newUser(): Promise<User> {
-  const username = uniq('fault_');
   const password = `pw-${randomBytes(6).toString('hex')}`;
-  const reg = await api('POST', '/api/auth/register', {
-    body: { name: 'Fault User', username, email: `${username}@example.test`, password },
-  });
-  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-  const login = await api('POST', '/api/auth/login', { body: { username, password } });
-  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+  let username = '';
+  await setUpWithRetry(
+    () => {
+      username = uniq('fault_');
+      return api('POST', '/api/auth/register', {
+        body: { name: 'Fault User', username, email: `${username}@example.test`, password },
+      });
+    },
+    201,
+    'register',
+  );
+  const login = await setUpWithRetry(
+    () => api('POST', '/api/auth/login', { body: { username, password } }),
+    200,
+    'login',
+  );
   return { id: login.body.user.id as number, token: login.body.token as string };
+}
+
+/** A post for a test's setup; clear busy answers are tried again (see setUpWithRetry). */
+export async function setUpPost(user: User, title = 'Fault target'): Promise<number> {
+  const res = await setUpWithRetry(
+    () =>
+      api('POST', '/api/posts', {
+        token: user.token,
+        body: { title, description: 'A post the fault tests read, like and comment under load.' },
+      }),
+    201,
+    'create post',
+  );
+  return res.body.id as number;
 }
 
 export async function createPost(user: User, title = 'Fault target'): Promise<number> {

@@ -17,7 +17,8 @@ const describeOutcome = (o: Outcome): string =>
 
 /**
  * Every answer was either the right one or a clear error: no hang past the bound, no reset, no non-JSON
- * 5xx, no lie. `allowRefused`: a refused connection is expected only while the gateway itself is down.
+ * 5xx, no lie. `allowRefused`: a refused connection is expected only while the gateway itself is down,
+ * so only a request sent inside one of these windows may meet one.
  */
 export function badOutcomes(outcomes: Outcome[], allowRefused: FaultWindow[] = []): string[] {
   return outcomes

@@ -13,9 +13,9 @@ import {
 } from '@mpb/service-kit';
 import { jwksUrlOf, type MetricsConfig } from './config';
 import { PgCounterStore, PgFoldLedger } from './data/counter-repository';
-import { RedisCounterCache } from './data/redis-counter-cache';
+import { RedisCounterCache, type ResetOutcome } from './data/redis-counter-cache';
 import { CounterFolder } from './domain/folding';
-import { MetricsService } from './domain/metrics-service';
+import { CONFIRM_WINDOW_MS, MetricsService } from './domain/metrics-service';
 import type { EventPublisher, PostDirectory } from './domain/ports';
 
 export type MetricsSettings = Pick<
@@ -34,6 +34,23 @@ export function createCounterCache(redis: Redis, settings: MetricsSettings): Red
     redis,
     prefix: settings.METRICS_REDIS_PREFIX,
     deletedTtlSeconds: settings.DELETED_POST_TTL_SECONDS,
+  });
+}
+
+/**
+ * Before a process serves the API: nothing left in Redis without a published event behind it. View
+ * epochs are forgotten; like entries of the last CONFIRM_WINDOW_MS are published again and kept (so
+ * decisions acknowledged but not folded yet are not lost to a reload from PostgreSQL); older likers
+ * are dropped and reloaded on next use.
+ */
+export function resetUnpublished(
+  cache: RedisCounterCache,
+  service: MetricsService,
+  recentMs = CONFIRM_WINDOW_MS,
+): Promise<ResetOutcome> {
+  return cache.resetUnpublished({
+    recentMs,
+    confirm: (postId, entries, likes) => service.confirmLikers(postId, entries, likes),
   });
 }
 

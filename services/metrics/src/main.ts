@@ -11,7 +11,13 @@ import {
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadMetricsConfigOrExit } from './config';
-import { createApiContext, createCounterCache, createCounterFolder, type ApiContext } from './context';
+import {
+  createApiContext,
+  createCounterCache,
+  createCounterFolder,
+  resetUnpublished,
+  type ApiContext,
+} from './context';
 import { SERVICE_NAME } from './domain/metrics-service';
 import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
 import { startMetricEventsProducer, type MetricEventsProducer } from './events/producer';
@@ -79,14 +85,6 @@ async function main(): Promise<void> {
     // Revoked sessions from auth, held in memory: a token check never waits on the network.
     const revocations = runsApi ? await followSessionRevocations(config.AUTH_GRPC_ADDR, logger) : undefined;
     if (runsApi) {
-      // Before serving: a process killed between a Redis change and its publish (this one, or another
-      // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
-      // every view epoch and every likers hash; both converge from PostgreSQL and the consumer.
-      const reset = await cache.resetUnpublished();
-      logger.info(
-        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers },
-        'redis counters not backed by a published event reset',
-      );
       const events = await startMetricEventsProducer({
         kafka,
         topic: config.METRICS_TOPIC,
@@ -105,6 +103,15 @@ async function main(): Promise<void> {
         }),
         events,
       };
+      // Before serving: a process killed between a Redis change and its publish (this one, or another
+      // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
+      // every view epoch; recent like entries are published again (decisions acknowledged but not
+      // folded yet stay, so no answer is decided on PostgreSQL's older rows), older likers are dropped.
+      const reset = await resetUnpublished(cache, api.service);
+      logger.info(
+        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers, likers_confirmed: reset.confirmed },
+        'redis counters not backed by a published event reset',
+      );
     }
 
     const consumers: EventConsumer[] = [];

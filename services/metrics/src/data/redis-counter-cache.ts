@@ -57,7 +57,15 @@ export interface ResetOutcome {
   epochs: number;
   /** `likers` hashes dropped. */
   likers: number;
+  /** `likers` hashes kept because their recent entries were published again. */
+  confirmed: number;
 }
+
+/**
+ * Publishes a post's recent liker entries again, each with its own sequence (a no-op for the consumer
+ * when it already folded them); resolves true once Kafka acknowledged all of them.
+ */
+export type ConfirmLikers = (postId: number, entries: LikerEntry[], likes: number) => Promise<boolean>;
 
 export interface RedisCounterCacheOptions {
   redis: Redis;
@@ -278,15 +286,21 @@ export class RedisCounterCache implements CounterCache {
   }
 
   /**
-   * At the start of a process that serves the API: forgets what Redis may hold without a published
-   * event behind it (a view or a like decision of a process killed before its publish). Every view
-   * epoch is removed (the next view opens a new one; views of the old epoch that were published show
-   * through the snapshots once folded) and every likers hash is dropped (reloaded from PostgreSQL on
-   * next use). SCAN in steps of RESET_SCAN_COUNT keys, one pipeline per step, so Redis is never
-   * blocked; keys of other prefixes are never touched.
+   * At the start of a process that serves the API: leaves nothing in Redis without a published event
+   * behind it (a view or a like decision of a process killed before its publish). Every view epoch is
+   * removed (the next view opens a new one; views of the old epoch that were published show through
+   * the snapshots once folded). A likers hash with a sequence from the last `recentMs` (by the Redis
+   * clock, which sequences come from) may hold decisions that were acknowledged but not folded yet, which PostgreSQL does
+   * not know: its entries newer than that are published again through `confirm` (an entry no event
+   * backs becomes backed, one already published changes nothing) and the hash is kept. Any other
+   * likers hash, and one whose confirmation failed, is dropped (reloaded from PostgreSQL on next use).
+   * SCAN in steps of RESET_SCAN_COUNT keys, one pipeline per step, so Redis is never blocked; keys of
+   * other prefixes are never touched.
    */
-  async resetUnpublished(): Promise<ResetOutcome> {
-    const outcome: ResetOutcome = { epochs: 0, likers: 0 };
+  async resetUnpublished(o: { recentMs?: number; confirm?: ConfirmLikers } = {}): Promise<ResetOutcome> {
+    const outcome: ResetOutcome = { epochs: 0, likers: 0, confirmed: 0 };
+    const [seconds, micros] = await this.run(() => this.redis.time());
+    const recentSeq = Number(seconds) * 1_000_000 + Number(micros) - (o.recentMs ?? 0) * 1000;
     const pattern = `${this.o.prefix}{*}:*`;
     let cursor = '0';
     do {
@@ -295,7 +309,12 @@ export class RedisCounterCache implements CounterCache {
       );
       cursor = next;
       const counts = keys.filter((key) => key.endsWith('}:counts'));
-      const likers = keys.filter((key) => key.endsWith('}:likers'));
+      let likers = keys.filter((key) => key.endsWith('}:likers'));
+      if (o.confirm && likers.length > 0) {
+        const kept = await this.confirmRecent(likers, recentSeq, o.confirm);
+        outcome.confirmed += kept.size;
+        likers = likers.filter((key) => !kept.has(key));
+      }
       if (counts.length + likers.length === 0) continue;
       // One command per key: the keys of different posts may live on different cluster slots.
       const replies = await this.pipeline((p) => {
@@ -309,6 +328,40 @@ export class RedisCounterCache implements CounterCache {
       });
     } while (cursor !== '0');
     return outcome;
+  }
+
+  /** The likers hashes (of `keys`) whose recent entries were published again: they are kept. */
+  private async confirmRecent(
+    keys: string[],
+    recentSeq: number,
+    confirm: ConfirmLikers,
+  ): Promise<Set<string>> {
+    // Only hashes with a recent sequence are read whole.
+    const tops = await this.pipeline((p) => {
+      for (const key of keys) p.hget(key, '#seq');
+    });
+    const recent = keys.filter((_, i) => Number(tops[i] ?? 0) > recentSeq);
+    if (recent.length === 0) return new Set();
+    const hashes = (await this.pipeline((p) => {
+      for (const key of recent) p.hgetall(key);
+    })) as Array<Record<string, string>>;
+    const kept = new Set<string>();
+    await Promise.all(
+      hashes.map(async (hash, i) => {
+        const key = recent[i]!;
+        if (Number(hash['#seq'] ?? 0) <= recentSeq) return;
+        const postId = Number(key.slice(this.o.prefix.length + 1, key.lastIndexOf('}')));
+        const entries: LikerEntry[] = [];
+        for (const [field, value] of Object.entries(hash)) {
+          if (field.startsWith('#')) continue;
+          const seq = Number(value);
+          if (Math.abs(seq) > recentSeq)
+            entries.push({ userId: Number(field), liked: seq > 0, seq: Math.abs(seq) });
+        }
+        if (await confirm(postId, entries, Number(hash['#n'] ?? 0)).catch(() => false)) kept.add(key);
+      }),
+    );
+    return kept;
   }
 
   private queueSnapshot(p: ChainableCommander, postId: number, s: Snapshot, viewerId: number): void {

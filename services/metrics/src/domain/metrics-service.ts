@@ -11,6 +11,7 @@ import {
   type EventPublisher,
   type Gone,
   type LikeDecision,
+  type LikerEntry,
   type PostDirectory,
 } from './ports';
 
@@ -40,6 +41,12 @@ const LOAD_ATTEMPTS = 3;
 
 /** How long a request waits for Kafka's acknowledgement by default (METRICS_PUBLISH_TIMEOUT_MS). */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 2500;
+
+/**
+ * The start-up reset publishes again the like entries of this last span (see confirmLikers): longer
+ * than a decision's event can stay unfolded (the consumer's lag) or a take-back stay unpublished.
+ */
+export const CONFIRM_WINDOW_MS = 5 * 60_000;
 
 /** Attempts to publish the take-back of a decision whose publish failed, and the first wait between them. */
 const TAKE_BACK_ATTEMPTS = 5;
@@ -266,6 +273,33 @@ export class MetricsService {
     })();
     this.background.add(publishing);
     void publishing.finally(() => this.background.delete(publishing));
+  }
+
+  /**
+   * For the start-up reset: publishes a post's recent liker entries again, each as the decision it
+   * records with its own sequence. The consumer applies a decision only over a lower sequence, so an
+   * entry already folded changes nothing; one acknowledged but not folded yet is folded once; one whose
+   * publish never happened (a process killed between its Redis change and its publish, whose client got
+   * no answer or a 5xx) becomes backed. Redis can then keep the post's likers instead of reloading them
+   * from PostgreSQL, which lacks every decision not folded yet: a decision taken on such a reload could
+   * answer "already liked" to a client whose unlike was acknowledged a moment before. True once Kafka
+   * acknowledged every entry.
+   */
+  async confirmLikers(postId: number, entries: LikerEntry[], likes: number): Promise<boolean> {
+    try {
+      await Promise.all(
+        entries.map((e) =>
+          this.publish(likeEvent(e.liked, { post_id: postId, user_id: e.userId, seq: e.seq, likes }, {})),
+        ),
+      );
+      return true;
+    } catch (err) {
+      this.d.logger.warn(
+        { post_id: postId, err: String(err) },
+        'could not publish recent like decisions again; likers dropped for a reload',
+      );
+      return false;
+    }
   }
 
   /** Resolves once every take-back started so far was published or given up (tests, shutdown). */
