@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { apiAt, newUser, serviceUrl, uniq, type TestUser } from './client';
+import { apiAt, newUser, servicePorts, serviceUrl, uniq, type TestUser } from './client';
 
 /**
  * The outside audit's gateway findings, re-run against a gateway of this test's own (the built
@@ -114,6 +114,7 @@ describe('gateway hardening, on a gateway of its own in front of the real servic
         METRICS_PORT: String(await freePort()),
         REDIS_URL: process.env.E2E_REDIS_URL ?? 'redis://127.0.0.1:6379/2',
         AUTH_URL: serviceUrl('auth'),
+        AUTH_GRPC_ADDR: `127.0.0.1:${servicePorts().auth?.grpc}`,
         POSTS_URL: serviceUrl('posts'),
         COMMENTS_URL: serviceUrl('comments'),
         METRICS_URL: serviceUrl('metrics'),
