@@ -63,7 +63,7 @@ check_port() {
 
 # health cid: healthy | unhealthy | starting | exited:<code> | running (no health check)
 health() {
-  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else if .State.Running}}running{{else}}exited:{{.State.ExitCode}}{{end}}' "$1" 2>/dev/null || echo gone
+  docker inspect -f '{{if not .State.Running}}exited:{{.State.ExitCode}}{{else if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}' "$1" 2>/dev/null || echo gone
 }
 
 wait_healthy() {

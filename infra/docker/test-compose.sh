@@ -11,7 +11,7 @@ source "$HERE/../local/bootstrap.sh"
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-mpb}
 # The suite registers and logs in far more than 20 times a minute from one address.
 export RATE_LIMIT_AUTH_MAX=${RATE_LIMIT_AUTH_MAX:-10000}
-SKIP=${E2E_COMPOSE_SKIP:-attack-identity|attack-tokens|token-attacks|events|posts-comments|tracing}
+SKIP=${E2E_COMPOSE_SKIP:-attachments|attack-identity|attack-limits|attack-tokens|events|observability|posts-comments|token-attacks|tracing}
 OUT=$MPB_LOCAL_DIR/compose-test
 mkdir -p "$OUT"
 passed=0 failed=0

@@ -170,6 +170,8 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
 
   const options = {
     target: o.upstream.url,
+    // Per request: the next replica's address when the upstream's name resolves to several.
+    router: () => o.upstream.pick(),
     changeOrigin: true,
     xfwd: true,
     proxyTimeout: o.timeoutMs,
