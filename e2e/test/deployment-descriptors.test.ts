@@ -195,6 +195,16 @@ describe('infra/k8s', () => {
   );
 
   it.each(SERVICES.filter((s) => s !== 'gateway'))(
+    'gives %s a headless Service, so callers balance over its pods themselves',
+    (service) => {
+      const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === service);
+      // One ClusterIP would give grpc-js (and the gateway's keep-alive pool) a single address.
+      expect(svc?.spec.clusterIP).toBe('None');
+      expect(svc?.spec.selector).toEqual({ app: service });
+    },
+  );
+
+  it.each(SERVICES.filter((s) => s !== 'gateway'))(
     'migrates %s with a Job running its migrate entry point',
     (service) => {
       const job = docs.find((d) => d.kind === 'Job' && d.metadata.name === `${service}-migrate`);
