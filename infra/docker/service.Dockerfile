@@ -1,8 +1,8 @@
 # One image recipe for every service: build the monorepo slice, then ship production deps only.
 #   docker build -f infra/docker/service.Dockerfile --build-arg SERVICE=auth -t mpb/auth:local .
-# Everything before `ARG SERVICE` is the same for the six services, so the build cache serves it
-# once: dependencies are fetched from the lockfile alone (source edits do not refetch them) and
-# every service is compiled in that shared stage.
+# The build stage is the same for the six services, so the build cache serves it once: dependencies
+# are fetched from the lockfile alone (source edits do not refetch them), every service is compiled
+# and deployed there; each image then copies its own service's folder.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -24,13 +24,16 @@ COPY packages ./packages
 COPY services ./services
 RUN pnpm install --offline --frozen-lockfile --filter "./packages/**" --filter "./services/**" \
  && pnpm exec turbo run build --filter "./services/*" --output-logs=errors-only
-ARG SERVICE
-RUN test -n "${SERVICE}" && pnpm deploy --legacy --filter "@mpb/${SERVICE}" --prod /out
+RUN for dir in services/*/; do \
+      s=$(basename "$dir"); pnpm deploy --legacy --filter "@mpb/$s" --prod "/out/$s" >/dev/null || exit 1; \
+    done
 
 FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
 ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app
-COPY --from=build --chown=node:node /out ./
+COPY --from=build --chown=node:node /out/${SERVICE} ./
+RUN test -f dist/src/main.js
 USER node
 # Every service answers /livez on HTTP_PORT (3000 in containers).
 ENV HTTP_PORT=3000
