@@ -54,7 +54,9 @@ replicas_json >"$OUT/replicas.json"
 checker snapshot /out/replicas.json >"$OUT/baseline.json" || echo '{}' >"$OUT/baseline.json"
 
 t=$SECONDS
-E2E_GATEWAY_URL=http://127.0.0.1:8080 NODE_ENV=test nice -n 10 pnpm_ exec jest --selectProjects @mpb/e2e \
+# pnpm_ is a shell function, which nice cannot run.
+if command -v pnpm >/dev/null 2>&1 && pnpm --version >/dev/null 2>&1; then PNPM=(pnpm); else PNPM=(corepack pnpm); fi
+E2E_GATEWAY_URL=http://127.0.0.1:8080 NODE_ENV=test nice -n 10 "${PNPM[@]}" exec jest --selectProjects @mpb/e2e \
   --testPathIgnorePatterns "e2e/test/($SKIP)\\.test\\.ts" --json --outputFile="$OUT/jest.json" \
   >"$OUT/jest.log" 2>&1
 tail -n 40 "$OUT/jest.log" >&2
