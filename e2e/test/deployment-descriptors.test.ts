@@ -3,9 +3,9 @@ import path from 'node:path';
 import type Joi from 'joi';
 import { parse, parseAllDocuments } from 'yaml';
 
-// Docker is absent on our machines, so docker-compose.yml and infra/k8s are checked statically:
-// they parse, name every service, and give each one an environment its own config accepts in
-// production mode, with ports and probe paths that match the code.
+// docker-compose.yml and infra/k8s are checked statically here: they parse, name every service, and
+// give each one an environment its own config accepts in production mode, with ports and probe paths
+// that match the code. `npm run test:compose` runs the compose file for real.
 
 const ROOT = path.resolve(__dirname, '../..');
 const SERVICES = readdirSync(path.join(ROOT, 'services')).filter((s) =>
@@ -43,22 +43,31 @@ const interpolate = (v: unknown): string =>
 
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    name?: string;
     services: Record<
       string,
       {
+        image?: string;
         build?: { args?: Record<string, string> };
         environment?: Record<string, unknown>;
         ports?: string[];
         healthcheck?: unknown;
+        deploy?: { replicas?: number };
+        depends_on?: Record<string, { condition: string }>;
       }
     >;
   };
+  const infraSh = readFileSync(path.join(ROOT, 'infra/local/infra.sh'), 'utf8');
+  const pinned = (key: string) => new RegExp(`^${key}=(.+)$`, 'm').exec(infraSh)?.[1];
 
-  it('has the infrastructure: Kafka in KRaft mode, PostgreSQL, Redis, MinIO with its bucket', () => {
+  it('has the infrastructure: Kafka in KRaft mode, PostgreSQL, Redis, s3proxy with its bucket', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['kafka', 'postgres', 'redis', 'minio', 'minio-bucket']),
+      expect.arrayContaining(['kafka', 'postgres', 'redis', 's3proxy', 's3-bucket']),
     );
     expect(compose.services.kafka?.environment?.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    // Consumer groups of two replicas split partitions only when a topic has at least two.
+    expect(Number(compose.services.kafka?.environment?.KAFKA_NUM_PARTITIONS)).toBeGreaterThanOrEqual(2);
+    expect(compose.services.kafka?.environment?.CLUSTER_ID).toMatch(/^[A-Za-z0-9_-]{22}$/);
     const sql = readFileSync(path.join(ROOT, 'infra/docker/postgres/create-databases.sql'), 'utf8');
     for (const s of SERVICES.filter((x) => x !== 'gateway'))
       expect(sql).toContain(`CREATE DATABASE mpb_${s};`);
@@ -76,10 +85,10 @@ describe('docker-compose.yml', () => {
     checkEnv(service, env);
   });
 
-  it('publishes a host port for the gateway only, so every other service scales with --scale', () => {
+  it('publishes the gateway on the loopback only, and nothing else, so every other service scales', () => {
     for (const [name, s] of Object.entries(compose.services)) {
-      if (name === 'gateway') expect(s.ports).toEqual(['8080:3000']);
-      else if (SERVICES.includes(name)) expect(s.ports).toBeUndefined();
+      if (name === 'gateway') expect(s.ports).toEqual(['127.0.0.1:8080:3000']);
+      else expect({ name, ports: s.ports }).toEqual({ name, ports: undefined });
     }
   });
 
@@ -87,6 +96,50 @@ describe('docker-compose.yml', () => {
     expect(compose.services.posts!.environment?.GATEWAY_TRUST_PROXY).toBe(
       compose.services.gateway!.environment?.TRUST_PROXY,
     );
+  });
+
+  it('runs two replicas of every backend service and one gateway', () => {
+    for (const s of SERVICES)
+      expect({ s, replicas: compose.services[s]!.deploy?.replicas }).toEqual({
+        s,
+        replicas: s === 'gateway' ? 1 : 2,
+      });
+  });
+
+  it('works with docker-compose 1.29 too: no top-level name key', () => {
+    expect(compose.name).toBeUndefined();
+  });
+
+  it('pins every image, with the versions infra/local runs and the offline build provides', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect({ name, image: s.image }).toEqual({
+        name,
+        image: expect.stringMatching(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/),
+      });
+      expect(s.image).not.toMatch(/:latest$/);
+    }
+    for (const s of SERVICES) expect(compose.services[s]!.image).toBe(`mpb/${s}:local`);
+    expect(compose.services.kafka!.image).toBe(`apache/kafka:${pinned('KAFKA_VERSION')}`);
+    expect(compose.services.s3proxy!.image).toBe(`andrewgaul/s3proxy:s3proxy-${pinned('S3PROXY_VERSION')}`);
+    const offline = readFileSync(path.join(ROOT, 'infra/docker/images-offline.sh'), 'utf8');
+    for (const image of [
+      'postgres:15',
+      'redis:7',
+      'apache/kafka:$KAFKA_VERSION',
+      'andrewgaul/s3proxy:s3proxy-$S3PROXY_VERSION',
+    ])
+      expect(offline).toContain(`_IMAGE=${image}\n`);
+    expect(compose.services.postgres!.image).toBe('postgres:15');
+    expect(compose.services.redis!.image).toBe('redis:7');
+  });
+
+  it('creates the bucket attachments uses, on the S3 server it uses, before attachments starts', () => {
+    const bucket = compose.services['s3-bucket']!;
+    const att = compose.services.attachments!;
+    expect(bucket.environment?.S3_BUCKET).toBe(att.environment?.S3_BUCKET);
+    expect(bucket.environment?.S3_ENDPOINT).toBe(att.environment?.S3_ENDPOINT);
+    expect(att.environment?.S3_ENDPOINT).toBe('http://s3proxy:80');
+    expect(att.depends_on?.['s3-bucket']?.condition).toBe('service_completed_successfully');
   });
 
   it('points the gateway at every service it routes to', () => {
@@ -156,6 +209,16 @@ describe('infra/k8s', () => {
     expect(envOf('posts').GATEWAY_TRUST_PROXY).toBeDefined();
     expect(envOf('posts').GATEWAY_TRUST_PROXY).toBe(envOf('gateway').TRUST_PROXY);
   });
+
+  it.each(SERVICES.filter((s) => s !== 'gateway'))(
+    'gives %s a headless Service, so callers balance over its pods themselves',
+    (service) => {
+      const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === service);
+      // One ClusterIP would give grpc-js (and the gateway's keep-alive pool) a single address.
+      expect(svc?.spec.clusterIP).toBe('None');
+      expect(svc?.spec.selector).toEqual({ app: service });
+    },
+  );
 
   it.each(SERVICES.filter((s) => s !== 'gateway'))(
     'migrates %s with a Job running its migrate entry point',

@@ -204,6 +204,8 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     // The path goes out as req.url, which the gateway made canonical: http-proxy would otherwise
     // parse it again with Node's legacy parser (`\` becomes `/`, `'` becomes `%27`).
     toProxy: true,
+    // Per request: the next replica's address when the upstream's name resolves to several.
+    router: () => o.upstream.pick(),
     changeOrigin: true,
     xfwd: true,
     proxyTimeout: o.timeoutMs,
@@ -247,6 +249,8 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
     }
     proxyServer.web(req, res, {
       ...options,
+      // server.web skips http-proxy-middleware's router: the replica is picked here.
+      target: o.upstream.pick(),
       agent: o.upstream.agent,
       ...(body ? { buffer: Readable.from([body]) } : {}),
     });
