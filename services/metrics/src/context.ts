@@ -71,8 +71,6 @@ export function createApiContext(d: {
   logger: Logger;
   /** Where the verifier gets auth's public keys; auth's JWKS endpoint unless a test hands its own. */
   loadKeys?: () => Promise<Jwk[]>;
-  /** Waits until PostgreSQL has every published metric event before likers are copied from it. */
-  foldBarrier?: () => Promise<void>;
 }): ApiContext {
   const verifier = createTokenVerifier({
     loadKeys: d.loadKeys ?? jwksFromUrl(jwksUrlOf(d.settings.AUTH_URL, JWKS_PATH)),
@@ -89,7 +87,6 @@ export function createApiContext(d: {
     logger: d.logger.child({ component: 'metrics-service' }),
     publishTimeoutMs: d.settings.METRICS_PUBLISH_TIMEOUT_MS,
     viewDedupSeconds: d.settings.VIEW_DEDUP_SECONDS,
-    foldBarrier: d.foldBarrier,
   });
   return { service, verifier };
 }

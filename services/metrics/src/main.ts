@@ -18,7 +18,6 @@ import {
   resetUnpublished,
   type ApiContext,
 } from './context';
-import { appliedOffsets, FOLD_WAIT_MS, foldBarrier } from './data/fold-barrier';
 import { SERVICE_NAME } from './domain/metrics-service';
 import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
 import { startMetricEventsProducer, type MetricEventsProducer } from './events/producer';
@@ -101,11 +100,6 @@ async function main(): Promise<void> {
           posts: posts!,
           events,
           logger,
-          foldBarrier: foldBarrier({
-            ends: () => kafka.topicEnds(kafka.topic(config.METRICS_TOPIC)),
-            applied: appliedOffsets(knex, kafka.topic(config.METRICS_TOPIC)),
-            timeoutMs: FOLD_WAIT_MS,
-          }),
         }),
         events,
       };

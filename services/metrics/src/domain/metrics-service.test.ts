@@ -111,12 +111,7 @@ class FakeStore implements CounterStore {
 }
 
 function setUp(
-  o: {
-    publish?: EventPublisher['publish'];
-    publishTimeoutMs?: number;
-    viewDedupSeconds?: number;
-    foldBarrier?: () => Promise<void>;
-  } = {},
+  o: { publish?: EventPublisher['publish']; publishTimeoutMs?: number; viewDedupSeconds?: number } = {},
 ) {
   const cache = new FakeCache();
   const store = new FakeStore();
@@ -137,7 +132,6 @@ function setUp(
     publishTimeoutMs: o.publishTimeoutMs,
     takeBackBackoffMs: 1,
     viewDedupSeconds: o.viewDedupSeconds,
-    foldBarrier: o.foldBarrier,
   });
   return { cache, store, published, service };
 }
@@ -233,28 +227,6 @@ describe('MetricsService', () => {
     expect(results).toEqual([{ likes: 3 }, { likes: 3 }]);
     expect(store.likerPages).toBe(3);
     expect(cache.merged).toHaveLength(2 * 2000 + 3);
-  });
-
-  it('copies likers from PostgreSQL only once the folds have caught up with Kafka', async () => {
-    let caughtUp!: () => void;
-    const barrier = new Promise<void>((resolve) => {
-      caughtUp = resolve;
-    });
-    const { service, store } = setUp({ foldBarrier: () => barrier });
-    const liked = service.like(9, 1);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(store.likerPages).toBe(0);
-    caughtUp();
-    await expect(liked).resolves.toEqual({ likes: 3 });
-    expect(store.likerPages).toBe(3);
-  });
-
-  it('still copies the likers when the folds cannot be seen to catch up (likes stay available)', async () => {
-    const { service, store } = setUp({
-      foldBarrier: async () => Promise.reject(new Error('consumer behind')),
-    });
-    await expect(service.like(9, 1)).resolves.toEqual({ likes: 3 });
-    expect(store.likerPages).toBe(3);
   });
 
   it('takes a like back with a newer decision, published until Kafka takes it', async () => {

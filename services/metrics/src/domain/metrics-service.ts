@@ -78,13 +78,6 @@ export interface MetricsServiceDeps {
    * every view. Default 0 here, so a test states the window it relies on; the config's default is 1800.
    */
   viewDedupSeconds?: number;
-  /**
-   * Resolves once PostgreSQL has folded every metric event published so far (rejects when it cannot
-   * tell in time). Likers are copied from PostgreSQL after it, so a reload after Redis lost them does
-   * not decide on rows older than decisions already answered while the consumer keeps up (when it
-   * rejects, the copy goes ahead as before). Absent: copied at once.
-   */
-  foldBarrier?: () => Promise<void>;
 }
 
 /** The counts after a view, and whether this view was counted (false: the viewer's view was counted already). */
@@ -365,17 +358,6 @@ export class MetricsService {
    * unloaded: a decision then answers 503, a read answers the snapshot's count.
    */
   private async copyLikers(postId: number): Promise<void> {
-    if (this.d.foldBarrier) {
-      try {
-        await this.d.foldBarrier();
-      } catch (err) {
-        // The consumer is down or far behind: PostgreSQL is the best there is; likes stay available.
-        this.d.logger.warn(
-          { post_id: postId, err: (err as Error).message },
-          'likers reloaded while folds are behind',
-        );
-      }
-    }
     for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt += 1) {
       const generation = await this.d.cache.beginLoad(postId);
       if (await this.copyPages(postId, generation)) return;
