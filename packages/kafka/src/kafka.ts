@@ -38,6 +38,11 @@ export interface KafkaClient {
   readonly raw: Kafka;
   /** Resolves when a broker answers a metadata request within `timeoutMs`; for readiness probes. */
   ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Where each partition of a topic ends now: its first and next offsets (kafkajs's low and high
+   * watermarks). `topic` is the cluster's name (see `topic`). Opens and closes its own connection.
+   */
+  topicEnds(topic: string): Promise<Map<number, { low: bigint; high: bigint }>>;
   /** The cluster's name of a topic (the prefix put before it). */
   topic(name: string): string;
   /** The cluster's name of a consumer group. */
@@ -100,8 +105,19 @@ export function createKafka(options: KafkaOptions): KafkaClient {
     }
   };
 
+  const topicEnds = async (topic: string): Promise<Map<number, { low: bigint; high: bigint }>> => {
+    const admin = raw.admin({ retry: { retries: 1 } });
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
+
   const named = (name: string): string => `${prefix}${name}`;
-  return { clientId, brokers: [...brokers], logger, raw, ping, topic: named, group: named };
+  return { clientId, brokers: [...brokers], logger, raw, ping, topicEnds, topic: named, group: named };
 }
 
 /** Splits a comma-separated broker list (`KAFKA_BROKERS`) into addresses. */

@@ -54,6 +54,50 @@ export function resetUnpublished(
   });
 }
 
+/** What the start-up reset needs of the producer: whether (and once) it can publish. */
+export interface ProducerLink {
+  whenConnected(): Promise<void>;
+  isConnected(): boolean;
+}
+
+export interface StartUpReset {
+  /** View epochs reset before the process serves. */
+  epochs: ResetOutcome;
+  /**
+   * Recent likers confirmed (or dropped) once the producer connected; undefined when it never did
+   * (the process stopped first). Like decisions wait for it.
+   */
+  likers: Promise<ResetOutcome | undefined>;
+}
+
+/**
+ * The start-up reset of a process that serves the API, in two steps. View epochs are forgotten at once,
+ * before the first view. Recent like entries are published again only once the producer is connected
+ * (it connects in the background, and Kafka may be away at start): confirmed earlier, every one would
+ * fail and every recent likers hash would be dropped, so decisions would be taken on PostgreSQL's rows,
+ * which lack what the consumer has not folded yet (it rejoins its group after a restart). Decisions are
+ * held until this step ends; reads answer meanwhile.
+ */
+export async function resetOnStart(d: {
+  cache: RedisCounterCache;
+  service: MetricsService;
+  producer: ProducerLink;
+  recentMs?: number;
+}): Promise<StartUpReset> {
+  const epochs = await d.cache.resetUnpublished({ likers: false });
+  const likers = (async () => {
+    await d.producer.whenConnected();
+    if (!d.producer.isConnected()) return undefined;
+    return d.cache.resetUnpublished({
+      epochs: false,
+      recentMs: d.recentMs ?? CONFIRM_WINDOW_MS,
+      confirm: (postId, entries, likes) => d.service.confirmLikers(postId, entries, likes),
+    });
+  })();
+  d.service.holdDecisions(likers);
+  return { epochs, likers };
+}
+
 export interface ApiContext {
   service: MetricsService;
   verifier: TokenVerifier;
@@ -71,6 +115,8 @@ export function createApiContext(d: {
   logger: Logger;
   /** Where the verifier gets auth's public keys; auth's JWKS endpoint unless a test hands its own. */
   loadKeys?: () => Promise<Jwk[]>;
+  /** Waits until PostgreSQL has every published metric event (see MetricsServiceDeps.foldBarrier). */
+  foldBarrier?: () => Promise<void>;
 }): ApiContext {
   const verifier = createTokenVerifier({
     loadKeys: d.loadKeys ?? jwksFromUrl(jwksUrlOf(d.settings.AUTH_URL, JWKS_PATH)),
@@ -87,6 +133,7 @@ export function createApiContext(d: {
     logger: d.logger.child({ component: 'metrics-service' }),
     publishTimeoutMs: d.settings.METRICS_PUBLISH_TIMEOUT_MS,
     viewDedupSeconds: d.settings.VIEW_DEDUP_SECONDS,
+    foldBarrier: d.foldBarrier,
   });
   return { service, verifier };
 }

@@ -15,9 +15,10 @@ import {
   createApiContext,
   createCounterCache,
   createCounterFolder,
-  resetUnpublished,
+  resetOnStart,
   type ApiContext,
 } from './context';
+import { appliedOffsets, FOLD_WAIT_MS, foldBarrier } from './data/fold-barrier';
 import { SERVICE_NAME } from './domain/metrics-service';
 import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
 import { startMetricEventsProducer, type MetricEventsProducer } from './events/producer';
@@ -100,17 +101,33 @@ async function main(): Promise<void> {
           posts: posts!,
           events,
           logger,
+          foldBarrier: foldBarrier({
+            ends: () => kafka.topicEnds(kafka.topic(config.METRICS_TOPIC)),
+            applied: appliedOffsets(knex, kafka.topic(config.METRICS_TOPIC)),
+            timeoutMs: FOLD_WAIT_MS,
+          }),
         }),
         events,
       };
       // Before serving: a process killed between a Redis change and its publish (this one, or another
       // replica) may have left a view or a like decision in Redis that no event backs. Redis forgets
-      // every view epoch; recent like entries are published again (decisions acknowledged but not
-      // folded yet stay, so no answer is decided on PostgreSQL's older rows), older likers are dropped.
-      const reset = await resetUnpublished(cache, api.service);
+      // every view epoch now; once the producer is connected, recent like entries are published again
+      // (decisions acknowledged but not folded yet stay, so no answer is decided on PostgreSQL's older
+      // rows) and older likers are dropped. Like decisions wait for that second step.
+      const reset = await resetOnStart({ cache, service: api.service, producer: events.producer });
       logger.info(
-        { view_epochs_reset: reset.epochs, likers_dropped: reset.likers, likers_confirmed: reset.confirmed },
-        'redis counters not backed by a published event reset',
+        { view_epochs_reset: reset.epochs.epochs },
+        'redis view epochs not backed by an event reset',
+      );
+      void reset.likers.then(
+        (outcome) =>
+          outcome &&
+          logger.info(
+            { likers_dropped: outcome.likers, likers_confirmed: outcome.confirmed },
+            'recent like decisions published again; older likers dropped',
+          ),
+        (err: unknown) =>
+          logger.error(errorFields(err), 'recent like decisions could not be confirmed; decisions go on'),
       );
     }
 

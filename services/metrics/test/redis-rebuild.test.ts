@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { Messages } from '../src/domain/metrics-service';
 import { FLUSHABLE_REDIS_URL, newId, startTestMetrics, stored, type TestMetrics } from './helpers/harness';
 
 // The only suite that flushes: it owns its Redis database index.
@@ -96,6 +97,45 @@ describe('after Redis loses its data', () => {
     ]);
     expect((await t.service.recordView(postId, 0)).views).toBe(11);
   });
+
+  // The class behind the fault suite's flush: likers rebuilt from PostgreSQL before the consumer folded
+  // a decision the client already had a 200 for. An answer decided on the older row would contradict
+  // that 200, and the fold would overturn it.
+  it.each([
+    ['an unlike', 'like', Messages.alreadyLiked],
+    ['a like', 'unlike', Messages.notLiked],
+  ] as const)(
+    'never answers a request on rows older than %s acknowledged before a flush',
+    async (_name, next, stale) => {
+      const postId = newId();
+      t.posts.create(postId);
+      const u = newId();
+      if (next === 'like') expect((await like(postId, u)).status).toBe(200);
+      await t.waitForSync();
+      await t.stopConsumers();
+      let early: request.Response;
+      try {
+        // Acknowledged, not folded: PostgreSQL still says the opposite.
+        expect((await (next === 'like' ? unlike(postId, u) : like(postId, u))).status).toBe(200);
+        await t.redis.flushdb();
+        early = await (next === 'like' ? like(postId, u) : unlike(postId, u));
+      } finally {
+        await t.startConsumers();
+      }
+      // Not the stale 400: nobody can tell until the fold, so nothing is changed and the client retries.
+      expect({ status: early.status, error: early.body.error }).not.toEqual({ status: 400, error: stale });
+      expect({ status: early.status, error: early.body.error }).toEqual({
+        status: 503,
+        error: Messages.unsettled,
+      });
+      await t.waitForSync();
+      const res = await (next === 'like' ? like(postId, u) : unlike(postId, u));
+      expect(res.status).toBe(200);
+      await t.waitForSync();
+      expect(await likedBy(postId, u)).toBe(next === 'like');
+      expect((await stored(t.knex, postId)).likes).toBe(next === 'like' ? 1 : 0);
+    },
+  );
 
   it('answers a page of counts after a flush from PostgreSQL, refilling Redis in one go', async () => {
     const ids = [newId(), newId(), newId()];

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { EventEnvelope } from '@mpb/contracts';
-import { createApiContext, resetUnpublished } from '../src/context';
+import { ProducerClosedError } from '@mpb/kafka';
+import { createApiContext, resetOnStart, resetUnpublished } from '../src/context';
 import { Messages } from '../src/domain/metrics-service';
 import { createHttpApp } from '../src/http/app';
 import { newId, startTestMetrics, stored, type TestMetrics } from './helpers/harness';
@@ -230,6 +231,67 @@ describe('the start-up reset', () => {
       expect((await status(user, postId)).body).toEqual({ post_id: postId, likes: pg.likes, liked });
     },
   );
+
+  // A restarted process serves before its producer has connected (it connects in the background). Had
+  // the reset published its confirmations then, every one would fail and every recent likers hash would
+  // be dropped, so the next decision would be taken on PostgreSQL's rows, which lack what the consumer
+  // (rejoining its group) has not folded yet: the fault suite's SIGKILL of metrics showed exactly that.
+  it('confirms recent likers once the producer is connected, and holds decisions until then', async () => {
+    const postId = newPost();
+    const [user, other] = [newId(), newId()];
+    await t.service.like(user, postId);
+    await t.service.like(other, postId);
+    await t.waitForSync();
+    await t.stopConsumers();
+    const likers = t.cache.keys(postId).likers;
+    const like = () =>
+      request(app)
+        .post(`/api/posts/${postId}/like`)
+        .set('authorization', `Bearer ${t.tokenFor(user)}`);
+    let connected = false;
+    let connect!: () => void;
+    const connecting = new Promise<void>((resolve) => {
+      connect = () => {
+        connected = true;
+        resolve();
+      };
+    });
+    const { service, app } = apiWith(async (envelope) => {
+      if (!connected) throw new ProducerClosedError();
+      await t.events.publish(envelope);
+    }, 300);
+    try {
+      // Acknowledged by Kafka, not folded: PostgreSQL still says the user likes the post.
+      await t.service.unlike(user, postId);
+      const reset = await resetOnStart({
+        cache: t.cache,
+        service,
+        producer: { whenConnected: () => connecting, isConnected: () => connected },
+      });
+      expect(await t.redis.hget(likers, String(user))).toMatch(/^-\d+$/);
+      // Before the producer connects: a clear 503, and nothing changed.
+      const early = await like();
+      expect({ status: early.status, error: early.body.error }).toEqual({
+        status: 503,
+        error: Messages.notRecorded,
+      });
+      expect(await t.redis.hget(likers, String(user))).toMatch(/^-\d+$/);
+
+      connect();
+      const outcome = await reset.likers;
+      expect(outcome?.confirmed).toBeGreaterThanOrEqual(1);
+      expect(await t.redis.hget(likers, '#loaded')).toBe('1');
+      // Decided on the kept unlike: a 200 (PostgreSQL's row would answer "already liked").
+      const res = await like();
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 200, error: undefined });
+    } finally {
+      connect();
+      await t.startConsumers();
+    }
+    await t.waitForSync();
+    const pg = await stored(t.knex, postId);
+    expect({ liked: pg.likers.includes(user), likes: pg.likes }).toEqual({ liked: true, likes: 2 });
+  });
 
   it('drops likers with no recent entry: they are reloaded from PostgreSQL', async () => {
     const postId = newPost();

@@ -69,6 +69,17 @@ export class PgCounterStore implements CounterStore {
     });
   }
 
+  likeOf(postId: number, userId: number): Promise<LikerEntry | undefined> {
+    return this.guard(async () => {
+      const { rows } = await this.knex.raw<{ rows: LikeRow[] }>(
+        `select user_id, liked, seq from post_likes where post_id = ? and user_id = ?`,
+        [postId, userId],
+      );
+      const r = rows[0];
+      return r && { userId: Number(r.user_id), liked: r.liked, seq: Number(r.seq) };
+    });
+  }
+
   private async guard<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();

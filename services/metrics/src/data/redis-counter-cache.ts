@@ -295,9 +295,12 @@ export class RedisCounterCache implements CounterCache {
    * backs becomes backed, one already published changes nothing) and the hash is kept. Any other
    * likers hash, and one whose confirmation failed, is dropped (reloaded from PostgreSQL on next use).
    * SCAN in steps of RESET_SCAN_COUNT keys, one pipeline per step, so Redis is never blocked; keys of
-   * other prefixes are never touched.
+   * other prefixes are never touched. `epochs: false` or `likers: false` leaves that kind of key alone
+   * (a start-up resets view epochs at once, likers once its producer can publish their confirmation).
    */
-  async resetUnpublished(o: { recentMs?: number; confirm?: ConfirmLikers } = {}): Promise<ResetOutcome> {
+  async resetUnpublished(
+    o: { recentMs?: number; confirm?: ConfirmLikers; epochs?: boolean; likers?: boolean } = {},
+  ): Promise<ResetOutcome> {
     const outcome: ResetOutcome = { epochs: 0, likers: 0, confirmed: 0 };
     const [seconds, micros] = await this.run(() => this.redis.time());
     const recentSeq = Number(seconds) * 1_000_000 + Number(micros) - (o.recentMs ?? 0) * 1000;
@@ -308,8 +311,8 @@ export class RedisCounterCache implements CounterCache {
         this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', RESET_SCAN_COUNT),
       );
       cursor = next;
-      const counts = keys.filter((key) => key.endsWith('}:counts'));
-      let likers = keys.filter((key) => key.endsWith('}:likers'));
+      const counts = o.epochs === false ? [] : keys.filter((key) => key.endsWith('}:counts'));
+      let likers = o.likers === false ? [] : keys.filter((key) => key.endsWith('}:likers'));
       if (o.confirm && likers.length > 0) {
         const kept = await this.confirmRecent(likers, recentSeq, o.confirm);
         outcome.confirmed += kept.size;

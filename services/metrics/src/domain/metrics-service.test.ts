@@ -58,10 +58,12 @@ class FakeCache implements CounterCache {
   ): Promise<Array<PostState | Gone>> {
     return snapshots.map((s) => ({ ...this.state, snapshot: s.snapshot }));
   }
+  /** Decisions to answer first, in order (then every decision changes the state). */
+  next: LikeDecision[] = [];
   async decideLike(): Promise<LikeDecision> {
     this.calls.push('decide');
     if (!this.loaded) return { kind: 'unloaded' };
-    return { kind: 'changed', likes: 3, seq: 77 };
+    return this.next.shift() ?? { kind: 'changed', likes: 3, seq: 77 };
   }
   async mergeDecision(_postId: number, e: LikerEntry): Promise<void> {
     this.calls.push(`merge:${e.liked ? '' : '-'}${e.seq}`);
@@ -108,10 +110,20 @@ class FakeStore implements CounterStore {
     const count = after < 2 * limit ? limit : 3;
     return Array.from({ length: count }, (_, i) => ({ userId: start + i, liked: true, seq: 10 }));
   }
+  /** Folded rows by user. */
+  rows = new Map<number, LikerEntry>();
+  async likeOf(_postId: number, userId: number): Promise<LikerEntry | undefined> {
+    return this.rows.get(userId);
+  }
 }
 
 function setUp(
-  o: { publish?: EventPublisher['publish']; publishTimeoutMs?: number; viewDedupSeconds?: number } = {},
+  o: {
+    publish?: EventPublisher['publish'];
+    publishTimeoutMs?: number;
+    viewDedupSeconds?: number;
+    foldBarrier?: () => Promise<void>;
+  } = {},
 ) {
   const cache = new FakeCache();
   const store = new FakeStore();
@@ -132,6 +144,7 @@ function setUp(
     publishTimeoutMs: o.publishTimeoutMs,
     takeBackBackoffMs: 1,
     viewDedupSeconds: o.viewDedupSeconds,
+    foldBarrier: o.foldBarrier,
   });
   return { cache, store, published, service };
 }
@@ -308,6 +321,71 @@ describe('MetricsService', () => {
       { postId: 1, views: 11, likes: 4003, likedByViewer: true },
     ]);
     expect(store.likerPages).toBe(3);
+  });
+
+  // Redis rebuilt the likers from PostgreSQL before the consumer folded the user's acknowledged unlike:
+  // the reloaded row says "liked". The answer must wait for the fold and be decided on it.
+  it('answers "already liked" only after the folds caught up, deciding again on the folded row', async () => {
+    let caughtUp!: () => void;
+    const barrier = new Promise<void>((resolve) => {
+      caughtUp = resolve;
+    });
+    const { service, cache, store, published } = setUp({ foldBarrier: () => barrier });
+    cache.loaded = true;
+    cache.next = [{ kind: 'unchanged', likes: 2 }];
+    store.rows.set(9, { userId: 9, liked: false, seq: 40 });
+    const liked = service.like(9, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(cache.calls).toEqual(['decide']);
+    caughtUp();
+    await expect(liked).resolves.toEqual({ likes: 3 });
+    expect(cache.calls).toEqual(['decide', 'merge:-40', 'decide']);
+    expect(published).toHaveLength(1);
+  });
+
+  it('still answers "already liked" when the folded row agrees', async () => {
+    const { service, cache } = setUp({ foldBarrier: async () => undefined });
+    cache.loaded = true;
+    cache.next = [
+      { kind: 'unchanged', likes: 2 },
+      { kind: 'unchanged', likes: 2 },
+    ];
+    await expect(service.like(9, 1)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: Messages.alreadyLiked,
+    });
+    // No folded row: nothing to merge.
+    expect(cache.calls).toEqual(['decide', 'decide']);
+  });
+
+  it('answers 503, nothing changed, when the folds cannot be seen to catch up', async () => {
+    const { service, cache, published } = setUp({
+      foldBarrier: async () => Promise.reject(new Error('consumer behind')),
+    });
+    cache.loaded = true;
+    cache.next = [{ kind: 'unchanged', likes: 2 }];
+    await expect(service.unlike(9, 1)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: Messages.unsettled,
+    });
+    expect(cache.calls).toEqual(['decide']);
+    expect(published).toEqual([]);
+  });
+
+  it('shares one barrier among the 400s that arrive while one runs', async () => {
+    let barriers = 0;
+    const { service, cache } = setUp({
+      foldBarrier: async () => {
+        barriers += 1;
+        await new Promise((r) => setTimeout(r, 20));
+      },
+    });
+    cache.loaded = true;
+    cache.next = Array.from({ length: 10 }, () => ({ kind: 'unchanged' as const, likes: 2 }));
+    const answers = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => service.like(i + 1, 1)));
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill('rejected'));
+    // The first runs its own; the four arriving while it runs share the next one.
+    expect(barriers).toBe(2);
   });
 
   it('answers 404 for a post Redis marks deleted', async () => {

@@ -27,6 +27,7 @@ export const Messages = {
   unliked: 'Post unliked successfully',
   notRecorded: 'could not record the change (event bus unavailable); nothing was changed, try again',
   likersUnavailable: 'the likes of this post could not be loaded; nothing was changed, try again',
+  unsettled: 'the likes of this post are being rebuilt; nothing was changed, try again',
   invalidViewerAddress: 'invalid viewer address',
 } as const;
 
@@ -78,6 +79,13 @@ export interface MetricsServiceDeps {
    * every view. Default 0 here, so a test states the window it relies on; the config's default is 1800.
    */
   viewDedupSeconds?: number;
+  /**
+   * Resolves once PostgreSQL has folded every metric event Kafka held when it was called; rejects when
+   * that cannot be known in time (see data/fold-barrier.ts). With it, an "already liked" / "hasn't
+   * liked" is answered only on a state that includes every decision acknowledged before (see settle).
+   * Absent: answered on what Redis holds.
+   */
+  foldBarrier?: () => Promise<void>;
 }
 
 /** The counts after a view, and whether this view was counted (false: the viewer's view was counted already). */
@@ -110,8 +118,30 @@ export interface LikeStatus {
 export class MetricsService {
   private readonly loading = new Map<number, Promise<void>>();
   private readonly background = new Set<Promise<void>>();
+  /** Settles once decisions may be taken (see holdDecisions); undefined when they may be now. */
+  private held: Promise<void> | undefined;
+  /** The fold barrier running now, and the one queued after it (see foldsCaughtUp). */
+  private barrierRun: Promise<void> | undefined;
+  private barrierNext: Promise<void> | undefined;
 
   constructor(private readonly d: MetricsServiceDeps) {}
+
+  /**
+   * Until `ready` settles, a like decision waits for it, at most the publish timeout, and then answers
+   * 503 "nothing was changed". The start-up reset uses it: the recent decisions Redis holds must be
+   * published again (or dropped for a reload) before a new decision is taken on them, and that needs
+   * the producer connected, which may take a moment after the process starts to serve.
+   */
+  holdDecisions(ready: Promise<unknown>): void {
+    const held: Promise<void> = ready.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held = held;
+    void held.then(() => {
+      if (this.held === held) this.held = undefined;
+    });
+  }
 
   /**
    * Counts one view and answers the counts including it; a view that cannot be published is taken
@@ -200,7 +230,10 @@ export class MetricsService {
     trace: TraceContext,
   ): Promise<LikeResult> {
     await this.d.posts.assertLive(postId);
-    const decision = await this.decide(postId, userId, like);
+    if (this.held) await this.untilReleased(this.held);
+    let decision = await this.decide(postId, userId, like);
+    if (decision.kind === 'unchanged' && this.d.foldBarrier)
+      decision = await this.settle(postId, userId, like);
     if (decision.kind === 'gone') throw notFound(Messages.postNotFound);
     if (decision.kind === 'unchanged') throw badRequest(like ? Messages.alreadyLiked : Messages.notLiked);
     try {
@@ -325,6 +358,74 @@ export class MetricsService {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Before answering "already liked" / "hasn't liked". Redis may have rebuilt the post's likers from
+   * PostgreSQL (after a flush, an eviction, a hash dropped after a failed publish) while a decision
+   * already acknowledged to this user was on Kafka but not folded: the answer would contradict the 200
+   * the user had, and the fold would overturn it. So the folds must first reach where Kafka ends now;
+   * the user's folded row is then merged into Redis (the higher sequence wins) and the request decided
+   * again. When the folds cannot be seen to catch up in time (the consumer down or far behind): 503,
+   * nothing changed. A 400 costs a look at Kafka's offsets and two small reads; a change costs nothing.
+   */
+  private async settle(
+    postId: number,
+    userId: number,
+    like: boolean,
+  ): Promise<Exclude<LikeDecision, { kind: 'unloaded' }>> {
+    try {
+      await this.foldsCaughtUp();
+    } catch (err) {
+      this.d.logger.warn(
+        { post_id: postId, user_id: userId, err: (err as Error).message },
+        'like state unsettled: the folds are behind Kafka; nothing decided',
+      );
+      throw unavailable(Messages.unsettled, { cause: err });
+    }
+    const row = await this.d.store.likeOf(postId, userId);
+    if (row) await this.d.cache.mergeDecision(postId, row);
+    return this.decide(postId, userId, like);
+  }
+
+  /**
+   * One fold barrier at a time per process. A caller may only rely on a barrier that looked at Kafka
+   * after its own decision, so callers arriving while one runs share the next one, started as soon as
+   * the running one ends: a burst of 400s costs two barriers, not one each.
+   */
+  private foldsCaughtUp(): Promise<void> {
+    const start = (): Promise<void> => {
+      const run = this.d.foldBarrier!().finally(() => {
+        if (this.barrierRun === run) this.barrierRun = undefined;
+      });
+      this.barrierRun = run;
+      return run;
+    };
+    if (!this.barrierRun) return start();
+    this.barrierNext ??= this.barrierRun
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.barrierNext = undefined;
+        return start();
+      });
+    return this.barrierNext;
+  }
+
+  /** Waits for a hold on decisions to end, at most the publish timeout (then 503, nothing changed). */
+  private async untilReleased(held: Promise<void>): Promise<void> {
+    const ms = this.d.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const released = await Promise.race([
+      held.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!released) throw unavailable(Messages.notRecorded);
   }
 
   /** The decision is only taken on a complete set of likers: an unloaded post is loaded first. */

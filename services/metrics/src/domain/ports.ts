@@ -88,6 +88,8 @@ export interface CounterStore {
   snapshots(postIds: number[]): Promise<Map<number, Snapshot>>;
   /** Users who like the post, by ascending user id after `afterUserId`, at most `limit`. */
   likers(postId: number, afterUserId: number, limit: number): Promise<LikerEntry[]>;
+  /** The user's folded decision on the post (liked or not, with its sequence), if any. */
+  likeOf(postId: number, userId: number): Promise<LikerEntry | undefined>;
 }
 
 export interface FoldOutcome {

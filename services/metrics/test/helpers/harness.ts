@@ -31,6 +31,7 @@ import {
 import { migrations } from '../../migrations';
 import { loadMetricsConfig, type MetricsConfig } from '../../src/config';
 import { createApiContext, createCounterCache, createCounterFolder } from '../../src/context';
+import { appliedOffsets, FOLD_WAIT_MS, foldBarrier } from '../../src/data/fold-barrier';
 import type { RedisCounterCache } from '../../src/data/redis-counter-cache';
 import type { MetricsService } from '../../src/domain/metrics-service';
 import { createCounterConsumer, createPostDeletionConsumer } from '../../src/events/consumers';
@@ -244,6 +245,11 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     events,
     logger,
     loadKeys: keys.loadKeys,
+    foldBarrier: foldBarrier({
+      ends: () => kafka.topicEnds(kafka.topic(config.METRICS_TOPIC)),
+      applied: appliedOffsets(knex, kafka.topic(config.METRICS_TOPIC)),
+      timeoutMs: FOLD_WAIT_MS,
+    }),
   });
   const folder = createCounterFolder({ knex, cache, posts: directory, logger, metrics });
   const tool = await new KafkaTool().connect();
