@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { Kafka, logLevel } from 'kafkajs';
+import { fetchTopicOffsets } from '@mpb/kafka';
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -194,10 +195,10 @@ export async function closeDbs(): Promise<void> {
 
 /** Events of `topic` on the fault broker that a consumer group has not committed yet. */
 export async function groupLag(groupId: string, topic: string): Promise<number> {
+  const ends = await fetchTopicOffsets(kafka(), topic);
   const admin = kafka().admin();
   await admin.connect();
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return ends.reduce((lag, p) => {
       const c = Number(committed?.partitions.find((x) => x.partition === p.partition)?.offset ?? -1);
@@ -220,9 +221,7 @@ export const kafka = (): Kafka =>
 export async function readTopic(
   topic: string,
 ): Promise<Array<{ id: string; type: string; aggregate_id: string }>> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const ends = await fetchTopicOffsets(kafka(), topic);
   const total = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   const out: Array<{ id: string; type: string; aggregate_id: string }> = [];
   if (total === 0) return out;

@@ -10,7 +10,7 @@ import {
 import { deadLetterTopicOf, InvalidEventError, parseEnvelope, type EventEnvelope } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import { backoffDelay, Sleeper, type BackoffOptions } from './backoff';
-import type { KafkaClient } from './kafka';
+import { fetchTopicOffsets, type KafkaClient } from './kafka';
 import { contextFrom, inSpan, SpanKind } from '@mpb/telemetry';
 import type { KafkaMetrics } from './metrics';
 import { isUnsendableError } from './producer';
@@ -331,7 +331,11 @@ export class EventConsumer {
     }
     let total = 0;
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
+      // The kept admin's metadata may be stale (a moved leader): then ask with fresh metadata.
+      const ends = await admin
+        .fetchTopicOffsets(topic)
+        .catch(() => fetchTopicOffsets(this.options.kafka.raw, topic));
+      for (const p of ends) {
         const high = Number(p.high);
         const c = committedOf.get(`${topic}:${p.partition}`) ?? -1;
         const from = c >= 0 ? c : (this.options.fromBeginning ?? true) ? Number(p.low) : high;

@@ -1,10 +1,12 @@
 export {
   createKafka,
+  fetchTopicOffsets,
   parseBrokers,
   DEFAULT_RETRY,
   type KafkaClient,
   type KafkaOptions,
   type KafkaRetryOptions,
+  type PartitionEnds,
 } from './kafka';
 export { ensureTopics, type EnsureTopicsOptions } from './topics';
 export {

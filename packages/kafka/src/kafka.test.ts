@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@mpb/logger';
-import { createKafka, parseBrokers } from './kafka';
+import { createKafka, fetchTopicOffsets, parseBrokers } from './kafka';
 
 describe('createKafka', () => {
   it('routes kafkajs log lines to pino from warn up, with their fields', () => {
@@ -44,5 +44,69 @@ describe('createKafka', () => {
 describe('parseBrokers', () => {
   it('splits a comma-separated list and drops blanks', () => {
     expect(parseBrokers(' a:9092, b:9092 ,,')).toEqual(['a:9092', 'b:9092']);
+  });
+});
+
+describe('fetchTopicOffsets', () => {
+  /** A stand-in for kafkajs whose admins answer from `answers`, one per admin, in order. */
+  const kafkaAnswering = (
+    answers: Array<Error | Array<{ partition: number; low: string; high: string }>>,
+  ) => {
+    const admins: Array<{ connected: boolean; disconnected: boolean }> = [];
+    const kafka = {
+      admin: () => {
+        const state = { connected: false, disconnected: false };
+        admins.push(state);
+        const answer = answers[admins.length - 1];
+        return {
+          connect: async () => {
+            state.connected = true;
+          },
+          disconnect: async () => {
+            state.disconnected = true;
+          },
+          fetchTopicOffsets: async () => {
+            if (answer instanceof Error) throw answer;
+            return (answer ?? []).map((p) => ({ ...p, offset: p.high }));
+          },
+        };
+      },
+    };
+    return { kafka: kafka as unknown as Parameters<typeof fetchTopicOffsets>[0], admins };
+  };
+  const notLeader = () =>
+    Object.assign(new Error('This server is not the leader for that topic-partition'), {
+      retriable: true,
+      type: 'NOT_LEADER_FOR_PARTITION',
+    });
+
+  it('asks again with a fresh admin when the broker answers "not the leader"', async () => {
+    const { kafka, admins } = kafkaAnswering([
+      notLeader(),
+      notLeader(),
+      [{ partition: 0, low: '2', high: '7' }],
+    ]);
+    await expect(fetchTopicOffsets(kafka, 't', { delayMs: 1 })).resolves.toEqual([
+      { partition: 0, low: '2', high: '7' },
+    ]);
+    expect(admins).toHaveLength(3);
+    expect(admins.every((a) => a.connected && a.disconnected)).toBe(true);
+  });
+
+  it('gives up after the attempts, with the broker answer', async () => {
+    const { kafka, admins } = kafkaAnswering([notLeader(), notLeader(), notLeader()]);
+    await expect(fetchTopicOffsets(kafka, 't', { attempts: 3, delayMs: 1 })).rejects.toThrow(
+      'not the leader',
+    );
+    expect(admins).toHaveLength(3);
+  });
+
+  it('fails at once on an answer no retry can change', async () => {
+    const { kafka, admins } = kafkaAnswering([
+      new Error('Invalid topic'),
+      [{ partition: 0, low: '0', high: '1' }],
+    ]);
+    await expect(fetchTopicOffsets(kafka, 't', { delayMs: 1 })).rejects.toThrow('Invalid topic');
+    expect(admins).toHaveLength(1);
   });
 });

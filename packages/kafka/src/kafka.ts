@@ -106,14 +106,8 @@ export function createKafka(options: KafkaOptions): KafkaClient {
   };
 
   const topicEnds = async (topic: string): Promise<Map<number, { low: bigint; high: bigint }>> => {
-    const admin = raw.admin({ retry: { retries: 1 } });
-    try {
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const offsets = await fetchTopicOffsets(raw, topic);
+    return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
   };
 
   const named = (name: string): string => `${prefix}${name}`;
@@ -126,4 +120,45 @@ export function parseBrokers(value: string): string[] {
     .split(',')
     .map((b) => b.trim())
     .filter((b) => b.length > 0);
+}
+
+/** One partition's first and next offsets, as kafkajs's admin answers them. */
+export interface PartitionEnds {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+/** A broker answer kafkajs marks retriable (e.g. NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE). */
+export const isRetriable = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+
+/**
+ * Where each partition of a topic starts and ends now. kafkajs's `admin.fetchTopicOffsets` gives up at
+ * once on a retriable broker answer such as "This server is not the leader for that topic-partition"
+ * (seen right after a topic is created on a busy broker, and whenever a leader moves) without
+ * refreshing the metadata that sent it there. So each attempt uses a fresh admin, which fetches fresh
+ * metadata on connect; retriable answers are asked again up to `attempts` times, `delayMs` apart
+ * (growing); anything else fails at once.
+ */
+export async function fetchTopicOffsets(
+  kafka: Pick<Kafka, 'admin'>,
+  topic: string,
+  o: { attempts?: number; delayMs?: number } = {},
+): Promise<PartitionEnds[]> {
+  const attempts = o.attempts ?? 5;
+  const delayMs = o.delayMs ?? 100;
+  for (let attempt = 1; ; attempt += 1) {
+    const admin = kafka.admin({ retry: { retries: 1 } });
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((p) => ({ partition: p.partition, low: p.low, high: p.high }));
+    } catch (err) {
+      if (attempt >= attempts || !isRetriable(err)) throw err;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+  }
 }

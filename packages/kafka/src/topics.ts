@@ -1,5 +1,10 @@
+import type { Admin } from 'kafkajs';
 import { deadLetterTopicOf } from '@mpb/contracts';
-import type { KafkaClient } from './kafka';
+import { isRetriable, type KafkaClient } from './kafka';
+
+/** How long the wait for a new topic's partition leaders may take, in attempts and the first pause. */
+const LEADER_WAIT_ATTEMPTS = 12;
+const LEADER_WAIT_MS = 50;
 
 export interface EnsureTopicsOptions {
   partitions?: number;
@@ -44,13 +49,33 @@ export async function ensureTopics(
           waitForLeaders: true,
         });
       } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
+        // A retriable answer while kafkajs waits for leaders ("does not host this topic-partition" on a
+        // busy broker) comes after the creation: the wait below finishes the job.
+        if (!isAlreadyExists(err) && !isRetriable(err)) throw err;
       }
       // When another process won the race kafkajs skips waiting for leaders; metadata waits for them.
-      await admin.fetchTopicMetadata({ topics: missing });
+      await leadersKnown(admin, missing);
     }
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Resolves once the broker answers metadata for every topic with their leaders. A broker that has
+ * just created a topic can answer "does not host this topic-partition" or "leader not available" for
+ * a moment (longer on a busy machine): those retriable answers are asked again, with a growing pause
+ * (about 4 s in all); anything else, or the last failure, is thrown.
+ */
+async function leadersKnown(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin.fetchTopicMetadata({ topics });
+      return;
+    } catch (err) {
+      if (attempt >= LEADER_WAIT_ATTEMPTS || !isRetriable(err)) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(LEADER_WAIT_MS * attempt, 500)));
   }
 }

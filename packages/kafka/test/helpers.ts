@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import knexFactory, { type Knex } from 'knex';
 import { createEnvelope, type EventEnvelope, type EventType } from '@mpb/contracts';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createKafka, parseBrokers, type KafkaClient, type KafkaOptions } from '../src';
+import { createKafka, fetchTopicOffsets, parseBrokers, type KafkaClient, type KafkaOptions } from '../src';
 
 export const BROKERS = parseBrokers(process.env.KAFKA_BROKERS ?? '127.0.0.1:9092');
 export const DATABASE_URL =
@@ -112,14 +112,8 @@ export async function readMessages(
 
 /** Messages stored in a topic, from the partitions' offsets (exact, no waiting). */
 export async function countMessages(kafka: KafkaClient, topic: string): Promise<number> {
-  const admin = kafka.raw.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await fetchTopicOffsets(kafka.raw, topic);
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 }
 
 export async function committedOffsets(

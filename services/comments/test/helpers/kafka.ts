@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { fetchTopicOffsets } from '@mpb/kafka';
 import { suffix } from './factories';
 
 /**
@@ -19,17 +20,11 @@ export const testKafka = (clientId = 'comments-test'): Kafka =>
  * the same but idles through a 5 s fetch; a short-lived paused member of the group commits at once.
  */
 export async function startGroupAtEnd(kafka: Kafka, groupId: string, topics: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
   const ends: Array<{ topic: string; partition: number; offset: string }> = [];
-  try {
-    for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) {
-        ends.push({ topic, partition: p.partition, offset: p.high });
-      }
+  for (const topic of topics) {
+    for (const p of await fetchTopicOffsets(kafka, topic)) {
+      ends.push({ topic, partition: p.partition, offset: p.high });
     }
-  } finally {
-    await admin.disconnect();
   }
   const member = kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
   await member.connect();

@@ -7,6 +7,7 @@ import { createEnvelope, deadLetterTopicOf, EventTypes, type EventEnvelope } fro
 import {
   createKafka,
   createKafkaMetrics,
+  fetchTopicOffsets,
   parseBrokers,
   type EventConsumer,
   type KafkaClient,
@@ -111,7 +112,7 @@ export class KafkaTool {
 
   /** End offsets of the topic's partitions. */
   async highs(topic: string): Promise<Map<number, number>> {
-    const offsets = await this.admin!.fetchTopicOffsets(topic);
+    const offsets = await fetchTopicOffsets(this.kafka, topic);
     return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
   }
 
