@@ -38,8 +38,9 @@ export function endWithJson(socket: Socket, status: number, error: string, code:
 
 /**
  * Connection-level bounds of the public server, beside the per-request ones in the app: how many
- * connections one address holds, how long a new connection may take to send its request head, and
- * a JSON answer (never a bare close) for a request Node's parser refuses. Node's own
+ * connections one address holds, how long a new connection may take to send its request head, a
+ * JSON answer (never a bare close) for a request Node's parser refuses, and an answer for a client
+ * that half-closes once its request is sent. Node's own
  * `headersTimeout` is checked only every 30 s; this timer covers a connection's first request
  * precisely, `headersTimeout` the later ones on a kept-alive connection.
  */
@@ -47,6 +48,7 @@ export function guardServer(server: Server, o: ServerGuardOptions): void {
   const connections = new PerClientCount(o.maxConnectionsPerClient);
   const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
   server.headersTimeout = Math.min(server.headersTimeout, o.headersTimeoutMs);
+  answerHalfClosedClients(server);
 
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
@@ -82,4 +84,23 @@ export function guardServer(server: Server, o: ServerGuardOptions): void {
       endWithJson(socket, 408, 'request timed out', 'REQUEST_TIMEOUT');
     else endWithJson(socket, 400, 'malformed request', 'BAD_REQUEST');
   });
+}
+
+/**
+ * A client may send its request and then half-close the connection (`socket.end()`, a FIN): it
+ * can no longer write but still reads. A request is framed by its own length, never by the
+ * connection closing, so a FIN after a whole request says only that nothing more is coming. Node's
+ * server by default ends its own side as soon as the FIN arrives, so such a client got an empty
+ * reply from every route that answers asynchronously (the proxy, /health, the rate limit and token
+ * checks). With `httpAllowHalfOpen`, Node instead marks the response in progress (or the last
+ * pipelined one) as the connection's last: the answer is written, then the connection is closed.
+ * A FIN with no request in progress still closes it at once, and a FIN inside an unfinished
+ * request is still a parse error (the `clientError` 400 above, then the close that aborts the
+ * request and frees what it held). While it waits for its answer, a half-closed connection is
+ * bounded by the same timeouts as any other. The property is undocumented but present on every
+ * `http.Server` (Node's own tests and spdy set it); the half-close tests fail if a Node release
+ * stops honouring it.
+ */
+function answerHalfClosedClients(server: Server): void {
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 }

@@ -88,26 +88,17 @@ export function rawExchange(base: string, head: string, body: Buffer | string = 
     let done = false;
     const parse = (closed: boolean) => {
       if (done) return;
-      const match = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
-      if (!match) {
+      const reply = parseReply(text, closed);
+      if (reply === 'incomplete') {
         if (closed) {
           done = true;
           reject(new Error(`empty reply to ${head.split('\r\n')[0]?.slice(0, 80)}`));
         }
         return;
       }
-      const headers: Record<string, string> = {};
-      for (const line of match[2]!.split('\r\n')) {
-        const i = line.indexOf(':');
-        if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const length = Number(headers['content-length']);
-      let rest = match[3]!;
-      if (!closed && !(Buffer.byteLength(rest, 'latin1') >= length)) return;
       done = true;
       socket.destroy();
-      if (headers['transfer-encoding'] === 'chunked') rest = dechunk(rest);
-      resolve({ status: Number(match[1]), headers, body: rest, ms: Date.now() - started });
+      resolve({ ...reply, ms: Date.now() - started });
     };
     socket.on('data', (c: Buffer) => {
       text += c.toString('latin1');
@@ -118,6 +109,72 @@ export function rawExchange(base: string, head: string, body: Buffer | string = 
     socket.write(`${head}\r\nconnection: close\r\n\r\n`);
     socket.write(body);
   });
+}
+
+export interface HalfClosedReply extends RawReply {
+  /** Milliseconds from the client's FIN until the server closed the connection. */
+  closedAfterFinMs: number;
+}
+
+/**
+ * Writes `parts` byte for byte on a fresh connection, then half-closes it: `socket.end()` sends a
+ * FIN, after which the client can no longer write but still reads. Resolves with the answer once
+ * the server closes the connection, which it must do after answering; rejects on a close without
+ * a status line (an empty reply), or when the server has not closed within `waitMs`.
+ */
+export function halfClosedExchange(
+  base: string,
+  parts: Array<Buffer | string>,
+  o: { waitMs?: number } = {},
+): Promise<HalfClosedReply> {
+  const url = new URL(base);
+  const started = Date.now();
+  const waitMs = o.waitMs ?? 3000;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let text = '';
+    let finAt = Date.now();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`not closed within ${waitMs} ms; got ${JSON.stringify(text.slice(0, 200))}`));
+    }, waitMs);
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const reply = parseReply(text, true);
+      if (reply === 'incomplete') {
+        const line = String(parts[0] ?? '')
+          .split('\r\n')[0]
+          ?.slice(0, 80);
+        reject(new Error(`empty reply to ${line}`));
+        return;
+      }
+      resolve({ ...reply, ms: Date.now() - started, closedAfterFinMs: Date.now() - finAt });
+    });
+    for (const part of parts) socket.write(part);
+    socket.end(() => {
+      finAt = Date.now();
+    });
+  });
+}
+
+/** The status, headers and body of one HTTP/1.1 answer in `text`, once it is whole (or `closed`). */
+function parseReply(text: string, closed: boolean): Omit<RawReply, 'ms'> | 'incomplete' {
+  const match = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
+  if (!match) return 'incomplete';
+  const headers: Record<string, string> = {};
+  for (const line of match[2]!.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  const length = Number(headers['content-length']);
+  let rest = match[3]!;
+  if (!closed && !(Buffer.byteLength(rest, 'latin1') >= length)) return 'incomplete';
+  if (headers['transfer-encoding'] === 'chunked') rest = dechunk(rest);
+  return { status: Number(match[1]), headers, body: rest };
 }
 
 function dechunk(text: string): string {

@@ -9,6 +9,8 @@ export interface Received {
   body: Buffer;
   /** False when the request body never finished (aborted by the gateway or the client). */
   complete: boolean;
+  /** True when the gateway closed the connection before this request was answered. */
+  cancelled: boolean;
 }
 
 export interface EchoUpstream {
@@ -50,8 +52,12 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       headers: req.headers,
       body: Buffer.alloc(0),
       complete: false,
+      cancelled: false,
     };
     received.push(entry);
+    res.once('close', () => {
+      if (!res.writableFinished) entry.cancelled = true;
+    });
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', () => undefined);
     req.on('end', () => {
