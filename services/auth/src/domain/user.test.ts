@@ -65,6 +65,12 @@ describe('user views', () => {
       created_at: '2026-01-02T03:04:05.000Z',
     });
   });
+
+  it('keeps the wire form of user.registered byte for byte: field order and types', () => {
+    expect(JSON.stringify(userRegisteredPayload(user))).toBe(
+      '{"id":3,"username":"ann","name":"Ann","created_at":"2026-01-02T03:04:05.000Z"}',
+    );
+  });
 });
 
 describe('signing keys', () => {

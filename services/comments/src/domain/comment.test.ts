@@ -83,4 +83,17 @@ describe('comment views', () => {
     });
     expect(() => commentDeletedPayload(comment, 'user')).toThrow(/not deleted/);
   });
+
+  it('keep the wire form of the event payloads byte for byte: field order and types', () => {
+    expect(JSON.stringify(commentCreatedPayload(comment))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"created_at":"2026-01-02T03:04:05.000Z"}',
+    );
+    expect(JSON.stringify(commentUpdatedPayload(comment))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"updated_at":"2026-01-02T04:00:00.000Z"}',
+    );
+    const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
+    expect(JSON.stringify(commentDeletedPayload(deleted, 'user'))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"deleted_at":"2026-01-03T00:00:00.000Z","reason":"user"}',
+    );
+  });
 });
