@@ -1,3 +1,4 @@
+import { contractViolations, EventTypes } from '@mpb/contracts';
 import {
   commentCreatedPayload,
   commentDeletedPayload,
@@ -82,6 +83,16 @@ describe('comment views', () => {
       reason: 'post_deleted',
     });
     expect(() => commentDeletedPayload(comment, 'user')).toThrow(/not deleted/);
+  });
+
+  it('keep the shared event contracts', () => {
+    const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
+    expect(contractViolations(EventTypes.CommentCreated, commentCreatedPayload(comment))).toEqual([]);
+    expect(contractViolations(EventTypes.CommentUpdated, commentUpdatedPayload(comment))).toEqual([]);
+    for (const reason of ['user', 'post_deleted'] as const)
+      expect(contractViolations(EventTypes.CommentDeleted, commentDeletedPayload(deleted, reason))).toEqual(
+        [],
+      );
   });
 
   it('keep the wire form of the event payloads byte for byte: field order and types', () => {

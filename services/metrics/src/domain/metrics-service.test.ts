@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@mpb/contracts';
+import { contractViolations, type EventEnvelope } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import type { PostState, Snapshot } from './counts';
 import { Messages, MetricsService } from './metrics-service';
@@ -166,6 +166,7 @@ describe('MetricsService', () => {
     ]);
     // The wire form, byte for byte: field order and types.
     expect(JSON.stringify(published[0]!.payload)).toBe('{"post_id":1,"viewer_id":0,"epoch":5,"views":12}');
+    expect(contractViolations(published[0]!.type, published[0]!.payload)).toEqual([]);
   });
 
   it('counts a viewer once within the window: a repeated view publishes nothing and says so', async () => {
@@ -248,6 +249,7 @@ describe('MetricsService', () => {
       'post.liked {"post_id":1,"user_id":9,"seq":77,"likes":3}',
       'post.liked {"post_id":1,"user_id":9,"seq":77,"likes":3}',
     ]);
+    for (const e of published) expect(contractViolations(e.type, e.payload)).toEqual([]);
   });
 
   it('takes a like back with a newer decision, published until Kafka takes it', async () => {
@@ -273,6 +275,7 @@ describe('MetricsService', () => {
       }),
     ]);
     expect(JSON.stringify(published[0]!.payload)).toBe('{"post_id":1,"user_id":9,"seq":78,"likes":2}');
+    expect(contractViolations(published[0]!.type, published[0]!.payload)).toEqual([]);
   });
 
   it('drops the likers when the take-back cannot be published either', async () => {
