@@ -138,7 +138,7 @@ describe('payload compatibility', () => {
   });
 
   // A compatible change still updates the snapshot, so that what it added is protected from then on.
-  it('the committed snapshot records the schemas as they are (pnpm --filter @mpb/contracts events:snapshot)', () => {
+  it('the committed snapshot records the schemas as they are (pnpm --filter @mpb/contracts run events:snapshot)', () => {
     expect(describePayloads()).toEqual(snapshot);
   });
 
@@ -216,12 +216,18 @@ describe('payload compatibility', () => {
     ]);
   });
 
-  it('refuses to describe a schema it cannot compare (a nested object, an unknown rule)', () => {
+  it('refuses to describe a schema it cannot compare (a nested object, an unknown rule or preference)', () => {
     expect(() => changed('post.deleted', deleted.keys({ meta: Joi.object() }))).toThrow(
       'post.deleted.meta: cannot describe a field of joi type object',
     );
     expect(() => changed('post.deleted', deleted.keys({ title: Joi.string().email() }))).toThrow(
       'post.deleted.title: cannot describe the rule email',
+    );
+    expect(() =>
+      changed('post.deleted', deleted.keys({ id: Joi.number().integer().min(1).strict().required() })),
+    ).toThrow('post.deleted.id: cannot describe the joi preferences');
+    expect(() => changed('post.deleted', deleted.keys({ title: Joi.string().invalid('x') }))).toThrow(
+      'post.deleted.title: cannot describe the joi invalid',
     );
   });
 });

@@ -7,14 +7,15 @@ import { EventTypes, InvalidEventError, type EventEnvelope, type EventType } fro
  * may rely on; an optional one may be missing from events already on a topic (written before the
  * field existed), so a consumer reading it must handle its absence. Producers check what they build
  * with `contractViolations` in their unit tests; consumers read with `payloadReader`.
- * `payload-compatibility.ts` keeps changes compatible with the committed `event-payloads.snapshot.json`.
+ * `payload-compatibility.ts` keeps changes compatible with the committed
+ * `event-payloads.snapshot.json`.
  */
 
 /** A positive integer that JavaScript represents exactly (every id, and metrics' like sequences). */
 const id = Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER);
 /** A count or an epoch: 0 or more. */
 const count = Joi.number().integer().min(0).max(Number.MAX_SAFE_INTEGER);
-/** An instant as `Date.prototype.toISOString` writes it. */
+/** An ISO 8601 instant (producers write `Date.prototype.toISOString()`). */
 const time = Joi.string().isoDate();
 const text = Joi.string();
 

@@ -40,14 +40,18 @@ interface JoiField {
 }
 
 const JSON_TYPES = new Set(['number', 'string', 'boolean']);
+const KNOWN_PARTS = new Set(['type', 'flags', 'rules', 'allow']);
 
 /**
- * Describes one field. Anything it does not know (a nested object, an unknown rule or flag) throws,
- * so a schema cannot carry a constraint that the snapshot and the compatibility check miss.
+ * Describes one field. Anything it does not know (a nested object, an unknown rule, flag or
+ * preference) throws, so a schema cannot carry a constraint that the snapshot and the compatibility
+ * check miss.
  */
 function describeField(where: string, field: JoiField): FieldDescription {
   if (!JSON_TYPES.has(field.type))
     throw new Error(`${where}: cannot describe a field of joi type ${field.type}`);
+  for (const part of Object.keys(field))
+    if (!KNOWN_PARTS.has(part)) throw new Error(`${where}: cannot describe the joi ${part}`);
   const d: FieldDescription = {
     type: field.type as FieldDescription['type'],
     required: field.flags?.presence === 'required',

@@ -89,10 +89,10 @@ describe('comment views', () => {
     const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
     expect(contractViolations(EventTypes.CommentCreated, commentCreatedPayload(comment))).toEqual([]);
     expect(contractViolations(EventTypes.CommentUpdated, commentUpdatedPayload(comment))).toEqual([]);
-    for (const reason of ['user', 'post_deleted'] as const)
-      expect(contractViolations(EventTypes.CommentDeleted, commentDeletedPayload(deleted, reason))).toEqual(
-        [],
-      );
+    for (const reason of ['user', 'post_deleted'] as const) {
+      const payload = commentDeletedPayload(deleted, reason);
+      expect(contractViolations(EventTypes.CommentDeleted, payload)).toEqual([]);
+    }
   });
 
   it('keep the wire form of the event payloads byte for byte: field order and types', () => {
