@@ -124,10 +124,3 @@ export function parseEnvelope(raw: Buffer | string | null): EventEnvelope {
   if (error) throw new InvalidEventError(error.message);
   return value as EventEnvelope;
 }
-
-/** Validates a payload against the fields a consumer needs; unknown fields are allowed (producers may add). */
-export function parsePayload<T>(envelope: EventEnvelope, schema: Joi.ObjectSchema<T>): T {
-  const { value, error } = schema.unknown(true).validate(envelope.payload);
-  if (error) throw new InvalidEventError(`${envelope.type} payload: ${error.message}`);
-  return value;
-}

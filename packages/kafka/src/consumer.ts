@@ -37,7 +37,7 @@ export class PermanentEventError extends Error {
   }
 }
 
-/** Permanent failures: our own class, or an invalid payload found by `parsePayload` in a handler. */
+/** Permanent failures: our own class, or an invalid payload found by a `payloadReader` in a handler. */
 export function isPermanentEventError(err: unknown): err is Error {
   if (err instanceof PermanentEventError || err instanceof InvalidEventError) return true;
   const e = err as { permanent?: unknown; name?: unknown } | null;

@@ -123,7 +123,7 @@ describe('EventConsumer', () => {
     const consumer = consumerOf(topic, {
       handle: async (envelope: EventEnvelope) => {
         if (envelope.id === missingPost.id) throw new PermanentEventError('post p does not exist');
-        // What parsePayload throws when a payload lacks a field the handler needs.
+        // What a contracts payload reader throws when a payload lacks a field the handler needs.
         if (envelope.id === badPayload.id)
           throw new InvalidEventError('post.updated payload: "title" is required');
         applied.push(envelope.id);

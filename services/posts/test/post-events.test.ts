@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import request from 'supertest';
-import { Topics } from '@mpb/contracts';
+import { contractViolations, Topics } from '@mpb/contracts';
 import { readTopic, waitFor, type TopicReader } from '@mpb/test-kit';
 import { bearer, createPost, newPost, newUserId } from './helpers/factories';
 import { startTestPosts, type TestPosts } from './helpers/harness';
@@ -136,7 +136,8 @@ describe('post events', () => {
       deleted_at: row.deleted_at.toISOString(),
     });
 
-    for (const { message } of [createdEvent, updatedEvent, deletedEvent]) {
+    for (const { message, envelope } of [createdEvent, updatedEvent, deletedEvent]) {
+      expect(contractViolations(envelope.type, envelope.payload)).toEqual([]);
       expect(message.key?.toString()).toBe(String(post.id));
       expect(message.headers?.['event-type']?.toString()).toMatch(/^post\./);
     }

@@ -1,18 +1,16 @@
-import Joi from 'joi';
-import { EventTypes, parsePayload, type EventEnvelope } from '@mpb/contracts';
+import { EventTypes, payloadReader, type EventEnvelope } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import type { ParentKind } from '../domain/attachment';
 import type { AttachmentsService } from '../domain/attachments-service';
 
-/** The part of `post.deleted` / `comment.deleted` this service reads; producers may add fields. */
-const deletedPayloadSchema = Joi.object<{ id: number }>({
-  id: Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER).required(),
-});
-
-const KIND_OF_EVENT: Partial<Record<string, ParentKind>> = {
-  [EventTypes.PostDeleted]: 'post',
-  [EventTypes.CommentDeleted]: 'comment',
-};
+/**
+ * The deletions handled, each with its parent kind and a reader of the one field used (the parent's
+ * id), checked by the shared contract; the other fields are ignored.
+ */
+const DELETIONS = new Map<string, { kind: ParentKind; read: (e: EventEnvelope) => { id: number } }>([
+  [EventTypes.PostDeleted, { kind: 'post', read: payloadReader(EventTypes.PostDeleted, ['id']) }],
+  [EventTypes.CommentDeleted, { kind: 'comment', read: payloadReader(EventTypes.CommentDeleted, ['id']) }],
+]);
 
 /**
  * Handles blog.posts.v1 and blog.comments.v1. Only the two deletions matter; other events are
@@ -26,9 +24,10 @@ export function parentEventsHandler(o: {
   logger: Logger;
 }): (envelope: EventEnvelope) => Promise<void> {
   return async (envelope) => {
-    const kind = KIND_OF_EVENT[envelope.type];
-    if (!kind) return;
-    const { id } = parsePayload(envelope, deletedPayloadSchema);
+    const deletion = DELETIONS.get(envelope.type);
+    if (!deletion) return;
+    const { kind } = deletion;
+    const { id } = deletion.read(envelope);
     // Reads on this replica stop asking about the parent at once, even before the cascade commits.
     o.attachments.forgetDeletedParent({ kind, id });
     const removed = await o.attachments.removeAttachmentsOf(

@@ -1,3 +1,4 @@
+import { contractViolations, type EventEnvelope } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import { AccessTokenIssuer } from './access-tokens';
 import { AuthService, Messages } from './auth-service';
@@ -24,7 +25,7 @@ function setup(o: { rotation?: RotationResult; found?: boolean } = {}) {
     dummy: 0,
     revoked: [] as string[],
     presented: [] as string[],
-    events: [] as unknown[],
+    events: [] as EventEnvelope<unknown>[],
   };
   const users: UserStore = {
     existsByUsernameOrEmail: async (username) => username === 'taken',
@@ -109,6 +110,7 @@ describe('auth service rules', () => {
       source: 'auth',
     });
     expect(JSON.stringify(captured)).not.toMatch(/a@x\.io|hash/);
+    expect(contractViolations(captured!.type, captured!.payload)).toEqual([]);
   });
 
   it('looks refresh tokens up by hash and refuses malformed ones without a lookup', async () => {

@@ -1,3 +1,4 @@
+import { contractViolations, EventTypes } from '@mpb/contracts';
 import { generateKeyPairSync } from 'node:crypto';
 import { generateSigningKeyPem, signingKeyFromPem } from './signing-keys';
 import { parseUserId, toOwnProfile, toPublicProfile, userRegisteredPayload, type User } from './user';
@@ -64,6 +65,16 @@ describe('user views', () => {
       name: 'Ann',
       created_at: '2026-01-02T03:04:05.000Z',
     });
+  });
+
+  it('builds user.registered as the shared event contract says', () => {
+    expect(contractViolations(EventTypes.UserRegistered, userRegisteredPayload(user))).toEqual([]);
+  });
+
+  it('keeps the wire form of user.registered byte for byte: field order and types', () => {
+    expect(JSON.stringify(userRegisteredPayload(user))).toBe(
+      '{"id":3,"username":"ann","name":"Ann","created_at":"2026-01-02T03:04:05.000Z"}',
+    );
   });
 });
 

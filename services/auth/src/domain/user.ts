@@ -1,3 +1,5 @@
+import type { UserRegisteredPayload } from '@mpb/contracts';
+
 /** A user as the service works with it. The password hash is deliberately not part of it. */
 export interface User {
   id: number;
@@ -42,14 +44,10 @@ export const toPublicProfile = (u: User): PublicProfile => ({
   created_at: u.createdAt.toISOString(),
 });
 
-/** Payload of `user.registered`: public fields only, so no consumer ever holds an e-mail or hash. */
-export type UserRegisteredPayload = {
-  id: number;
-  username: string;
-  name: string;
-  created_at: string;
-};
-
+/**
+ * Payload of `user.registered` (its contract lives in @mpb/contracts): public fields only, so no
+ * consumer ever holds an e-mail or hash.
+ */
 export const userRegisteredPayload = (u: User): UserRegisteredPayload => ({
   id: u.id,
   username: u.username,

@@ -1,3 +1,4 @@
+import { contractViolations, EventTypes } from '@mpb/contracts';
 import {
   commentCreatedPayload,
   commentDeletedPayload,
@@ -82,5 +83,28 @@ describe('comment views', () => {
       reason: 'post_deleted',
     });
     expect(() => commentDeletedPayload(comment, 'user')).toThrow(/not deleted/);
+  });
+
+  it('keep the shared event contracts', () => {
+    const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
+    expect(contractViolations(EventTypes.CommentCreated, commentCreatedPayload(comment))).toEqual([]);
+    expect(contractViolations(EventTypes.CommentUpdated, commentUpdatedPayload(comment))).toEqual([]);
+    for (const reason of ['user', 'post_deleted'] as const) {
+      const payload = commentDeletedPayload(deleted, reason);
+      expect(contractViolations(EventTypes.CommentDeleted, payload)).toEqual([]);
+    }
+  });
+
+  it('keep the wire form of the event payloads byte for byte: field order and types', () => {
+    expect(JSON.stringify(commentCreatedPayload(comment))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"created_at":"2026-01-02T03:04:05.000Z"}',
+    );
+    expect(JSON.stringify(commentUpdatedPayload(comment))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"updated_at":"2026-01-02T04:00:00.000Z"}',
+    );
+    const deleted = { ...comment, deletedAt: new Date('2026-01-03T00:00:00Z') };
+    expect(JSON.stringify(commentDeletedPayload(deleted, 'user'))).toBe(
+      '{"id":11,"post_id":7,"user_id":3,"deleted_at":"2026-01-03T00:00:00.000Z","reason":"user"}',
+    );
   });
 });

@@ -1,3 +1,10 @@
+import type {
+  CommentCreatedPayload,
+  CommentDeletedPayload,
+  CommentDeletedReason,
+  CommentUpdatedPayload,
+} from '@mpb/contracts';
+
 /** A comment as the service works with it. */
 export interface Comment {
   id: number;
@@ -42,31 +49,10 @@ export function parseId(raw: unknown): number | undefined {
   return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
 }
 
-export type CommentDeletedReason = 'user' | 'post_deleted';
-
-export interface CommentCreatedPayload {
-  id: number;
-  post_id: number;
-  user_id: number;
-  created_at: string;
-}
-
-export interface CommentUpdatedPayload {
-  id: number;
-  post_id: number;
-  user_id: number;
-  updated_at: string;
-}
-
-export interface CommentDeletedPayload {
-  id: number;
-  post_id: number;
-  user_id: number;
-  deleted_at: string;
-  reason: CommentDeletedReason;
-}
-
-/** Events carry ids and times, never the text: consumers that need it ask over gRPC. */
+/**
+ * Event payloads (their contracts live in @mpb/contracts). Events carry ids and times, never the
+ * text: consumers that need it ask over gRPC.
+ */
 export const commentCreatedPayload = (c: Comment): CommentCreatedPayload => ({
   id: c.id,
   post_id: c.postId,

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@mpb/contracts';
+import { contractViolations, type EventEnvelope } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import type { Comment } from './comment';
 import { CommentsService, Messages } from './comments-service';
@@ -81,6 +81,7 @@ describe('creating a comment', () => {
       payload: { id: 1, post_id: 7, user_id: 3, created_at: at.toISOString() },
       trace: { traceparent },
     });
+    expect(contractViolations(calls.events[0]!.type, calls.events[0]!.payload)).toEqual([]);
   });
 
   it('answers 404 post not found when posts does not know the post, storing nothing', async () => {
@@ -140,6 +141,7 @@ describe('changing a comment', () => {
       deleted_at: at.toISOString(),
       reason: 'user',
     });
+    for (const e of calls.events) expect(contractViolations(e.type, e.payload)).toEqual([]);
   });
 });
 
@@ -173,6 +175,7 @@ describe('post deletion cascade', () => {
     expect(calls.events.map((e) => (e.payload as { reason: string }).reason)).toEqual(
       Array(5).fill('post_deleted'),
     );
+    for (const e of calls.events) expect(contractViolations(e.type, e.payload)).toEqual([]);
   });
 
   it('stops at once on a redelivery', async () => {

@@ -1,13 +1,13 @@
-import { createEnvelope, EventTypes, type EventType, type TraceContext } from '@mpb/contracts';
+import {
+  createEnvelope,
+  EventTypes,
+  type CommentDeletedReason,
+  type EventType,
+  type TraceContext,
+} from '@mpb/contracts';
 import { forbidden, notFound, unavailable } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
-import {
-  commentCreatedPayload,
-  commentDeletedPayload,
-  commentUpdatedPayload,
-  type Comment,
-  type CommentDeletedReason,
-} from './comment';
+import { commentCreatedPayload, commentDeletedPayload, commentUpdatedPayload, type Comment } from './comment';
 import type { Page, PageRequest } from './pagination';
 import type { CommentStore, EventOf, PostDirectory, PostLivenessMemory } from './ports';
 

@@ -1,10 +1,5 @@
 import { validate } from '@mpb/service-kit';
-import {
-  commentTextSchema,
-  createCommentSchema,
-  postDeletedPayloadSchema,
-  TEXT_MAX_CHARS,
-} from './validation';
+import { commentTextSchema, createCommentSchema, TEXT_MAX_CHARS } from './validation';
 
 function failure(
   schema: Parameters<typeof validate>[0],
@@ -85,14 +80,5 @@ describe('new comment', () => {
   it('refuses a body that is not an object', () => {
     expect(() => validate(createCommentSchema, ['post_id', 1])).toThrow();
     expect(() => validate(createCommentSchema, 'text')).toThrow();
-  });
-});
-
-describe('post.deleted payload', () => {
-  it('needs a positive integer id and ignores the rest', () => {
-    expect(validate(postDeletedPayloadSchema, { id: 5, user_id: 3, title: 'x' })).toEqual({ id: 5 });
-    expect(() => validate(postDeletedPayloadSchema, { id: 'x' })).toThrow();
-    expect(() => validate(postDeletedPayloadSchema, { id: 0 })).toThrow();
-    expect(() => validate(postDeletedPayloadSchema, {})).toThrow();
   });
 });

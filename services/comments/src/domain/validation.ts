@@ -44,12 +44,3 @@ export interface CommentTextInput {
 export const commentTextSchema = Joi.object<CommentTextInput>({
   text: text.required(),
 });
-
-export interface PostDeletedPayload {
-  id: number;
-}
-
-/** The part of `post.deleted` this service reads (a numeric string is accepted too); producers may add fields. */
-export const postDeletedPayloadSchema = Joi.object<PostDeletedPayload>({
-  id: postId.required(),
-});

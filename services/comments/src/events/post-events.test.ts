@@ -35,6 +35,12 @@ describe('post events', () => {
     expect(forgotten).toEqual([5]);
   });
 
+  it('reads only the id, with the shared contract: a numeric string passes, fields it does not read are ignored', async () => {
+    const { handle, removed } = setup();
+    await handle(event(EventTypes.PostDeleted, { id: '5', user_id: 'not read', title: 'added later' }));
+    expect(removed.map((r) => r.postId)).toEqual([5]);
+  });
+
   it('skips the other post events', async () => {
     const { handle, removed } = setup();
     await handle(event(EventTypes.PostCreated, { id: 5 }));
@@ -42,7 +48,7 @@ describe('post events', () => {
     expect(removed).toHaveLength(0);
   });
 
-  it.each([{ id: 'x' }, { id: -1 }, {}, { id: 1.5 }])(
+  it.each([{ id: 'x' }, { id: -1 }, { id: 0 }, {}, { id: 1.5 }, { id: 2 ** 53 }])(
     'refuses the payload %p as a permanent error, to be parked',
     async (payload) => {
       const { handle, removed } = setup();

@@ -1,7 +1,9 @@
-import { EventTypes, parsePayload, type EventEnvelope } from '@mpb/contracts';
+import { EventTypes, payloadReader, type EventEnvelope } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import type { CommentsService } from '../domain/comments-service';
-import { postDeletedPayloadSchema } from '../domain/validation';
+
+/** The one field of `post.deleted` read here, checked by the shared contract; the rest is ignored. */
+const readPostDeleted = payloadReader(EventTypes.PostDeleted, ['id']);
 
 /**
  * Handles blog.posts.v1. Only `post.deleted` matters here; other post events are acknowledged and
@@ -16,7 +18,7 @@ export function postEventsHandler(o: {
 }): (envelope: EventEnvelope) => Promise<void> {
   return async (envelope) => {
     if (envelope.type !== EventTypes.PostDeleted) return;
-    const { id: postId } = parsePayload(envelope, postDeletedPayloadSchema);
+    const { id: postId } = readPostDeleted(envelope);
     // Reads on this replica stop asking posts about it at once, even before the cascade commits.
     o.comments.forgetDeletedPost(postId);
     const deleted = await o.comments.removeCommentsOfDeletedPost(postId, {

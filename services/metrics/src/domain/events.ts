@@ -1,10 +1,11 @@
-import Joi from 'joi';
 import {
   createEnvelope,
   EventTypes,
   InvalidEventError,
-  parsePayload,
+  payloadReader,
   type EventEnvelope,
+  type PostLikePayload,
+  type PostViewedPayload,
   type TraceContext,
 } from '@mpb/contracts';
 
@@ -12,33 +13,20 @@ export const SOURCE = 'metrics';
 export const POST_AGGREGATE = 'post';
 
 /**
- * `post.viewed`. `epoch` names the Redis view epoch the view was counted in (so the API can tell
- * which pending views PostgreSQL has folded); `views` is the count the viewer was shown, for
- * information only: the consumer never trusts absolute counts.
+ * Metrics always writes every field of its events, the optional ones of the contract too (they are
+ * optional there because older producers sent none): `epoch` names the Redis view epoch the view
+ * was counted in (so the API can tell which pending views PostgreSQL has folded), `seq` orders one
+ * post's like decisions (taken atomically in Redis), so the last decision wins in PostgreSQL
+ * whatever order its events arrive in. `views` and `likes` are for information only: the consumer
+ * never trusts absolute counts.
  */
-export type PostViewedPayload = {
-  post_id: number;
-  viewer_id: number;
-  epoch: number;
-  views: number;
-};
-
-/**
- * `post.liked` / `post.unliked`. `seq` orders one post's like decisions (taken atomically in Redis),
- * so the last decision wins in PostgreSQL whatever order its events arrive in; `likes` is for
- * information only.
- */
-export type PostLikePayload = {
-  post_id: number;
-  user_id: number;
-  seq: number;
-  likes: number;
-};
+export type ViewedEventPayload = Required<PostViewedPayload>;
+export type LikeEventPayload = Required<PostLikePayload>;
 
 export function viewedEvent(
-  p: PostViewedPayload,
+  p: ViewedEventPayload,
   trace: TraceContext = {},
-): EventEnvelope<PostViewedPayload> {
+): EventEnvelope<ViewedEventPayload> {
   return createEnvelope({
     type: EventTypes.PostViewed,
     aggregateType: POST_AGGREGATE,
@@ -51,9 +39,9 @@ export function viewedEvent(
 
 export function likeEvent(
   liked: boolean,
-  p: PostLikePayload,
+  p: LikeEventPayload,
   trace: TraceContext = {},
-): EventEnvelope<PostLikePayload> {
+): EventEnvelope<LikeEventPayload> {
   return createEnvelope({
     type: liked ? EventTypes.PostLiked : EventTypes.PostUnliked,
     aggregateType: POST_AGGREGATE,
@@ -69,20 +57,11 @@ export type MetricEvent =
   | { kind: 'view'; postId: number; viewerId: number; epoch: number; offset: string }
   | { kind: 'like' | 'unlike'; postId: number; userId: number; seq: number; offset: string };
 
-const id = Joi.number().integer().min(1).max(Number.MAX_SAFE_INTEGER);
-const counter = Joi.number().integer().min(0).max(Number.MAX_SAFE_INTEGER);
-
-// Only the fields the consumer needs; producers may add others.
-const viewedSchema = Joi.object<{ post_id: number; viewer_id: number; epoch: number }>({
-  post_id: id.required(),
-  viewer_id: counter.default(0),
-  epoch: counter.default(0),
-});
-const likeSchema = Joi.object<{ post_id: number; user_id: number; seq?: number }>({
-  post_id: id.required(),
-  user_id: id.required(),
-  seq: id,
-});
+// The fields the consumer reads, checked by the shared contracts; producers may add others.
+const readViewed = payloadReader(EventTypes.PostViewed, ['post_id', 'viewer_id', 'epoch']);
+const readLike = payloadReader(EventTypes.PostLiked, ['post_id', 'user_id', 'seq']);
+const readUnlike = payloadReader(EventTypes.PostUnliked, ['post_id', 'user_id', 'seq']);
+const readDeleted = payloadReader(EventTypes.PostDeleted, ['id']);
 
 /**
  * A like event from a producer that sends no sequence is ordered by its envelope time (in
@@ -96,7 +75,8 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 /**
  * Reads a metric event; an event it cannot use throws InvalidEventError (the consumer parks it).
  * Payloads as metrics writes them are checked by hand (this runs for every event of the hot
- * topic); anything else goes through the schemas, which accept the same and name what is wrong.
+ * topic) with the contract's rules for these fields; anything else goes through the contract's
+ * readers, which accept the same and name what is wrong (events.test.ts compares the two).
  */
 export function toMetricEvent(envelope: EventEnvelope, offset: string): MetricEvent {
   const raw = envelope.payload;
@@ -105,8 +85,9 @@ export function toMetricEvent(envelope: EventEnvelope, offset: string): MetricEv
       if (isId(raw.post_id) && isCount(raw.viewer_id) && isCount(raw.epoch)) {
         return { kind: 'view', postId: raw.post_id, viewerId: raw.viewer_id, epoch: raw.epoch, offset };
       }
-      const p = parsePayload(envelope, viewedSchema);
-      return { kind: 'view', postId: p.post_id, viewerId: p.viewer_id, epoch: p.epoch, offset };
+      // An older producer's view has no viewer (anonymous) and no epoch (0, before any epoch).
+      const p = readViewed(envelope);
+      return { kind: 'view', postId: p.post_id, viewerId: p.viewer_id ?? 0, epoch: p.epoch ?? 0, offset };
     }
     case EventTypes.PostLiked:
     case EventTypes.PostUnliked: {
@@ -114,7 +95,7 @@ export function toMetricEvent(envelope: EventEnvelope, offset: string): MetricEv
       if (isId(raw.post_id) && isId(raw.user_id) && isId(raw.seq)) {
         return { kind, postId: raw.post_id, userId: raw.user_id, seq: raw.seq, offset };
       }
-      const p = parsePayload(envelope, likeSchema);
+      const p = kind === 'like' ? readLike(envelope) : readUnlike(envelope);
       return {
         kind,
         postId: p.post_id,
@@ -128,7 +109,5 @@ export function toMetricEvent(envelope: EventEnvelope, offset: string): MetricEv
   }
 }
 
-const deletedSchema = Joi.object<{ id: number }>({ id: id.required() });
-
 /** The post a `post.deleted` event removes. */
-export const deletedPostOf = (envelope: EventEnvelope): number => parsePayload(envelope, deletedSchema).id;
+export const deletedPostOf = (envelope: EventEnvelope): number => readDeleted(envelope).id;

@@ -1,3 +1,4 @@
+import { contractViolations, type EventEnvelope } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import type { PostState, Snapshot } from './counts';
 import { Messages, MetricsService } from './metrics-service';
@@ -127,7 +128,7 @@ function setUp(
 ) {
   const cache = new FakeCache();
   const store = new FakeStore();
-  const published: unknown[] = [];
+  const published: EventEnvelope<unknown>[] = [];
   const posts: PostDirectory = { assertLive: async () => undefined, forget: () => undefined };
   const service = new MetricsService({
     cache,
@@ -163,6 +164,9 @@ describe('MetricsService', () => {
     expect(published).toEqual([
       expect.objectContaining({ payload: { post_id: 1, viewer_id: 0, epoch: 5, views: 12 } }),
     ]);
+    // The wire form, byte for byte: field order and types.
+    expect(JSON.stringify(published[0]!.payload)).toBe('{"post_id":1,"viewer_id":0,"epoch":5,"views":12}');
+    expect(contractViolations(published[0]!.type, published[0]!.payload)).toEqual([]);
   });
 
   it('counts a viewer once within the window: a repeated view publishes nothing and says so', async () => {
@@ -235,11 +239,17 @@ describe('MetricsService', () => {
   });
 
   it('loads every page of likers before deciding, once for concurrent requests', async () => {
-    const { service, cache, store } = setUp();
+    const { service, cache, store, published } = setUp();
     const results = await Promise.all([service.like(9, 1), service.like(9, 1)]);
     expect(results).toEqual([{ likes: 3 }, { likes: 3 }]);
     expect(store.likerPages).toBe(3);
     expect(cache.merged).toHaveLength(2 * 2000 + 3);
+    // The wire form of a like, byte for byte: field order and types.
+    expect(published.map((e) => `${e.type} ${JSON.stringify(e.payload)}`)).toEqual([
+      'post.liked {"post_id":1,"user_id":9,"seq":77,"likes":3}',
+      'post.liked {"post_id":1,"user_id":9,"seq":77,"likes":3}',
+    ]);
+    for (const e of published) expect(contractViolations(e.type, e.payload)).toEqual([]);
   });
 
   it('takes a like back with a newer decision, published until Kafka takes it', async () => {
@@ -264,6 +274,8 @@ describe('MetricsService', () => {
         payload: { post_id: 1, user_id: 9, seq: 78, likes: 2 },
       }),
     ]);
+    expect(JSON.stringify(published[0]!.payload)).toBe('{"post_id":1,"user_id":9,"seq":78,"likes":2}');
+    expect(contractViolations(published[0]!.type, published[0]!.payload)).toEqual([]);
   });
 
   it('drops the likers when the take-back cannot be published either', async () => {

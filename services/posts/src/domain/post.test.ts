@@ -1,3 +1,4 @@
+import { contractViolations, EventTypes } from '@mpb/contracts';
 import {
   parseId,
   postCreatedPayload,
@@ -80,5 +81,26 @@ describe('post shapes', () => {
       deleted_at: '2026-02-01T00:00:00.000Z',
     });
     expect(() => postDeletedPayload(post)).toThrow(/not deleted/);
+  });
+
+  it('builds payloads that keep the shared event contracts', () => {
+    const deleted = { ...post, deletedAt: new Date('2026-02-01T00:00:00.000Z') };
+    for (const p of [post, { ...post, tag: 'news' }]) {
+      expect(contractViolations(EventTypes.PostCreated, postCreatedPayload(p))).toEqual([]);
+      expect(contractViolations(EventTypes.PostUpdated, postUpdatedPayload(p))).toEqual([]);
+    }
+    expect(contractViolations(EventTypes.PostDeleted, postDeletedPayload(deleted))).toEqual([]);
+  });
+
+  it('keeps the wire form of the event payloads byte for byte: field order, types, a null tag', () => {
+    expect(JSON.stringify(postCreatedPayload(post))).toBe(
+      '{"id":12,"user_id":34,"title":"Title","tag":null,"created_at":"2026-01-02T03:04:05.000Z"}',
+    );
+    expect(JSON.stringify(postUpdatedPayload({ ...post, tag: 'news' }))).toBe(
+      '{"id":12,"user_id":34,"title":"Title","tag":"news","updated_at":"2026-01-03T03:04:05.000Z"}',
+    );
+    expect(JSON.stringify(postDeletedPayload({ ...post, deletedAt: new Date('2026-02-01T00:00:00Z') }))).toBe(
+      '{"id":12,"user_id":34,"deleted_at":"2026-02-01T00:00:00.000Z"}',
+    );
   });
 });

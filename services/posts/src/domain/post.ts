@@ -1,3 +1,5 @@
+import type { PostCreatedPayload, PostDeletedPayload, PostUpdatedPayload } from '@mpb/contracts';
+
 /** A post as the service works with it. Likes and views are not part of it: metrics owns them. */
 export interface Post {
   id: number;
@@ -55,36 +57,7 @@ export function parseId(raw: unknown): number | undefined {
   return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** Payload of `post.created`. */
-export type PostCreatedPayload = {
-  id: number;
-  user_id: number;
-  title: string;
-  tag: string | null;
-  created_at: string;
-};
-
-/**
- * Payload of `post.updated`: the post's state after the change, without its description. Events
- * stay small and within what Kafka accepts (a 20 000-character description is up to 60 KB, and a
- * burst of edits would fill a producer request): they reference the post by id, and a consumer that
- * needs the text asks posts for it (gRPC GetPost). No consumer reads it today.
- */
-export type PostUpdatedPayload = {
-  id: number;
-  user_id: number;
-  title: string;
-  tag: string | null;
-  updated_at: string;
-};
-
-/** Payload of `post.deleted`: consumers remove what hangs off the post (comments, files, counters). */
-export type PostDeletedPayload = {
-  id: number;
-  user_id: number;
-  deleted_at: string;
-};
-
+/** Event payloads (their contracts live in @mpb/contracts). */
 export const postCreatedPayload = (p: Post): PostCreatedPayload => ({
   id: p.id,
   user_id: p.userId,
