@@ -121,8 +121,10 @@ describe('the rules across resources', () => {
 
   it('refuse a Service that selects no pods, or targets a port they do not declare', () => {
     const none = broken('Service', 'gateway', (svc) => (svc.spec.selector.app = 'gateways'));
+    const empty = broken('Service', 'gateway', (svc) => (svc.spec.selector = {}));
     const port = broken('Service', 'gateway', (svc) => (svc.spec.ports[0].targetPort = 8080));
     expect(ruleProblems(none)).toEqual(["Service gateway: its selector matches no Deployment's pods"]);
+    expect(ruleProblems(empty)).toEqual(["Service gateway: its selector matches no Deployment's pods"]);
     expect(ruleProblems(port)).toEqual([
       "Service gateway: target port 8080 is none of Deployment gateway's container ports",
     ]);

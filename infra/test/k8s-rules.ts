@@ -15,6 +15,7 @@ import { isNamespaced, ofKind, type Resource } from './kustomize';
  */
 
 interface PodTemplate {
+  kind: string;
   owner: string;
   namespace: string | undefined;
   labels: Record<string, string>;
@@ -29,6 +30,7 @@ function podTemplates(resources: Resource[]): PodTemplate[] {
     const template = Deployment.is(r) || Job.is(r) ? r.spec?.template : undefined;
     if (!template) continue;
     templates.push({
+      kind: r.kind,
       owner: nameOf(r),
       namespace: r.metadata.namespace,
       labels: template.metadata?.labels ?? {},
@@ -38,8 +40,7 @@ function podTemplates(resources: Resource[]): PodTemplate[] {
   return templates;
 }
 
-const deployments = (resources: Resource[]) =>
-  podTemplates(resources).filter((t) => t.owner.startsWith('Deployment '));
+const deployments = (resources: Resource[]) => podTemplates(resources).filter((t) => t.kind === 'Deployment');
 
 const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -86,7 +87,11 @@ export function selectorProblems(resources: Resource[]): string[] {
       }
     } else if (Service.is(r) && r.spec?.selector) {
       const selector = r.spec.selector;
-      const pods = inNamespace(r.metadata?.namespace).filter((t) => selects(selector, t.labels));
+      // An empty selector selects nothing here: Kubernetes then manages no endpoints for the Service.
+      const pods =
+        Object.keys(selector).length === 0
+          ? []
+          : inNamespace(r.metadata?.namespace).filter((t) => selects(selector, t.labels));
       if (pods.length === 0) problems.push(`${nameOf(r)}: its selector matches no Deployment's pods`);
       for (const port of r.spec.ports ?? []) {
         const target = port.targetPort ?? port.port;
