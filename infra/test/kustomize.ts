@@ -48,8 +48,9 @@ const NAMESPACED = new Set([
   'StatefulSet',
 ]);
 // RoleBinding and ClusterRoleBinding are left out on purpose: kustomize also rewrites their subjects.
-export const isNamespaced = (kind: string) => NAMESPACED.has(kind);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'IngressClass', 'PriorityClass', 'StorageClass']);
+
+export const isNamespaced = (kind: string) => NAMESPACED.has(kind);
 
 const fail = (dir: string, message: string): never => {
   throw new Error(`${path.join(dir, 'kustomization.yaml')}: ${message}`);
@@ -118,7 +119,8 @@ export function assemble(dir: string): Resource[] {
       else if (!CLUSTER_SCOPED.has(r.kind))
         fail(dir, `kind ${r.kind} is neither known namespaced nor cluster-scoped`);
     }
-    // kustomize refuses two resources with one id (group, kind, namespace and name).
+    // One object twice (group, kind, namespace and name) is refused: kustomize refuses a repeated id,
+    // and the API server would take the second for an update of the first.
     const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '';
     const id = `${group}/${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`;
     if (ids.has(id)) fail(dir, `${r.kind} ${r.metadata.name} is defined twice`);
