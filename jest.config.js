@@ -4,6 +4,7 @@ module.exports = {
     '<rootDir>/packages/*/jest.config.js',
     '<rootDir>/services/*/jest.config.js',
     '<rootDir>/e2e/jest.config.js',
+    '<rootDir>/infra/jest.config.js',
     '<rootDir>/faults/jest.config.js',
   ],
 };
