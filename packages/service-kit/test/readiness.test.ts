@@ -50,10 +50,7 @@ describe('dependencyChecks', () => {
   });
 
   it('is not ready when PostgreSQL is unreachable, whatever Kafka does', async () => {
-    const r = await runReadiness(
-      dependencyChecks(deps({ dbDown: true, connected: false })),
-      1000,
-    );
+    const r = await runReadiness(dependencyChecks(deps({ dbDown: true, connected: false })), 1000);
     expect(r.ok).toBe(false);
     expect(r.checks).toMatchObject({ database: 'database down' });
   });
