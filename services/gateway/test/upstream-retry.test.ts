@@ -16,6 +16,8 @@ interface ClosingUpstream {
   connections: number;
   /** Close the connection on every request, its first included. */
   closeEvery: boolean;
+  /** Stops accepting connections (open ones stay), as a service that is shutting down. */
+  stopListening(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ async function startClosingUpstream(): Promise<ClosingUpstream> {
     seen: [],
     connections: 0,
     closeEvery: false,
+    stopListening: () => undefined,
     close: async () => undefined,
   };
   const server = net.createServer((socket) => {
@@ -59,10 +62,12 @@ async function startClosingUpstream(): Promise<ClosingUpstream> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  state.stopListening = () => server.close();
   state.close = () =>
     new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
-      server.close(() => resolve());
+      if (server.listening) server.close(() => resolve());
+      else resolve();
     });
   return state;
 }
@@ -134,6 +139,18 @@ describe('a service closing a kept-alive connection the gateway reuses', () => {
     expect(upstream.seen).toEqual(['1 GET /api/users/1 HTTP/1.1', '1 POST /api/users/1 HTTP/1.1']);
     expect(upstream.connections).toBe(1);
     expect(await retriesCounted()).toBe(0);
+  });
+
+  // A service shutting down stops listening, then closes its idle connections: a request crossing that
+  // close on the wire is sent again and finds nobody. The service is down: 503, as for any request then.
+  it('answers 503 "unavailable" when the retry finds nothing listening', async () => {
+    await send(gateway.url, '/api/users/1');
+    upstream.stopListening();
+    const res = await send(gateway.url, '/api/users/1/follow', { method: 'POST' });
+    expect(res.status).toBe(503);
+    expect(res.json()).toMatchObject({ error: 'auth service unavailable', code: 'UNAVAILABLE' });
+    expect(upstream.seen.slice(1)).toEqual(['1 POST /api/users/1/follow HTTP/1.1']);
+    expect(await retriesCounted()).toBe(1);
   });
 
   it('retries once only: a retry that fails as well is answered 502 JSON', async () => {

@@ -191,10 +191,9 @@ export function createUpstreamProxy(o: ProxyOptions): ProxyHandler {
         return;
       }
       if (exchange?.timedOut) error = timeout(`${name} service timed out`);
-      // After a retry the first attempt's fate is unknown (a service killed mid-request resets the
-      // connection after it may have applied it): a 502, never the 503 that says nothing changed.
-      else if (err.code && DOWN_CODES.has(err.code) && !exchange?.retried)
-        error = unavailable(`${name} service unavailable`);
+      // Nothing listens (also when a retry found the service gone): 503. Like every gateway 5xx it
+      // promises nothing about a request the gateway had already sent (see the README).
+      else if (err.code && DOWN_CODES.has(err.code)) error = unavailable(`${name} service unavailable`);
       else error = new AppError('BAD_GATEWAY', `${name} service failed`);
       res.locals.log.warn({ upstream: name, code: err.code, reason: err.message }, 'upstream error');
       lingerThenClose(req, res);
