@@ -116,6 +116,19 @@ export async function countMessages(kafka: KafkaClient, topic: string): Promise<
   return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 }
 
+/**
+ * The distinct events (envelope ids) a topic holds. The producer delivers at least once (kafkajs's
+ * idempotent mode is off, see producer.ts): a batch the broker wrote but answered late is sent again,
+ * so a topic may hold a copy more than was published, most often on a busy broker. Tests that mean
+ * "every event is on the topic, each its own message" count these; `countMessages` counts copies.
+ */
+export async function distinctEvents(kafka: KafkaClient, topic: string): Promise<number> {
+  const messages = await countMessages(kafka, topic);
+  if (messages === 0) return 0;
+  const read = await readMessages(kafka, topic, messages);
+  return new Set(read.map((m) => (JSON.parse(m.value ?? '{}') as { id?: string }).id)).size;
+}
+
 export async function committedOffsets(
   kafka: KafkaClient,
   groupId: string,

