@@ -9,14 +9,33 @@ import { presentServices, REPO_ROOT, serviceEnv } from './services.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Ports for servers this run starts, below Linux's ephemeral range (32768-60999 by default): a port
+ * the kernel handed out for listen(0) and took back can be taken a moment later as the source port of
+ * any outgoing connection on the machine, and the server that wanted it then fails to bind ("port in
+ * use by a process this script did not start"). Ports of this range are never used as source ports.
+ */
+const PORT_RANGE = { from: 20000, to: 32000 };
+const handedOut = new Set();
+
+/** A port nothing listens on now, below the ephemeral range, not handed out before by this process. */
 export async function freePort() {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
+}
+
+function canBind(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
