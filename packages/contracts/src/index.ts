@@ -1,3 +1,4 @@
 export * from './proto';
 export * from './events';
 export * from './identity';
+export * from './ids';

@@ -52,6 +52,7 @@ export {
   createOutboxTable,
   dropOutboxTable,
   outboxBacklog,
+  outboxTestHooks,
   writeOutbox,
   type OutboxBacklog,
   type OutboxRelayOptions,

@@ -57,7 +57,6 @@ beforeAll(async () => {
       consumer: t.config.KAFKA_GROUP_ID,
       logger: t.logger,
     }),
-    onFatal: () => undefined,
   });
   // A new group may start at the end of the topics once it has joined: a sentinel published until
   // it is processed proves the consumer is reading before the tests publish theirs.

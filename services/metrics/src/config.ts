@@ -4,6 +4,7 @@ import {
   authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
+  consumerMaxStallKey,
   type BaseConfig,
   databaseUrlKey,
   kafkaKeys,
@@ -55,8 +56,8 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
    */
   METRICS_FETCH_MIN_BYTES: number;
   METRICS_FETCH_MAX_WAIT_MS: number;
-  /** /readyz fails when the consumer is this many events behind. */
-  METRICS_MAX_LAG: number;
+  /** /readyz reports a consumer degraded when events wait and none was processed for this long. */
+  CONSUMER_MAX_STALL_SECONDS: number;
   /** How long Redis remembers a deleted post, refusing likes and views of it at once. */
   DELETED_POST_TTL_SECONDS: number;
   /**
@@ -104,7 +105,7 @@ export const configSchema = Joi.object<MetricsConfig>({
     .max(16 * 1024 * 1024)
     .default(64 * 1024),
   METRICS_FETCH_MAX_WAIT_MS: Joi.number().integer().min(10).max(5000).default(500),
-  METRICS_MAX_LAG: Joi.number().integer().min(1).default(10_000),
+  CONSUMER_MAX_STALL_SECONDS: consumerMaxStallKey(),
   DELETED_POST_TTL_SECONDS: Joi.number()
     .integer()
     .min(60)
@@ -131,7 +132,3 @@ export function loadMetricsConfig(env: NodeJS.ProcessEnv = process.env): Metrics
 /** For entry points: the configuration, or one line naming every problem and exit code 1. */
 export const loadMetricsConfigOrExit = (service: string): MetricsConfig =>
   loadConfigOrExit(service, configSchema);
-
-/** The JWKS URL: auth's base URL (with or without a trailing slash) plus the well-known path. */
-export const jwksUrlOf = (authUrl: string, jwksPath: string): string =>
-  `${authUrl.replace(/\/+$/, '')}${jwksPath}`;

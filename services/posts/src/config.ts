@@ -86,7 +86,3 @@ export function loadPostsConfig(env: NodeJS.ProcessEnv = process.env): PostsConf
 /** For entry points: the configuration, or one line naming every problem and exit code 1. */
 export const loadPostsConfigOrExit = (service: string): PostsConfig =>
   loadConfigOrExit(service, configSchema);
-
-/** The JWKS URL: auth's base URL (with or without a trailing slash) plus the well-known path. */
-export const jwksUrlOf = (authUrl: string, jwksPath: string): string =>
-  `${authUrl.replace(/\/+$/, '')}${jwksPath}`;

@@ -1,6 +1,7 @@
 import { createEnvelope, EventTypes, type EventType, type TraceContext } from '@mpb/contracts';
 import { forbidden, notFound, unavailable } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
+import type { Page, PageRequest } from '@mpb/service-kit';
 import {
   commentCreatedPayload,
   commentDeletedPayload,
@@ -8,7 +9,6 @@ import {
   type Comment,
   type CommentDeletedReason,
 } from './comment';
-import type { Page, PageRequest } from './pagination';
 import type { CommentStore, EventOf, PostDirectory, PostLivenessMemory } from './ports';
 
 /** Texts of the old API (and of this service's additions), kept because clients match on them. */
