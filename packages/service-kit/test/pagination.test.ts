@@ -172,7 +172,7 @@ describe('setPageHeaders', () => {
     });
     const res = await request(app).get('/api/things?limit=20&kind=a&page=2');
     expect(res.headers['x-total-count']).toBe('45');
-    expect(links(res.headers.link)).toEqual({
+    expect(links(res.headers.link ?? '')).toEqual({
       first: '/api/things?limit=20&kind=a&page=1',
       prev: '/api/things?limit=20&kind=a&page=1',
       next: '/api/things?limit=20&kind=a&page=3',

@@ -28,7 +28,7 @@ export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationC
   GRPC_PORT: number;
   DATABASE_URL: string;
   MIGRATE_ON_START: boolean;
-  /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
+  /** auth's base URL; its public keys are read where jwksUrlOf (service kit) says: AUTH_URL + JWKS_PATH. */
   AUTH_URL: string;
   /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
   AUTH_GRPC_ADDR: string;
