@@ -1,8 +1,12 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { faultWorld, underLoad } from './scenario';
 import { api, control, db, eventually, readTopic, setUpPost } from './support';
 import { badOutcomes, report, verifyConsistency } from './verify';
 
-/** packages/kafka FAILPOINT_EXIT_CODE: the relay's process exits with it at the failpoint. */
+/** Preloaded into posts for one run: it exits at the failpoint, after publishing and before marking. */
+const FAILPOINT = pathToFileURL(path.join(__dirname, 'harness', 'outbox-failpoint.mjs')).href;
+/** The exit code harness/outbox-failpoint.mjs ends the process with. */
 const FAILPOINT_EXIT_CODE = 86;
 
 describe('fault: the outbox relay is killed between publishing and marking published', () => {
@@ -44,7 +48,7 @@ describe('fault: the outbox relay is killed between publishing and marking publi
         await control('POST /service/kill', { name: 'posts', signal: 'SIGTERM' });
         await control('POST /service/start', {
           name: 'posts',
-          env: { MPB_FAILPOINTS: 'outbox.after-publish=exit' },
+          env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import "${FAILPOINT}"`.trim() },
         });
         const del = await api('DELETE', `/api/posts/${doomed}`, { token: world().author.token });
         expect(del.status).toBe(204);

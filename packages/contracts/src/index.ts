@@ -3,3 +3,4 @@ export * from './events';
 export * from './event-payloads';
 export * from './payload-compatibility';
 export * from './identity';
+export * from './ids';

@@ -54,6 +54,7 @@ export {
   createOutboxTable,
   dropOutboxTable,
   outboxBacklog,
+  outboxTestHooks,
   writeOutbox,
   type OutboxBacklog,
   type OutboxRelayOptions,

@@ -176,25 +176,16 @@ export interface OutboxRelayOptions {
    */
   exclusive?: boolean;
   metrics?: KafkaMetrics;
-  /** Where failpoints are read from (`MPB_FAILPOINTS`, `NODE_ENV`); default `process.env`. */
-  env?: NodeJS.ProcessEnv;
 }
-
-/** Exit code of a process stopped by the `outbox.after-publish=exit` failpoint. */
-export const FAILPOINT_EXIT_CODE = 86;
 
 /**
- * Test-only crash point for the fault tests: with `MPB_FAILPOINTS=outbox.after-publish=exit` the
- * process exits right after a round's events reached Kafka and before they are marked published, so
- * their redelivery can be observed. Ignored when `NODE_ENV` is `production`.
+ * A test-only seam that no production code sets, and that nothing reads from the environment:
+ * `afterPublish` runs inside a round, after its events reached Kafka and before they are marked
+ * published. The fault suite sets it from a module it preloads into the service's process
+ * (`faults/test/harness/outbox-failpoint.mjs`, which ends the process there) to watch the redelivery;
+ * this package's tests set it directly.
  */
-export function exitAfterPublishFailpoint(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.NODE_ENV === 'production') return false;
-  return (env.MPB_FAILPOINTS ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .includes('outbox.after-publish=exit');
-}
+export const outboxTestHooks: { afterPublish?: (eventIds: string[]) => void } = {};
 
 interface OutboxRow {
   id: string;
@@ -227,7 +218,6 @@ export class OutboxRelay {
   private readonly retry: BackoffOptions;
   private readonly exclusive: boolean;
   private readonly metrics?: KafkaMetrics;
-  private readonly exitAfterPublish: boolean;
   private unwatch: (() => void) | undefined;
   private readonly sleeper = new Sleeper();
   private loop: Promise<void> | undefined;
@@ -251,8 +241,6 @@ export class OutboxRelay {
     this.retry = { initialMs: 200, maxMs: 5000, ...options.retry };
     this.exclusive = options.exclusive ?? true;
     this.metrics = options.metrics;
-    this.exitAfterPublish = exitAfterPublishFailpoint(options.env);
-    if (this.exitAfterPublish) this.logger.warn('failpoint outbox.after-publish=exit is set');
   }
 
   start(): void {
@@ -343,7 +331,7 @@ export class OutboxRelay {
           }
         }
       }
-      if (this.exitAfterPublish && sent.length > 0) process.exit(FAILPOINT_EXIT_CODE);
+      if (sent.length > 0) outboxTestHooks.afterPublish?.(sent.map((r) => r.id));
       if (sent.length > 0) {
         await trx(this.table)
           .whereIn(

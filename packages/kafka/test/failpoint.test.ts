@@ -5,9 +5,10 @@ import {
   dropOutboxTable,
   EventProducer,
   ensureTopics,
+  OutboxRelay,
+  outboxTestHooks,
   writeOutbox,
 } from '../src';
-import { exitAfterPublishFailpoint, FAILPOINT_EXIT_CODE, OutboxRelay } from '../src/outbox';
 import {
   captureLogger,
   countMessages,
@@ -18,7 +19,7 @@ import {
   uniqueIdent,
 } from './helpers';
 
-describe('outbox failpoint outbox.after-publish=exit', () => {
+describe('the outbox test hook afterPublish', () => {
   const { logger } = captureLogger();
   const kafka = testKafka(logger);
   const producer = new EventProducer({ kafka, logger });
@@ -36,21 +37,8 @@ describe('outbox failpoint outbox.after-publish=exit', () => {
     await db?.destroy();
   });
 
-  afterEach(() => jest.restoreAllMocks());
-
-  it('is read from MPB_FAILPOINTS outside production only', () => {
-    expect(exitAfterPublishFailpoint({ MPB_FAILPOINTS: 'outbox.after-publish=exit' })).toBe(true);
-    expect(
-      exitAfterPublishFailpoint({
-        NODE_ENV: 'test',
-        MPB_FAILPOINTS: 'other=exit, outbox.after-publish=exit',
-      }),
-    ).toBe(true);
-    expect(
-      exitAfterPublishFailpoint({ NODE_ENV: 'production', MPB_FAILPOINTS: 'outbox.after-publish=exit' }),
-    ).toBe(false);
-    expect(exitAfterPublishFailpoint({ MPB_FAILPOINTS: 'outbox.after-publish=panic' })).toBe(false);
-    expect(exitAfterPublishFailpoint({})).toBe(false);
+  afterEach(() => {
+    delete outboxTestHooks.afterPublish;
   });
 
   const unpublished = async (table: string): Promise<number> =>
@@ -65,48 +53,49 @@ describe('outbox failpoint outbox.after-publish=exit', () => {
     await ensureTopics(kafka, [topic], { partitions: 1 });
     const event = postEvent('post-fp', 1, 'post.deleted');
     await db.transaction((trx) => writeOutbox(trx, event, { table, topic }));
-    return { table, topic };
+    return { table, topic, event };
   };
 
-  it('exits after the events reached Kafka and before they are marked published', async () => {
-    const { table, topic } = await setup();
-    // process.exit stands in as a throw, so the test sees where the relay stopped.
-    const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
-      throw new Error(`exit ${String(code)}`);
-    });
-    const relay = new OutboxRelay({
-      knex: db,
-      producer,
-      logger,
-      table,
-      env: { NODE_ENV: 'test', MPB_FAILPOINTS: 'outbox.after-publish=exit' },
-    });
-    await expect(relay.publishOnce()).rejects.toThrow(`exit ${FAILPOINT_EXIT_CODE}`);
-    expect(exit).toHaveBeenCalledTimes(1);
+  it('runs after the events reached Kafka and before they are marked published', async () => {
+    const { table, topic, event } = await setup();
+    const seen: string[][] = [];
+    // A throw stands in for the fault suite's process exit: the round stops where the hook runs.
+    outboxTestHooks.afterPublish = (ids) => {
+      seen.push(ids);
+      throw new Error('stopped after publish');
+    };
+    const relay = new OutboxRelay({ knex: db, producer, logger, table });
+    await expect(relay.publishOnce()).rejects.toThrow('stopped after publish');
+    expect(seen).toEqual([[event.id]]);
     expect(await countMessages(kafka, topic)).toBe(1);
     expect(await unpublished(table)).toBe(1);
 
-    // Restarted without the failpoint: the row is published again, then marked.
-    const after = new OutboxRelay({ knex: db, producer, logger, table, env: { NODE_ENV: 'test' } });
-    expect(await after.publishOnce()).toBe(1);
+    // Without the hook (a restart): the row is published again, then marked.
+    delete outboxTestHooks.afterPublish;
+    expect(await new OutboxRelay({ knex: db, producer, logger, table }).publishOnce()).toBe(1);
     expect(await countMessages(kafka, topic)).toBe(2);
     expect(await unpublished(table)).toBe(0);
   });
 
-  it('is ignored when NODE_ENV is production', async () => {
+  it('is never set from the environment: MPB_FAILPOINTS, which once stopped the relay, does nothing', async () => {
     const { table, topic } = await setup();
     const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
       throw new Error(`exit ${String(code)}`);
     });
-    const relay = new OutboxRelay({
-      knex: db,
-      producer,
-      logger,
-      table,
-      env: { NODE_ENV: 'production', MPB_FAILPOINTS: 'outbox.after-publish=exit' },
-    });
-    expect(await relay.publishOnce()).toBe(1);
+    // jest runs with NODE_ENV=test, where the old failpoint was honoured.
+    const before = process.env.MPB_FAILPOINTS;
+    process.env.MPB_FAILPOINTS = 'outbox.after-publish=exit';
+    try {
+      const relay = new OutboxRelay({ knex: db, producer, logger, table });
+      expect(await relay.publishOnce()).toBe(1);
+    } finally {
+      if (before === undefined) delete process.env.MPB_FAILPOINTS;
+      else process.env.MPB_FAILPOINTS = before;
+      exit.mockRestore();
+    }
     expect(exit).not.toHaveBeenCalled();
+    expect(outboxTestHooks.afterPublish).toBeUndefined();
     expect(await countMessages(kafka, topic)).toBe(1);
+    expect(await unpublished(table)).toBe(0);
   });
 });

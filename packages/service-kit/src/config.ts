@@ -9,8 +9,10 @@ export class ConfigError extends Error {
 }
 
 /**
- * Validates the environment once, at start-up, and names every missing or bad key at once.
- * Validate, never transform: the schema's defaults are the zero-config local values.
+ * Validates the environment once, at start-up, and names every missing or bad key at once. Besides
+ * checking, it fills in the schema's defaults (the zero-config local values), converts text to the
+ * numbers and booleans the schema asks for, and drops every key the schema does not name, so the
+ * result holds only validated values of the right types.
  */
 export function loadConfig<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv = process.env): T {
   const { value, error } = schema.validate(env, {
@@ -30,7 +32,7 @@ export interface BaseConfig {
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
   SHUTDOWN_DRAIN_MS: number;
-  /** Read by the HTTP app factory at start-up; validated here like every other key. */
+  /** Handed to startTracing by main.ts; nothing reads the environment for it. */
   OTEL_EXPORTER_OTLP_ENDPOINT: string;
 }
 
@@ -40,7 +42,7 @@ export const baseConfigKeys = {
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   HOST: Joi.string().default('127.0.0.1'),
   SHUTDOWN_TIMEOUT_MS: Joi.number().integer().min(0).max(120000).default(10000),
-  /** Seconds to keep serving after SIGTERM before closing, so load balancers stop sending first. */
+  /** Milliseconds to keep serving after SIGTERM before closing, so load balancers stop sending first. */
   SHUTDOWN_DRAIN_MS: Joi.number().integer().min(0).max(60000).default(0),
   /** An OTLP/HTTP collector (traces go to `<endpoint>/v1/traces`); empty: tracing is not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Joi.string()
@@ -117,6 +119,12 @@ export const authGrpcAddrKey = () =>
 
 /** OUTBOX_MAX_LAG_SECONDS: /readyz reports degraded when the oldest unpublished outbox event is older than this. */
 export const outboxMaxLagKey = () => Joi.number().integer().min(1).default(60);
+
+/**
+ * CONSUMER_MAX_STALL_SECONDS: /readyz reports an event consumer degraded when events wait and none was
+ * processed for this long (`consumerProgressCheck`).
+ */
+export const consumerMaxStallKey = () => Joi.number().integer().min(5).default(120);
 
 /** The values of outboxKeys. */
 export interface OutboxConfig {

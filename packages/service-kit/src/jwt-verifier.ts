@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
+import { JWKS_PATH, parseId } from '@mpb/contracts';
 import { isAppError, unauthenticated, unavailable } from '@mpb/errors';
 import type { AuthenticatedUser } from './http/types';
 
@@ -38,7 +39,6 @@ export interface TokenVerifier {
 }
 
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
-const SUBJECT = /^[1-9][0-9]{0,15}$/;
 /** Longer tokens are never remembered: ours are a few hundred bytes. */
 const MAX_CACHED_TOKEN_LENGTH = 2048;
 
@@ -50,6 +50,17 @@ interface Verified {
 }
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
 
+/**
+ * Where auth publishes its public keys, the one rule every verifier follows: auth's base URL (it may
+ * carry a path prefix; trailing slashes are dropped) followed by JWKS_PATH.
+ */
+export const jwksUrlOf = (authUrl: string): string => `${authUrl.replace(/\/+$/, '')}${JWKS_PATH}`;
+
+/** auth's public keys for createTokenVerifier's `loadKeys`, fetched from jwksUrlOf(authUrl). */
+export const jwksFromAuth = (authUrl: string, timeoutMs?: number): (() => Promise<Jwk[]>) =>
+  jwksFromUrl(jwksUrlOf(authUrl), timeoutMs);
+
+/** Fetches a JWKS document; any failure is a 503 `authentication keys unavailable`. */
 export function jwksFromUrl(url: string, timeoutMs = 2000): () => Promise<Jwk[]> {
   return async () => {
     let res: Response;
@@ -140,9 +151,11 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       throw unauthenticated('invalid token');
     }
     if (typeof payload.exp !== 'number' || payload.typ !== 'access') throw unauthenticated('invalid token');
-    if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) throw unauthenticated('invalid token');
+    // The subject is the user's id, read by the platform's one id rule; JWT subjects are strings.
+    const id = typeof payload.sub === 'string' ? parseId(payload.sub) : undefined;
+    if (id === undefined) throw unauthenticated('invalid token');
     return {
-      id: Number(payload.sub),
+      id,
       sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
       until: Math.min(payload.exp * 1000, now() + cacheTtl),
     };

@@ -45,6 +45,43 @@ export const outboxLagCheck =
     if (problems.length > 0) throw new Error(problems.join('; '));
   };
 
+/** The parts of an event consumer (kafka's EventConsumer) its readiness check reads. */
+export interface ConsumerProgress {
+  status(): { running: boolean; lastProcessedAt: Date | null };
+  /** Events on its partitions not committed yet. */
+  lag(): Promise<number>;
+}
+
+export interface ConsumerProgressOptions {
+  /** How long events may wait with none processed before the consumer counts as stalled. */
+  maxStallSeconds: number;
+  /** When the service started: progress is measured from here until the first event is processed. */
+  startedAt: Date;
+  now?: () => number;
+}
+
+/**
+ * The one readiness rule for event consumers: a consumer is fine while it runs and makes progress.
+ * It is stalled when events wait (lag above 0) and none was processed for `maxStallSeconds`; quiet
+ * with nothing waiting is fine, and so is a long backlog that is being worked through. Failures are
+ * degraded, not unready: every service answers its API while its consumers catch up. `consumer` is
+ * read at each check, so a consumer started after the app was built is seen once it exists.
+ */
+export const consumerProgressCheck = (
+  consumer: () => ConsumerProgress | undefined,
+  o: ConsumerProgressOptions,
+): ReadinessCheck =>
+  degradedOnFailure(async () => {
+    const c = consumer();
+    const status = c?.status();
+    if (!c || !status?.running) throw new Error('consumer not running');
+    const now = o.now?.() ?? Date.now();
+    const idleSeconds = (now - (status.lastProcessedAt ?? o.startedAt).getTime()) / 1000;
+    if (idleSeconds <= o.maxStallSeconds) return;
+    const lag = await c.lag();
+    if (lag > 0) throw new Error(`${lag} events waiting, none processed for ${Math.round(idleSeconds)} s`);
+  });
+
 export interface DependencyCheckDeps {
   knex: Knex;
   events: KafkaReachability & { relay: OutboxBacklogSource };

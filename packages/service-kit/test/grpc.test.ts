@@ -1,4 +1,5 @@
-import type { Client } from '@grpc/grpc-js';
+import { createServer, type AddressInfo } from 'node:net';
+import type { Client, ServerUnaryCall } from '@grpc/grpc-js';
 import {
   loadAuthProto,
   loadHealthProto,
@@ -10,11 +11,13 @@ import {
 import { notFound } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
 import { activeTraceIds, contextFrom, initTracing, withContext, withRequestId } from '@mpb/telemetry';
-import { callUnary, createGrpcClient, createMetrics, GrpcServer } from '../src';
+import { callUnary, createGrpcClient, createMetrics, GrpcServer, traceContextOfCall } from '../src';
+import type { TraceContext } from '@mpb/contracts';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
 initTracing({ service: 'kit-test' });
 const seenIds: Array<ReturnType<typeof activeTraceIds>> = [];
+const carried: TraceContext[] = [];
 
 describe('gRPC server and client', () => {
   const server = new GrpcServer({ logger, metrics: createMetrics('kit-test') });
@@ -32,7 +35,10 @@ describe('gRPC server and client', () => {
         if (Number(req.id) === 3) throw new Error('db exploded at /srv/x.js');
         throw notFound('user not found');
       },
-      GetUsers: async () => ({ users: [] }),
+      GetUsers: async (_req: unknown, call: ServerUnaryCall<unknown, unknown>) => {
+        carried.push(traceContextOfCall(call));
+        return { users: [] };
+      },
     });
     const port = await server.listen(0);
     users = createGrpcClient(auth.UserService, `127.0.0.1:${port}`);
@@ -71,6 +77,16 @@ describe('gRPC server and client', () => {
     expect(seenIds[0]!.trace_id).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
+  it("hands the call's own span, child of the caller's, to the events a handler causes", async () => {
+    const caller = contextFrom({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+    carried.length = 0;
+    await withContext(caller, () => callUnary(users, users.GetUsers, { ids: [] }));
+    expect(carried[0]).toEqual({
+      traceparent: expect.stringMatching(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/),
+    });
+    expect(carried[0]!.traceparent).not.toContain('00f067aa0ba902b7');
+  });
+
   it('maps a domain error to its code and message on the caller side', async () => {
     await expect(callUnary(users, users.GetUser, { id: 9 })).rejects.toMatchObject({
       code: 'NOT_FOUND',
@@ -105,4 +121,34 @@ describe('gRPC server and client', () => {
     });
     server.setServing(true);
   });
+});
+
+describe('gRPC client options', () => {
+  it('keep trying a peer that is away at least once a second, however long it has been away', async () => {
+    // A peer that accepts and drops every connection: each attempt of the client shows up here.
+    const attempts: number[] = [];
+    const peer = createServer((socket) => {
+      attempts.push(Date.now());
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const { port } = peer.address() as AddressInfo;
+    const client = createGrpcClient(loadAuthProto().blog.auth.v1.UserService, `127.0.0.1:${port}`);
+    const started = Date.now();
+    try {
+      while (Date.now() - started < 9000) {
+        await callUnary(client, client.GetUser, { id: 1 }, { deadlineMs: 100 }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      (client as unknown as Client).close();
+      await new Promise((resolve) => peer.close(resolve));
+    }
+    // After 4 s the backoff has grown to its cap: 1 s plus 20 % jitter (grpc-js's default grows to
+    // 120 s; a cap of several seconds would leave gaps of that size here).
+    const late = attempts.filter((t) => t - started >= 4000);
+    const gaps = late.slice(1).map((t, i) => t - late[i]!);
+    expect(late.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...gaps)).toBeLessThan(1600);
+  }, 20_000);
 });

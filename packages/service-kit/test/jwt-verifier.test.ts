@@ -1,7 +1,8 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { unavailable } from '@mpb/errors';
-import { createTokenVerifier, type Jwk } from '../src';
+import { createServer } from 'node:http';
+import { createTokenVerifier, jwksFromAuth, jwksUrlOf, type Jwk } from '../src';
 
 const ISS = 'mpb-auth';
 const AUD = 'mpb-api';
@@ -118,6 +119,9 @@ describe('token verifier', () => {
       },
     ],
     ['non-numeric subject', () => sign({ sub: 'admin' })],
+    ['signed subject', () => sign({ sub: '+7' })],
+    ['zero subject', () => sign({ sub: '0' })],
+    ['numeric (not string) subject', () => sign({ sub: 7 })],
     ['garbage', () => 'not.a.jwt'],
   ];
 
@@ -241,5 +245,36 @@ describe('token verifier', () => {
       await expect(v.verify(forged)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
       expect(verify).toHaveBeenCalledTimes(2);
     });
+  });
+});
+
+describe("where auth's keys are", () => {
+  it('is AUTH_URL without trailing slashes, keeping a path prefix, plus JWKS_PATH', () => {
+    expect(jwksUrlOf('http://127.0.0.1:3001')).toBe('http://127.0.0.1:3001/.well-known/jwks.json');
+    expect(jwksUrlOf('http://auth:3001/')).toBe('http://auth:3001/.well-known/jwks.json');
+    expect(jwksUrlOf('https://auth.internal/prefix//')).toBe(
+      'https://auth.internal/prefix/.well-known/jwks.json',
+    );
+  });
+
+  it('fetches them from there', async () => {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [primary.jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await expect(jwksFromAuth(`http://127.0.0.1:${port}/auth/`)()).resolves.toEqual([primary.jwk]);
+      expect(paths).toEqual(['/auth/.well-known/jwks.json']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("reads the token's subject by the platform's id rule", async () => {
+    await expect(verifier().v.verify(sign({ sub: '007' }))).resolves.toMatchObject({ id: 7 });
   });
 });

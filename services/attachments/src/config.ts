@@ -1,10 +1,10 @@
 import { tmpdir } from 'node:os';
 import Joi from 'joi';
-import { JWKS_PATH } from '@mpb/contracts';
 import {
   authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
+  consumerMaxStallKey,
   type BaseConfig,
   databaseUrlKey,
   kafkaKeys,
@@ -152,11 +152,8 @@ export const configSchema = Joi.object<AttachmentsConfig>({
     .pattern(/[^/]$/, 'no trailing slash')
     .allow('')
     .default(''),
-  CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
+  CONSUMER_MAX_STALL_SECONDS: consumerMaxStallKey(),
 });
-
-/** auth's key set: AUTH_URL (which may carry a path prefix) + JWKS_PATH. */
-export const jwksUrlOf = (authUrl: string): string => `${authUrl.replace(/\/+$/, '')}${JWKS_PATH}`;
 
 /** The one place that reads the environment. */
 export function loadAttachmentsConfig(env: NodeJS.ProcessEnv = process.env): AttachmentsConfig {

@@ -44,7 +44,7 @@ export function createAttachmentsContext(c: {
   logger: Logger;
   objects: ObjectStore;
   owners: OwnerDirectory;
-  /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
+  /** auth's JWKS in production (jwksFromAuth); tests serve their own key. */
   loadKeys: () => Promise<Jwk[]>;
 }): AttachmentsContext {
   return {

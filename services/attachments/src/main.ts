@@ -2,13 +2,14 @@ import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
   followSessionRevocations,
-  jwksFromUrl,
+  jwksFromAuth,
   listen,
   openServiceDatabase,
   registerShutdown,
+  startTracing,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
-import { jwksUrlOf, loadAttachmentsConfigOrExit } from './config';
+import { loadAttachmentsConfigOrExit } from './config';
 import { createAttachmentsContext } from './context';
 import { SERVICE_NAME } from './domain/attachments-service';
 import { startParentEventsConsumer, type ParentEventsConsumer } from './events/consumer';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const config = loadAttachmentsConfigOrExit(SERVICE_NAME);
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  startTracing(SERVICE_NAME, config);
   try {
     const metrics = createMetrics(SERVICE_NAME);
     const knex = await openServiceDatabase({ settings: config, migrations, logger });
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       logger,
       objects,
       owners,
-      loadKeys: jwksFromUrl(jwksUrlOf(config.AUTH_URL)),
+      loadKeys: jwksFromAuth(config.AUTH_URL),
     });
     const reconciler = new Reconciler({
       attachments: context.attachments,

@@ -2,9 +2,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { createEnvelope, deadLetterTopicOf, EventTypes, Topics, type EventType } from '@mpb/contracts';
+import { runReadiness } from '@mpb/service-kit';
 import { readTopic, waitFor } from '@mpb/test-kit';
 import { parentEventsHandler } from '../src/events/parent-events';
 import { startParentEventsConsumer, type ParentEventsConsumer } from '../src/events/consumer';
+import { readinessChecks } from '../src/readiness';
 import {
   bearer,
   samples,
@@ -57,7 +59,6 @@ beforeAll(async () => {
       consumer: t.config.KAFKA_GROUP_ID,
       logger: t.logger,
     }),
-    onFatal: () => undefined,
   });
   // A new group may start at the end of the topics once it has joined: a sentinel published until
   // it is processed proves the consumer is reading before the tests publish theirs.
@@ -198,5 +199,28 @@ describe('reconciliation', () => {
     expect((await request(t.app).get(kept!.file_url)).status).toBe(200);
     // Nothing left to do: a second run finds nothing.
     expect(await t.context.attachments.reconcile(2)).toEqual({ staleRows: 0, orphanObjects: 0 });
+  });
+});
+
+describe('readiness of the events consumer (runs last: it stops the consumer)', () => {
+  it('is ok while the consumer runs and keeps up, and degraded, still ready, once it stopped', async () => {
+    const checks = readinessChecks({
+      knex: t.knex,
+      kafka: events.kafka,
+      storage: t.objects,
+      consumer: events.consumer,
+      consumerMaxStallSeconds: t.config.CONSUMER_MAX_STALL_SECONDS,
+    });
+    expect(await runReadiness(checks, 5000)).toMatchObject({
+      ok: true,
+      degraded: false,
+      checks: { consumer: 'ok', kafka: 'ok' },
+    });
+    await events.consumer.stop();
+    expect(await runReadiness(checks, 5000)).toMatchObject({
+      ok: true,
+      degraded: true,
+      checks: { consumer: 'degraded: consumer not running' },
+    });
   });
 });

@@ -139,6 +139,80 @@ describe.each(['post', 'comment'] as const)('%s attachments', (kind) => {
     expect(refused.body).toMatchObject({ error: 'invalid token' });
   });
 
+  it('reads ids with leading zeros as the old API did, like every other service', async () => {
+    const created = await upload(`${base}/00${parentId}/attachments`, AUTHOR, [[samples.text(), 'z.txt']]);
+    expect(created).toMatchObject({ status: 201, body: [{ [field]: parentId }] });
+    const id = (created.body as Array<{ id: number }>)[0]!.id;
+    const list = await request(t.app).get(`${base}/00${parentId}/attachments`);
+    expect(list.body.map((a: { id: number }) => a.id)).toContain(id);
+    expect((await request(t.app).get(`${base}/attachments/00${id}`)).body).toMatchObject({ id });
+    expect((await request(t.app).get(`${base}/attachments/00${id}/file`)).status).toBe(200);
+    const del = await request(t.app)
+      .delete(`${base}/attachments/00${id}`)
+      .set('Authorization', bearer(t.tokens.sign(AUTHOR)));
+    expect(del.status).toBe(204);
+    for (const bad of ['+1', '1.5', '1e3', '-1', '9007199254740993']) {
+      expect((await request(t.app).get(`${base}/attachments/${bad}`)).body).toMatchObject({
+        error: 'invalid attachment id',
+      });
+    }
+  });
+
+  it('answers the whole list without page parameters, as the old API did, and pages it when asked', async () => {
+    const paged = uniqueId();
+    if (kind === 'post') owners.addPost(paged, AUTHOR);
+    else owners.addComment(paged, AUTHOR);
+    const files = Array.from({ length: 5 }, (_, i): [Buffer, string] => [samples.text(), `p${i}.txt`]);
+    const created = await upload(`${base}/${paged}/attachments`, AUTHOR, files);
+    expect(created.status).toBe(201);
+    const ids = (created.body as Array<{ id: number }>).map((a) => a.id);
+    const idsOf = (res: request.Response) => (res.body as Array<{ id: number }>).map((a) => a.id);
+
+    const whole = await request(t.app).get(`${base}/${paged}/attachments`);
+    expect(idsOf(whole)).toEqual(ids);
+    expect(whole.headers['x-total-count']).toBeUndefined();
+    expect(whole.headers.link).toBeUndefined();
+
+    const first = await request(t.app).get(`${base}/${paged}/attachments?limit=2`);
+    expect(idsOf(first)).toEqual(ids.slice(0, 2));
+    expect(first.headers['x-total-count']).toBe('5');
+    expect(first.headers.link).toBe(
+      [
+        `<${base}/${paged}/attachments?limit=2&page=1>; rel="first"`,
+        `<${base}/${paged}/attachments?limit=2&page=2>; rel="next"`,
+        `<${base}/${paged}/attachments?limit=2&page=3>; rel="last"`,
+      ].join(', '),
+    );
+    const last = await request(t.app).get(`${base}/${paged}/attachments?page=3&limit=2`);
+    expect(idsOf(last)).toEqual(ids.slice(4));
+    // `page` alone pages too, with the default limit of 20.
+    const byDefault = await request(t.app).get(`${base}/${paged}/attachments?page=1`);
+    expect(idsOf(byDefault)).toEqual(ids);
+    expect(byDefault.headers['x-total-count']).toBe('5');
+    const beyond = await request(t.app).get(`${base}/${paged}/attachments?page=9&limit=2`);
+    expect(beyond).toMatchObject({ status: 200, body: [] });
+    expect(beyond.headers['x-total-count']).toBe('5');
+
+    for (const [query, error] of [
+      ['page=0', 'invalid page'],
+      ['limit=abc', 'invalid limit'],
+      ['page=%2B2', 'invalid page'],
+      ['page=502', 'page must be at most 501 for limit 20: at most 10000 attachments are skipped'],
+    ]) {
+      expect(await request(t.app).get(`${base}/${paged}/attachments?${query}`)).toMatchObject({
+        status: 400,
+        body: { error, code: 'BAD_REQUEST' },
+      });
+    }
+
+    // A page past the end of a deleted parent's list is 404 like the rest of it, not [].
+    (kind === 'post' ? owners.posts : owners.comments).set(paged, { author: AUTHOR, deleted: true });
+    expect(await request(t.app).get(`${base}/${paged}/attachments?page=9&limit=2`)).toMatchObject({
+      status: 404,
+      body: { error: `${kind} not found` },
+    });
+  });
+
   it('answers 404 for an unknown or deleted parent, and 400 for bad ids', async () => {
     const unknown = await upload(`${base}/${uniqueId()}/attachments`, AUTHOR, [[samples.png(), 'x.png']]);
     expect(unknown).toMatchObject({ status: 404, body: { error: `${kind} not found` } });

@@ -5,6 +5,7 @@ import {
   listen,
   openServiceDatabase,
   registerShutdown,
+  startTracing,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
@@ -19,6 +20,7 @@ import { readinessChecks } from './readiness';
 async function main(): Promise<void> {
   const config = loadAuthConfigOrExit(SERVICE_NAME);
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  startTracing(SERVICE_NAME, config);
   try {
     const metrics = createMetrics(SERVICE_NAME);
 

@@ -28,9 +28,11 @@ describe('public user profiles', () => {
       created_at: own.created_at,
     });
     expect(res.text).not.toContain(user.email);
+    // Leading zeros are read as the old API read them, as in every service.
+    expect((await request(t.app).get(`/api/users/00${own.id}`)).body).toEqual(res.body);
   });
 
-  it.each(['abc', '-1', '0', '1.5', '9007199254740993', '99999999999999999999'])(
+  it.each(['abc', '-1', '+1', '0', '1.5', '1e3', '9007199254740993', '99999999999999999999'])(
     'answers 400 for the id %s',
     async (id) => {
       const res = await request(t.app).get(`/api/users/${id}`);

@@ -1,4 +1,4 @@
-import { jwksUrlOf, loadCommentsConfig } from './config';
+import { loadCommentsConfig } from './config';
 
 describe('comments configuration', () => {
   it('runs locally with zero configuration', () => {
@@ -48,12 +48,5 @@ describe('comments configuration', () => {
       POSTS_GRPC_ADDR: 'posts:50052',
       POSTS_DEADLINE_MS: 250,
     });
-  });
-
-  it("finds auth's keys under AUTH_URL, keeping a path prefix", () => {
-    expect(jwksUrlOf('http://127.0.0.1:3001')).toBe('http://127.0.0.1:3001/.well-known/jwks.json');
-    expect(jwksUrlOf('https://auth.internal/prefix/')).toBe(
-      'https://auth.internal/prefix/.well-known/jwks.json',
-    );
   });
 });

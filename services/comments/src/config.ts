@@ -1,9 +1,9 @@
 import Joi from 'joi';
-import { JWKS_PATH } from '@mpb/contracts';
 import {
   authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
+  consumerMaxStallKey,
   type BaseConfig,
   databaseUrlKey,
   kafkaKeys,
@@ -71,11 +71,8 @@ export const configSchema = Joi.object<CommentsConfig>({
   POSTS_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),
   POST_LIVENESS_CACHE_MS: Joi.number().integer().min(0).max(60_000).default(0),
   OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
-  CONSUMER_MAX_STALL_SECONDS: Joi.number().integer().min(5).default(120),
+  CONSUMER_MAX_STALL_SECONDS: consumerMaxStallKey(),
 });
-
-/** auth's key set: AUTH_URL (which may carry a path prefix) + JWKS_PATH. */
-export const jwksUrlOf = (authUrl: string): string => `${authUrl.replace(/\/+$/, '')}${JWKS_PATH}`;
 
 /** The one place that reads the environment. */
 export function loadCommentsConfig(env: NodeJS.ProcessEnv = process.env): CommentsConfig {

@@ -28,7 +28,7 @@ export function createCommentsContext(c: {
   revocations: Pick<SessionRevocations, 'isRevoked'>;
   logger: Logger;
   posts: PostDirectory;
-  /** auth's JWKS in production (jwksFromUrl); tests serve their own key. */
+  /** auth's JWKS in production (jwksFromAuth); tests serve their own key. */
   loadKeys: () => Promise<Jwk[]>;
   cascadeChunkSize?: number;
 }): CommentsContext {

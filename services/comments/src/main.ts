@@ -2,14 +2,15 @@ import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
   followSessionRevocations,
-  jwksFromUrl,
+  jwksFromAuth,
   listen,
   openServiceDatabase,
   outboxLimitsOf,
   registerShutdown,
+  startTracing,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
-import { jwksUrlOf, loadCommentsConfigOrExit } from './config';
+import { loadCommentsConfigOrExit } from './config';
 import { createCommentsContext } from './context';
 import { SERVICE_NAME } from './domain/comments-service';
 import { startEventPipeline } from './events/pipeline';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const config = loadCommentsConfigOrExit(SERVICE_NAME);
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  startTracing(SERVICE_NAME, config);
   try {
     const metrics = createMetrics(SERVICE_NAME);
 
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
       revocations,
       logger,
       posts,
-      loadKeys: jwksFromUrl(jwksUrlOf(config.AUTH_URL)),
+      loadKeys: jwksFromAuth(config.AUTH_URL),
     });
     const events = await startEventPipeline({
       clientId: config.KAFKA_CLIENT_ID,

@@ -315,8 +315,26 @@ describe('posts decides whether a post can be commented on', () => {
 });
 
 describe('ids', () => {
-  const BAD = ['abc', '-1', '0', '1.5', '99999999999999999999', '9007199254740993', '1e3'];
+  const BAD = ['abc', '-1', '+1', '0', '1.5', '99999999999999999999', '9007199254740993', '1e3'];
   const UNKNOWN = String(Number.MAX_SAFE_INTEGER);
+
+  it('reads leading zeros as the old API did, in paths and in the post_id filter', async () => {
+    const postId = newPost();
+    const userId = uniqueUserId();
+    const created = await request(t.app)
+      .post(`/api/posts/00${postId}/comments`)
+      .set(auth(userId))
+      .send({ text: 'padded' });
+    expect(created).toMatchObject({ status: 201, body: { post_id: postId } });
+    const id = created.body.id as number;
+    expect((await request(t.app).get(`/api/comments/00${id}`)).body).toMatchObject({ id, post_id: postId });
+    expect((await request(t.app).get(`/api/comments?post_id=00${postId}`)).body).toMatchObject([{ id }]);
+    expect((await request(t.app).get(`/api/posts/00${postId}/comments`)).body).toMatchObject([{ id }]);
+    expect(
+      await request(t.app).put(`/api/comments/00${id}`).set(auth(userId)).send({ text: 'still padded' }),
+    ).toMatchObject({ status: 200, body: { id, text: 'still padded' } });
+    expect((await request(t.app).delete(`/api/comments/00${id}`).set(auth(userId))).status).toBe(204);
+  });
 
   it.each(BAD)('answers 400 for the comment id %p on every route', async (id) => {
     const cases = [

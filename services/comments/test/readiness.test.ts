@@ -43,7 +43,7 @@ describe('probes', () => {
     expect(stopped.status).toBe(200);
     expect(stopped.body).toMatchObject({
       status: 'degraded',
-      checks: { consumer: 'degraded: post-events consumer not running', database: 'ok' },
+      checks: { consumer: 'degraded: consumer not running', database: 'ok' },
     });
   });
 });

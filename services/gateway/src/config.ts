@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
-import { authGrpcAddrKey, baseConfigKeys, loadConfig } from '@mpb/service-kit';
+import { authGrpcAddrKey, baseConfigKeys, loadConfig, type BaseConfig } from '@mpb/service-kit';
 import type { GatewaySettings } from './http/app';
 import type { UpstreamName } from './http/routes';
 
@@ -16,14 +16,9 @@ const serviceUrl = (port: number) =>
  */
 const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
 
-export interface GatewayConfig {
-  NODE_ENV: 'development' | 'test' | 'production';
-  LOG_LEVEL: string;
-  HOST: string;
+export interface GatewayConfig extends BaseConfig {
   HTTP_PORT: number;
   METRICS_PORT: number;
-  SHUTDOWN_TIMEOUT_MS: number;
-  SHUTDOWN_DRAIN_MS: number;
   REDIS_URL: string;
   REDIS_COMMAND_TIMEOUT_MS: number;
   AUTH_URL: string;

@@ -1,14 +1,14 @@
 import { Redis } from 'ioredis';
-import { JWKS_PATH } from '@mpb/contracts';
 import { createLogger, errorFields } from '@mpb/logger';
 import {
   createMetrics,
   createMetricsApp,
   createTokenVerifier,
   followSessionRevocations,
-  jwksFromUrl,
+  jwksFromAuth,
   listen,
   registerShutdown,
+  startTracing,
 } from '@mpb/service-kit';
 import {
   gatewaySettings,
@@ -24,6 +24,7 @@ import { closeUpstreams, createUpstreams } from './http/upstreams';
 
 async function main(config: GatewayConfig): Promise<void> {
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  startTracing('gateway', config);
   const metrics = createMetrics('gateway');
 
   // Bounded calls: a command waits at most REDIS_COMMAND_TIMEOUT_MS, queued while reconnecting
@@ -43,7 +44,7 @@ async function main(config: GatewayConfig): Promise<void> {
   // Revoked sessions from auth, held in memory: no Redis or auth round trip per signed-in request.
   const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
   const verifier = createTokenVerifier({
-    loadKeys: jwksFromUrl(`${config.AUTH_URL}${JWKS_PATH}`, config.JWKS_TIMEOUT_MS),
+    loadKeys: jwksFromAuth(config.AUTH_URL, config.JWKS_TIMEOUT_MS),
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     isSessionRevoked: (sessionId) => revocations.isRevoked(sessionId),

@@ -1,4 +1,4 @@
-import { jwksUrlOf, loadMetricsConfig } from './config';
+import { loadMetricsConfig } from './config';
 
 describe('metrics configuration', () => {
   it('runs locally with zero configuration', () => {
@@ -16,7 +16,7 @@ describe('metrics configuration', () => {
       METRICS_CONSUMER_GROUP: 'metrics-counters',
       POSTS_CONSUMER_GROUP: 'metrics-post-deletions',
       METRICS_BATCH_SIZE: 2000,
-      METRICS_MAX_LAG: 10_000,
+      CONSUMER_MAX_STALL_SECONDS: 120,
       POSTS_GRPC_ADDR: '127.0.0.1:50052',
       AUTH_URL: 'http://127.0.0.1:3001',
       MIGRATE_ON_START: true,
@@ -29,9 +29,13 @@ describe('metrics configuration', () => {
 
   it('names every bad key at once', () => {
     const attempt = () =>
-      loadMetricsConfig({ METRICS_ROLE: 'worker', METRICS_MAX_LAG: '0', POSTS_GRPC_ADDR: 'nowhere' });
+      loadMetricsConfig({
+        METRICS_ROLE: 'worker',
+        CONSUMER_MAX_STALL_SECONDS: '1',
+        POSTS_GRPC_ADDR: 'nowhere',
+      });
     expect(attempt).toThrow(/METRICS_ROLE/);
-    expect(attempt).toThrow(/METRICS_MAX_LAG/);
+    expect(attempt).toThrow(/CONSUMER_MAX_STALL_SECONDS/);
     expect(attempt).toThrow(/POSTS_GRPC_ADDR/);
   });
 
@@ -43,11 +47,5 @@ describe('metrics configuration', () => {
         METRICS_BATCH_SIZE: '50',
       }),
     ).toMatchObject({ METRICS_ROLE: 'consumer', METRICS_TOPIC: 'test.metrics.x', METRICS_BATCH_SIZE: 50 });
-  });
-
-  it('builds the JWKS URL with or without a trailing slash', () => {
-    expect(jwksUrlOf('http://auth:3001/', '/.well-known/jwks.json')).toBe(
-      'http://auth:3001/.well-known/jwks.json',
-    );
   });
 });

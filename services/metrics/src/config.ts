@@ -4,6 +4,7 @@ import {
   authGrpcAddrKey,
   authUrlKey,
   baseConfigKeys,
+  consumerMaxStallKey,
   type BaseConfig,
   databaseUrlKey,
   kafkaKeys,
@@ -55,8 +56,8 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
    */
   METRICS_FETCH_MIN_BYTES: number;
   METRICS_FETCH_MAX_WAIT_MS: number;
-  /** /readyz fails when the consumer is this many events behind. */
-  METRICS_MAX_LAG: number;
+  /** /readyz reports a consumer degraded when events wait and none was processed for this long. */
+  CONSUMER_MAX_STALL_SECONDS: number;
   /** How long Redis remembers a deleted post, refusing likes and views of it at once. */
   DELETED_POST_TTL_SECONDS: number;
   /**
@@ -65,7 +66,7 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
    */
   VIEW_DEDUP_SECONDS: number;
   MIGRATE_ON_START: boolean;
-  /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
+  /** auth's base URL; its public keys are read where jwksUrlOf (service kit) says: AUTH_URL + JWKS_PATH. */
   AUTH_URL: string;
   /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
   AUTH_GRPC_ADDR: string;
@@ -104,7 +105,7 @@ export const configSchema = Joi.object<MetricsConfig>({
     .max(16 * 1024 * 1024)
     .default(64 * 1024),
   METRICS_FETCH_MAX_WAIT_MS: Joi.number().integer().min(10).max(5000).default(500),
-  METRICS_MAX_LAG: Joi.number().integer().min(1).default(10_000),
+  CONSUMER_MAX_STALL_SECONDS: consumerMaxStallKey(),
   DELETED_POST_TTL_SECONDS: Joi.number()
     .integer()
     .min(60)
@@ -131,7 +132,3 @@ export function loadMetricsConfig(env: NodeJS.ProcessEnv = process.env): Metrics
 /** For entry points: the configuration, or one line naming every problem and exit code 1. */
 export const loadMetricsConfigOrExit = (service: string): MetricsConfig =>
   loadConfigOrExit(service, configSchema);
-
-/** The JWKS URL: auth's base URL (with or without a trailing slash) plus the well-known path. */
-export const jwksUrlOf = (authUrl: string, jwksPath: string): string =>
-  `${authUrl.replace(/\/+$/, '')}${jwksPath}`;

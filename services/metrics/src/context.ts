@@ -1,17 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import { JWKS_PATH } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import { Counter, Histogram } from 'prom-client';
 import {
   createTokenVerifier,
-  jwksFromUrl,
+  jwksFromAuth,
   type Jwk,
   type ServiceMetrics,
   type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
-import { jwksUrlOf, type MetricsConfig } from './config';
+import type { MetricsConfig } from './config';
 import { PgCounterStore, PgFoldLedger } from './data/counter-repository';
 import { RedisCounterCache, type ResetOutcome } from './data/redis-counter-cache';
 import { CounterFolder } from './domain/folding';
@@ -119,7 +118,7 @@ export function createApiContext(d: {
   foldBarrier?: () => Promise<void>;
 }): ApiContext {
   const verifier = createTokenVerifier({
-    loadKeys: d.loadKeys ?? jwksFromUrl(jwksUrlOf(d.settings.AUTH_URL, JWKS_PATH)),
+    loadKeys: d.loadKeys ?? jwksFromAuth(d.settings.AUTH_URL),
     issuer: d.settings.JWT_ISSUER,
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,

@@ -7,6 +7,7 @@ import {
   listen,
   openServiceDatabase,
   registerShutdown,
+  startTracing,
   type ShutdownStep,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
@@ -40,8 +41,10 @@ const TAKE_BACK_DRAIN_MS = 3000;
  * consumers, with HTTP for probes and /metrics only), so the consumer can be scaled on its own.
  */
 async function main(): Promise<void> {
+  const startedAt = new Date();
   const config = loadMetricsConfigOrExit(SERVICE_NAME);
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  startTracing(SERVICE_NAME, config);
   const runsApi = config.METRICS_ROLE !== 'consumer';
   const runsConsumers = config.METRICS_ROLE !== 'api';
   try {
@@ -167,7 +170,8 @@ async function main(): Promise<void> {
         kafka,
         producer: api?.events.producer,
         consumers,
-        maxLag: config.METRICS_MAX_LAG,
+        consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
+        startedAt,
       }),
       routes: api,
     });

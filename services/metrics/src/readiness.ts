@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { EventConsumer, EventProducer, KafkaClient } from '@mpb/kafka';
 import {
+  consumerProgressCheck,
   databaseCheck,
   degradedOnFailure,
   kafkaCheck,
@@ -17,13 +18,17 @@ export interface ReadinessDeps {
   producer?: EventProducer;
   /** Present when this process runs the consumers. */
   consumers?: EventConsumer[];
-  maxLag: number;
+  /** CONSUMER_MAX_STALL_SECONDS. */
+  consumerMaxStallSeconds: number;
+  /** When the service started; a consumer's progress is measured from here until its first event. */
+  startedAt?: Date;
 }
 
 /**
  * /readyz: PostgreSQL and Redis reachable (else 503). Kafka reachable and, where the consumers run,
- * each of them running and keeping up (fewer than `maxLag` events not yet committed): else degraded
- * (200 with the detail), since likes and views are served from Redis while Kafka is away.
+ * each of them making progress (the kit's consumerProgressCheck: running, and not stalled with
+ * events waiting for `consumerMaxStallSeconds`): else degraded (200 with the detail), since likes
+ * and views are served from Redis while Kafka is away.
  */
 export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck> {
   const checks: Record<string, ReadinessCheck> = {
@@ -34,11 +39,11 @@ export function readinessChecks(d: ReadinessDeps): Record<string, ReadinessCheck
       d.producer ? kafkaCheck({ kafka: d.kafka, producer: d.producer }) : () => d.kafka.ping(1500),
     ),
   };
+  const startedAt = d.startedAt ?? new Date();
   for (const consumer of d.consumers ?? []) {
-    checks[`consumer ${consumer.groupId}`] = degradedOnFailure(async () => {
-      if (!consumer.status().running) throw new Error('not running');
-      const lag = await consumer.lag();
-      if (lag >= d.maxLag) throw new Error(`${lag} events behind (limit ${d.maxLag})`);
+    checks[`consumer ${consumer.groupId}`] = consumerProgressCheck(() => consumer, {
+      maxStallSeconds: d.consumerMaxStallSeconds,
+      startedAt,
     });
   }
   return checks;

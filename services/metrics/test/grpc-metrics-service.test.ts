@@ -17,6 +17,12 @@ import { newId, startTestMetrics, stored, type TestMetrics } from './helpers/har
 
 const CALL = { deadlineMs: 10_000 };
 
+/** The event continues the call's trace as a child of metrics' own span of the call. */
+const childOf = (traceparent: string): unknown =>
+  expect.stringMatching(
+    new RegExp(`^00-${traceparent.slice(3, 35)}-(?!${traceparent.slice(36, 52)})[0-9a-f]{16}-01$`),
+  );
+
 let t: TestMetrics;
 let server: GrpcServer;
 let client: MetricsServiceClient;
@@ -62,7 +68,7 @@ describe('RecordView', () => {
     expect((await recordView(postId)).views).toBe(23);
   });
 
-  it('publishes post.viewed keyed by post id, carrying the caller trace', async () => {
+  it('publishes post.viewed keyed by post id, continuing the caller trace as a child of the call', async () => {
     const postId = newId();
     const traceparent = `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`;
     const metadata = new Metadata();
@@ -97,7 +103,7 @@ describe('RecordView', () => {
       source: 'metrics',
       aggregate_type: 'post',
       aggregate_id: String(postId),
-      trace: { traceparent },
+      trace: { traceparent: childOf(traceparent) },
       payload: { post_id: postId, viewer_id: 3, views: 1, epoch: expect.any(Number) },
     });
   });

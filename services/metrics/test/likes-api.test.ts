@@ -103,7 +103,19 @@ describe('like and unlike', () => {
     expect(res.body.error).toBe('invalid token');
   });
 
-  it.each(['abc', '0', '-1', '1.5', '1e3', '9007199254740992'])(
+  it('reads leading zeros in the post id as the old API did, as every service does', async () => {
+    const postId = newPost();
+    const token = t.tokenFor(newId());
+    expect((await like(`00${postId}`, token)).body).toEqual({
+      post_id: postId,
+      likes: 1,
+      message: 'Post liked successfully',
+    });
+    expect((await status(`00${postId}`, token)).body).toEqual({ post_id: postId, likes: 1, liked: true });
+    expect((await unlike(`00${postId}`, token)).body).toMatchObject({ post_id: postId, likes: 0 });
+  });
+
+  it.each(['abc', '0', '-1', '+1', '1.5', '1e3', '9007199254740992'])(
     'answers 400 invalid post id for %p',
     async (id) => {
       const token = t.tokenFor(newId());

@@ -11,6 +11,7 @@ import {
 } from './helpers/harness';
 import { TcpProxy } from './helpers/tcp-proxy';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@mpb/test-kit';
 
 let proxy: TcpProxy;
 let t: TestMetrics;
@@ -26,7 +27,7 @@ beforeAll(async () => {
   const viaProxy = new URL(TEST_DATABASE_URL);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  t = await startTestMetrics({ env: { DATABASE_URL: viaProxy.toString(), METRICS_MAX_LAG: '5' } });
+  t = await startTestMetrics({ env: { DATABASE_URL: viaProxy.toString(), CONSUMER_MAX_STALL_SECONDS: '5' } });
   direct = createDb(TEST_DATABASE_URL, { max: 2 });
 });
 
@@ -78,10 +79,16 @@ describe('while PostgreSQL is unreachable', () => {
     expect(await appliedOffsets()).toEqual(storedBefore);
     expect((await stored(direct, postId)).views).toBe(1);
 
-    const ready = await request(t.app).get('/readyz');
+    // The consumer stalls: events wait and none is processed for CONSUMER_MAX_STALL_SECONDS (5 s).
+    const consumerCheck = `consumer ${t.config.METRICS_CONSUMER_GROUP}`;
+    const ready = await waitFor(async () => {
+      const res = await request(t.app).get('/readyz');
+      return /^degraded: 20 events waiting, none processed for \d+ s$/.test(res.body.checks[consumerCheck])
+        ? res
+        : undefined;
+    }, 15_000);
     expect(ready.status).toBe(503);
     expect(ready.body.checks.database).not.toBe('ok');
-    expect(ready.body.checks[`consumer ${t.config.METRICS_CONSUMER_GROUP}`]).toMatch(/20 events behind/);
 
     await proxy.restore();
     await t.waitForSync(30_000);

@@ -1,5 +1,4 @@
-import { JWKS_PATH } from '@mpb/contracts';
-import { jwksUrlOf, loadPostsConfig } from './config';
+import { loadPostsConfig } from './config';
 
 describe('posts configuration', () => {
   it('runs locally with zero configuration', () => {
@@ -45,10 +44,5 @@ describe('posts configuration', () => {
     expect(
       loadPostsConfig({ HTTP_PORT: '4002', METRICS_GRPC_ADDR: 'metrics:50055', METRICS_DEADLINE_MS: '150' }),
     ).toMatchObject({ HTTP_PORT: 4002, METRICS_GRPC_ADDR: 'metrics:50055', METRICS_DEADLINE_MS: 150 });
-  });
-
-  it('builds the JWKS URL from the auth URL', () => {
-    expect(jwksUrlOf('http://auth:3001/', JWKS_PATH)).toBe('http://auth:3001/.well-known/jwks.json');
-    expect(jwksUrlOf('http://auth:3001', JWKS_PATH)).toBe('http://auth:3001/.well-known/jwks.json');
   });
 });

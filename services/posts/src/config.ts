@@ -28,7 +28,7 @@ export interface PostsConfig extends BaseConfig, KafkaConfig, TokenVerificationC
   GRPC_PORT: number;
   DATABASE_URL: string;
   MIGRATE_ON_START: boolean;
-  /** auth's base URL; its public keys are read from AUTH_URL + /.well-known/jwks.json. */
+  /** auth's base URL; its public keys are read where jwksUrlOf (service kit) says: AUTH_URL + JWKS_PATH. */
   AUTH_URL: string;
   /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
   AUTH_GRPC_ADDR: string;
@@ -86,7 +86,3 @@ export function loadPostsConfig(env: NodeJS.ProcessEnv = process.env): PostsConf
 /** For entry points: the configuration, or one line naming every problem and exit code 1. */
 export const loadPostsConfigOrExit = (service: string): PostsConfig =>
   loadConfigOrExit(service, configSchema);
-
-/** The JWKS URL: auth's base URL (with or without a trailing slash) plus the well-known path. */
-export const jwksUrlOf = (authUrl: string, jwksPath: string): string =>
-  `${authUrl.replace(/\/+$/, '')}${jwksPath}`;

@@ -1,16 +1,15 @@
 import type { Knex } from 'knex';
 import { Counter } from 'prom-client';
-import { JWKS_PATH } from '@mpb/contracts';
 import type { Logger } from '@mpb/logger';
 import {
   createTokenVerifier,
-  jwksFromUrl,
+  jwksFromAuth,
   type Jwk,
   type SessionRevocations,
   type ServiceMetrics,
   type TokenVerifier,
 } from '@mpb/service-kit';
-import { jwksUrlOf, type PostsConfig } from './config';
+import type { PostsConfig } from './config';
 import { PostRepository } from './data/post-repository';
 import { CountsWithFallback } from './domain/counts';
 import type { MetricsPort } from './domain/ports';
@@ -56,7 +55,7 @@ export function createPostsContext(d: PostsContextDeps): PostsContext {
     onFallback: (reason) => fallbacks.inc({ reason }),
   });
   const verifier = createTokenVerifier({
-    loadKeys: d.loadKeys ?? jwksFromUrl(jwksUrlOf(d.settings.AUTH_URL, JWKS_PATH)),
+    loadKeys: d.loadKeys ?? jwksFromAuth(d.settings.AUTH_URL),
     issuer: d.settings.JWT_ISSUER,
     audience: d.settings.JWT_AUDIENCE,
     minRefetchIntervalMs: 5_000,

@@ -6,6 +6,7 @@ import {
   listen,
   openServiceDatabase,
   registerShutdown,
+  startTracing,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadPostsConfigOrExit } from './config';
@@ -21,6 +22,7 @@ import { readinessChecks } from './readiness';
 async function main(): Promise<void> {
   const config = loadPostsConfigOrExit(SERVICE_NAME);
   const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  startTracing(SERVICE_NAME, config);
   try {
     const metrics = createMetrics(SERVICE_NAME);
 

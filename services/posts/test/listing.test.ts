@@ -110,13 +110,13 @@ describe('GET /api/posts', () => {
   });
 
   it.each([
-    ['limit=abc', 'limit must be a positive integer'],
-    ['limit=0', 'limit must be a positive integer'],
-    ['limit=-5', 'limit must be a positive integer'],
-    ['page=0', 'page must be a positive integer'],
-    ['page=-1', 'page must be a positive integer'],
-    ['page=abc', 'page must be a positive integer'],
-    ['page=2.5', 'page must be a positive integer'],
+    ['limit=abc', 'invalid limit'],
+    ['limit=0', 'invalid limit'],
+    ['limit=-5', 'invalid limit'],
+    ['page=0', 'invalid page'],
+    ['page=-1', 'invalid page'],
+    ['page=abc', 'invalid page'],
+    ['page=2.5', 'invalid page'],
     ['user_id=abc', 'invalid user_id'],
     ['user_id=0', 'invalid user_id'],
     [`tag=${'t'.repeat(51)}`, 'tag must be 1 to 50 characters'],

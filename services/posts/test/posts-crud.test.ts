@@ -297,7 +297,26 @@ describe('validation', () => {
 });
 
 describe('post ids', () => {
-  const badIds = ['abc', '-1', '0', '99999999999999999999', '1.5', '9007199254740993'];
+  const badIds = ['abc', '-1', '+1', '0', '99999999999999999999', '1.5', '1e3', '9007199254740993'];
+
+  it('reads leading zeros as the old API did: /api/posts/007 is post 7, for read, update and delete', async () => {
+    const owner = newUserId();
+    const token = bearer(t.tokenFor(owner));
+    const created = await request(t.app).post('/api/posts').set('Authorization', token).send(newPost());
+    const padded = `000${created.body.id as number}`;
+    const read = await request(t.app).get(`/api/posts/${padded}`);
+    expect(read.status).toBe(200);
+    expect(read.body.id).toBe(created.body.id);
+    const updated = await request(t.app)
+      .put(`/api/posts/${padded}`)
+      .set('Authorization', token)
+      .send({ title: 'Padded title' });
+    expect(updated.body).toMatchObject({ id: created.body.id, title: 'Padded title' });
+    expect((await request(t.app).delete(`/api/posts/${padded}`).set('Authorization', token)).status).toBe(
+      204,
+    );
+    expect((await request(t.app).get(`/api/posts/${created.body.id as number}`)).status).toBe(404);
+  });
 
   it.each(badIds)('answers 400 invalid post id for %s on read, update and delete', async (id) => {
     const token = bearer(t.tokenFor(newUserId()));

@@ -13,6 +13,7 @@ import { renderGrpcError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
 import { contextFrom, failSpan, SpanKind, startSpan, withContext, withRequestId } from '@mpb/telemetry';
 import type { ServiceMetrics } from '../metrics';
+import { incomingCallTrace } from '../trace-context';
 
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
 
@@ -64,7 +65,7 @@ export class GrpcServer {
         const started = process.hrtime.bigint();
         const { span, ctx } = startSpan(`${name}/${method}`, {
           kind: SpanKind.SERVER,
-          parent: contextFrom({ traceparent: metadataText(call, 'traceparent') }),
+          parent: contextFrom(incomingCallTrace(call)),
           attributes: { 'rpc.system': 'grpc', 'rpc.service': name, 'rpc.method': method },
         });
         const requestId = metadataText(call, 'x-request-id');

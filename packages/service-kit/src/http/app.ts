@@ -14,7 +14,7 @@ import {
 } from '@mpb/telemetry';
 import type { ServiceMetrics } from '../metrics';
 import { assertJsonShape, DEFAULT_JSON_SHAPE, type JsonShapeLimits } from './json-shape';
-import { incomingTrace } from './trace';
+import { incomingTrace } from '../trace-context';
 import './types';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -145,9 +145,10 @@ export function boundHistogram(
 export const DEFAULT_BODY_LIMIT = '16kb';
 
 export function createHttpApp(o: HttpAppOptions): Express {
-  // Every service builds one HTTP app at start-up, before it serves anything: tracing starts here,
-  // exporting when the standard OTEL_EXPORTER_OTLP_ENDPOINT names a collector.
-  initTracing({ service: o.service, endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+  // Request ids and trace context travel in the async context: a process whose main.ts did not start
+  // tracing (a test building the app alone) still gets the context manager, exporting nothing.
+  // Whether spans are exported is main.ts's choice (startTracing, from the validated config).
+  initTracing({ service: o.service });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

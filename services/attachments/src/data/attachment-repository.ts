@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { markProcessed, PROCESSED_EVENTS_TABLE } from '@mpb/kafka';
+import { MAX_COUNTED_TOTAL } from '@mpb/service-kit';
 import type { Attachment, AttachmentState, Parent, ParentKind } from '../domain/attachment';
 import type { AllowedType } from '../domain/file-type';
 import type {
@@ -110,19 +111,36 @@ export class AttachmentRepository implements AttachmentStore {
 
   async listReady(
     parent: Parent,
-    limit: number,
-  ): Promise<{ attachments: Attachment[]; parentDeleted: boolean }> {
-    const [rows, deleted] = await Promise.all([
-      this.knex('attachments')
+    window: { limit: number; offset: number; countTotal: boolean },
+  ): Promise<{ attachments: Attachment[]; total?: number; parentDeleted: boolean }> {
+    const ready = () =>
+      this.knex('attachments').where({ parent_type: parent.kind, parent_id: parent.id, state: 'ready' });
+    const [rows, counted, deleted] = await Promise.all([
+      ready()
         .select([...COLUMNS])
-        .where({ parent_type: parent.kind, parent_id: parent.id, state: 'ready' })
         .orderBy('id')
-        .limit(limit) as Promise<AttachmentRow[]>,
+        .limit(window.limit)
+        .offset(window.offset) as Promise<AttachmentRow[]>,
+      // Bounded: at most MAX_COUNTED_TOTAL + 1 index entries are read, however many files there are.
+      window.countTotal
+        ? (this.knex
+            .from(
+              ready()
+                .select(this.knex.raw('1'))
+                .limit(MAX_COUNTED_TOTAL + 1)
+                .as('reachable'),
+            )
+            .first(this.knex.raw('count(*)::int as total')) as Promise<{ total: number } | undefined>)
+        : undefined,
       this.knex('deleted_parents')
         .first('parent_id')
         .where({ parent_type: parent.kind, parent_id: parent.id }),
     ]);
-    return { attachments: rows.map(toAttachment), parentDeleted: deleted !== undefined };
+    return {
+      attachments: rows.map(toAttachment),
+      ...(window.countTotal ? { total: Math.min(counted?.total ?? 0, MAX_COUNTED_TOTAL) } : {}),
+      parentDeleted: deleted !== undefined,
+    };
   }
 
   async findReady(kind: ParentKind, id: number): Promise<Attachment | undefined> {

@@ -50,11 +50,3 @@ export function toAttachmentResponse(a: Attachment, publicBaseUrl = ''): Attachm
     created_at: a.createdAt.toISOString(),
   };
 }
-
-/** An id from a path, an event or a call: a positive integer that JavaScript represents exactly. */
-export function toId(raw: unknown): number | undefined {
-  const digits = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof digits !== 'string' || !/^[1-9][0-9]{0,15}$/.test(digits)) return undefined;
-  const n = Number(digits);
-  return Number.isSafeInteger(n) ? n : undefined;
-}

@@ -11,6 +11,7 @@ import {
   unsupportedMediaType,
 } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
+import type { PageRequest } from '@mpb/service-kit';
 import type { Attachment, Parent, ParentKind } from './attachment';
 import { sanitizeFileName } from './file-name';
 import { nameContradicts, PlainTextCheck, SNIFF_BYTES, sniffType } from './file-type';
@@ -89,7 +90,7 @@ export interface AttachmentsServiceDeps {
   keyPrefix?: string;
   /** Rows handled per cascade transaction and per reconciliation batch. */
   batchSize?: number;
-  /** Most rows a list returns. */
+  /** Most rows an unpaged list returns (the old API's whole list). Default 1000. */
   listLimit?: number;
   /** Per-user and spool limits on uploads in flight; without it only the per-request limits apply. */
   admission?: UploadAdmission;
@@ -194,22 +195,33 @@ export class AttachmentsService {
   }
 
   /**
-   * A live parent's attachments. A deleted parent's are hidden at once (404 `post not found` /
-   * `comment not found`), before its deletion event arrives to remove them: the owner service is
-   * asked when the parent has attachments and its deletion is not known here yet. A parent without
-   * attachments is an empty list, without asking.
+   * A live parent's attachments, oldest first: without `page` the whole list (at most `listLimit`),
+   * as the old API answered; with it one page and the total. A deleted parent's are hidden at once
+   * (404 `post not found` / `comment not found`), before its deletion event arrives to remove them:
+   * the owner service is asked when the parent has attachments and its deletion is not known here
+   * yet. A parent without attachments is an empty list, without asking.
    */
-  async list(parent: Parent, ctx: RequestContext = {}): Promise<Attachment[]> {
+  async list(
+    parent: Parent,
+    page: PageRequest | undefined,
+    ctx: RequestContext = {},
+  ): Promise<{ items: Attachment[]; total?: number }> {
     const key = livenessKey(parent);
     if (this.liveness.known(key) === false) throw notFound(notFoundMessage(parent.kind));
-    const { attachments, parentDeleted } = await this.d.store.listReady(parent, this.listLimit);
+    const { attachments, total, parentDeleted } = await this.d.store.listReady(
+      parent,
+      page
+        ? { limit: page.limit, offset: page.offset, countTotal: true }
+        : { limit: this.listLimit, offset: 0, countTotal: false },
+    );
     if (parentDeleted) {
       this.liveness.markGone(key);
       throw notFound(notFoundMessage(parent.kind));
     }
-    if (attachments.length > 0 && !(await this.parentIsLive(parent, ctx)))
-      throw notFound(notFoundMessage(parent.kind));
-    return attachments;
+    // A page past the end is empty while the parent may still have files: the total decides.
+    const hasFiles = (total ?? attachments.length) > 0;
+    if (hasFiles && !(await this.parentIsLive(parent, ctx))) throw notFound(notFoundMessage(parent.kind));
+    return total === undefined ? { items: attachments } : { items: attachments, total };
   }
 
   /** A ready attachment of a live parent; anything else is as unknown as no attachment. */

@@ -32,10 +32,14 @@ export interface AttachmentStore {
   /** Deletes rows by id, whatever their state. */
   removeRows(ids: number[]): Promise<void>;
   /**
-   * A parent's ready attachments, oldest first, at most `limit`, and whether the parent is recorded
-   * as deleted (its deletion event reached this service).
+   * A parent's ready attachments, oldest first, at most `limit` after skipping `offset`; with
+   * `countTotal`, how many it has (counted up to the kit's MAX_COUNTED_TOTAL); and whether the parent
+   * is recorded as deleted (its deletion event reached this service).
    */
-  listReady(parent: Parent, limit: number): Promise<{ attachments: Attachment[]; parentDeleted: boolean }>;
+  listReady(
+    parent: Parent,
+    window: { limit: number; offset: number; countTotal: boolean },
+  ): Promise<{ attachments: Attachment[]; total?: number; parentDeleted: boolean }>;
   /** A ready attachment of this kind of parent, unless the parent is known to be deleted. */
   findReady(kind: Parent['kind'], id: number): Promise<Attachment | undefined>;
   /** Locks a ready attachment, checks its owner and moves it to `deleting`. */

@@ -40,8 +40,6 @@ export function startParentEventsConsumer(o: {
   logger: Logger;
   metrics: ServiceMetrics;
   handle: (envelope: EventEnvelope) => Promise<void>;
-  /** Called when kafkajs gives up on the consumer for good; default: log and exit 1. */
-  onFatal?: (err: Error) => void;
 }): Promise<ParentEventsConsumer> {
   const kafka = createKafka({
     clientId: o.clientId,
@@ -56,7 +54,6 @@ export function startParentEventsConsumer(o: {
     topics: CONSUMED_TOPICS,
     handle: o.handle,
     metrics: createKafkaMetrics(o.metrics.registry),
-    onFatal: o.onFatal,
   });
   consumer.startInBackground();
   const pruner = new LedgerPruner({

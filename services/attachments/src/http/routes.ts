@@ -1,9 +1,15 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { badRequest } from '@mpb/errors';
-import { requireAuth, type TokenVerifier } from '@mpb/service-kit';
-import { toAttachmentResponse, toId, type Parent, type ParentKind } from '../domain/attachment';
+import {
+  isPageRequested,
+  parsePageRequest,
+  requireAuth,
+  requireId,
+  setPageHeaders,
+  type TokenVerifier,
+} from '@mpb/service-kit';
+import { toAttachmentResponse, type Parent, type ParentKind } from '../domain/attachment';
 import { Messages, type AttachmentsService } from '../domain/attachments-service';
 import { contentDisposition } from '../domain/file-name';
 import { assertDeclaredLength, receiveFiles } from './multipart';
@@ -20,11 +26,8 @@ const INVALID_PARENT_ID: Record<ParentKind, string> = {
   comment: Messages.invalidCommentId,
 };
 
-function idParam(raw: unknown, message: string): number {
-  const id = toId(raw);
-  if (id === undefined) throw badRequest(message);
-  return id;
-}
+/** What the deep-page 400 of an attachment list says. */
+const ATTACHMENTS_PAGING = { items: 'attachments' } as const;
 
 /**
  * Drops the rest of a body the service stopped reading; a client still sending after a few seconds
@@ -50,13 +53,20 @@ export function attachmentRoutes({ attachments, verifier, publicBaseUrl }: Route
     const base = `/api/${kind}s`;
     const parentOf = (req: Request): Parent => ({
       kind,
-      id: idParam(req.params.id, INVALID_PARENT_ID[kind]),
+      id: requireId(req.params.id, INVALID_PARENT_ID[kind]),
     });
-    const attachmentId = (req: Request): number => idParam(req.params.id, Messages.invalidAttachmentId);
+    const attachmentId = (req: Request): number => requireId(req.params.id, Messages.invalidAttachmentId);
 
+    // Paging is opt-in here: without `page` or `limit` the answer is the old API's, the whole list
+    // (oldest first, at most 1000) and no paging headers; with either, the platform's paging rule.
     router.get(`${base}/:id/attachments`, async (req, res) => {
-      const list = await attachments.list(parentOf(req), { requestId: res.locals.requestId });
-      res.json(list.map((a) => toAttachmentResponse(a, publicBaseUrl)));
+      const parent = parentOf(req);
+      const request = isPageRequested(req.query)
+        ? parsePageRequest(req.query, ATTACHMENTS_PAGING)
+        : undefined;
+      const list = await attachments.list(parent, request, { requestId: res.locals.requestId });
+      if (request) setPageHeaders(req, res, { request, total: list.total ?? 0 });
+      res.json(list.items.map((a) => toAttachmentResponse(a, publicBaseUrl)));
     });
 
     // Token (401), path (400), body type and declared size (415, 413), uploads in flight and spool

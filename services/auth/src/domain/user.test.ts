@@ -1,7 +1,7 @@
 import { contractViolations, EventTypes } from '@mpb/contracts';
 import { generateKeyPairSync } from 'node:crypto';
 import { generateSigningKeyPem, signingKeyFromPem } from './signing-keys';
-import { parseUserId, toOwnProfile, toPublicProfile, userRegisteredPayload, type User } from './user';
+import { toOwnProfile, toPublicProfile, userRegisteredPayload, type User } from './user';
 
 const user: User = {
   id: 3,
@@ -12,31 +12,6 @@ const user: User = {
   isActive: true,
   createdAt: new Date('2026-01-02T03:04:05Z'),
 };
-
-describe('user ids', () => {
-  it.each(['1', '42', String(Number.MAX_SAFE_INTEGER), 7])('accepts %p', (raw) => {
-    expect(parseUserId(raw)).toBe(Number(raw));
-  });
-
-  it.each([
-    'abc',
-    '-1',
-    '0',
-    '1.5',
-    '',
-    ' 1',
-    '1e3',
-    String(2 ** 53),
-    '99999999999999999999',
-    -1,
-    0,
-    1.5,
-    null,
-    undefined,
-  ])('rejects %p', (raw) => {
-    expect(parseUserId(raw)).toBeUndefined();
-  });
-});
 
 describe('user views', () => {
   it('shows the owner their e-mail, in snake_case', () => {

@@ -54,11 +54,3 @@ export const userRegisteredPayload = (u: User): UserRegisteredPayload => ({
   name: u.name,
   created_at: u.createdAt.toISOString(),
 });
-
-/** A user id from a URL or a call: a positive integer that JavaScript represents exactly. */
-export function parseUserId(raw: unknown): number | undefined {
-  const text = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof text !== 'string' || !/^[0-9]{1,16}$/.test(text)) return undefined;
-  const id = Number(text);
-  return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
-}

@@ -1,5 +1,6 @@
 import {
   loadAuthProto,
+  parseId,
   type ListRevokedSessionsRequest,
   type ListRevokedSessionsResponse,
   type GetUserRequest,
@@ -9,9 +10,9 @@ import {
 } from '@mpb/contracts';
 import { badRequest } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { GrpcServer, type ServiceMetrics } from '@mpb/service-kit';
+import { GrpcServer, requireId, type ServiceMetrics } from '@mpb/service-kit';
 import type { AuthService } from '../domain/auth-service';
-import { parseUserId, type User } from '../domain/user';
+import type { User } from '../domain/user';
 
 export const USER_SERVICE = 'blog.auth.v1.UserService';
 export const SESSION_REVOCATION_SERVICE = 'blog.auth.v1.SessionRevocationService';
@@ -40,15 +41,14 @@ export function createGrpcServer({ logger, metrics, auth }: GrpcDeps): GrpcServe
   const server = new GrpcServer({ logger, metrics });
   server.add(USER_SERVICE, loadAuthProto().blog.auth.v1.UserService.service, {
     GetUser: async (request: GetUserRequest): Promise<GrpcUser> => {
-      const id = parseUserId(request.id);
-      if (id === undefined) throw badRequest('invalid user id');
+      const id = requireId(request.id, 'invalid user id');
       return toGrpcUser(await auth.activeUser(id));
     },
     GetUsers: async (request: GetUsersRequest): Promise<GetUsersResponse> => {
       const requested = request.ids ?? [];
       if (requested.length > MAX_IDS_PER_CALL) throw badRequest(`at most ${MAX_IDS_PER_CALL} ids per call`);
       // Ids that cannot exist are simply unknown, like ids that do not.
-      const ids = [...new Set(requested.map(parseUserId).filter((id): id is number => id !== undefined))];
+      const ids = [...new Set(requested.map(parseId).filter((id): id is number => id !== undefined))];
       const byId = new Map((await auth.activeUsers(ids)).map((u) => [u.id, u]));
       return {
         users: ids.flatMap((id) => {

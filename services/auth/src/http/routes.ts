@@ -1,10 +1,9 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { JWKS_PATH } from '@mpb/contracts';
-import { badRequest } from '@mpb/errors';
-import { requireAuth, traceContextOf, validate, type TokenVerifier } from '@mpb/service-kit';
+import { requireAuth, requireId, traceContextOf, validate, type TokenVerifier } from '@mpb/service-kit';
 import type { AuthService } from '../domain/auth-service';
 import type { Keyring } from '../domain/ports';
-import { parseUserId, toOwnProfile, toPublicProfile } from '../domain/user';
+import { toOwnProfile, toPublicProfile } from '../domain/user';
 import { loginSchema, logoutSchema, refreshSchema, registerSchema } from '../domain/validation';
 
 export interface RouteDeps {
@@ -53,8 +52,7 @@ export function authRoutes({ auth, keyring, verifier, logoutVerifier }: RouteDep
   });
 
   router.get('/api/users/:id', async (req, res) => {
-    const id = parseUserId(req.params.id);
-    if (id === undefined) throw badRequest('invalid user id');
+    const id = requireId(req.params.id, 'invalid user id');
     res.json(toPublicProfile(await auth.activeUser(id)));
   });
 

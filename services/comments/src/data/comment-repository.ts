@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { markProcessed, PROCESSED_EVENTS_TABLE, writeOutbox } from '@mpb/kafka';
+import { MAX_COUNTED_TOTAL } from '@mpb/service-kit';
 import type { Comment } from '../domain/comment';
-import { MAX_COUNTED_TOTAL } from '../domain/pagination';
 import type {
   CascadeStep,
   ChangeOutcome,

@@ -3,7 +3,6 @@ import {
   commentCreatedPayload,
   commentDeletedPayload,
   commentUpdatedPayload,
-  parseId,
   toCommentResponse,
   type Comment,
 } from './comment';
@@ -19,33 +18,6 @@ const comment: Comment = {
   updatedAt: new Date('2026-01-02T04:00:00Z'),
   deletedAt: null,
 };
-
-describe('ids', () => {
-  it.each(['1', '42', String(Number.MAX_SAFE_INTEGER), 7])('accepts %p', (raw) => {
-    expect(parseId(raw)).toBe(Number(raw));
-  });
-
-  it.each([
-    'abc',
-    '-1',
-    '0',
-    '1.5',
-    '',
-    ' 1',
-    '1e3',
-    '0x10',
-    String(2 ** 53),
-    '99999999999999999999',
-    -1,
-    0,
-    1.5,
-    null,
-    undefined,
-    ['1'],
-  ])('rejects %p', (raw) => {
-    expect(parseId(raw)).toBeUndefined();
-  });
-});
 
 describe('comment views', () => {
   it('answer in the old CommentResponse shape, snake_case, without deleted_at', () => {

@@ -41,14 +41,6 @@ export const toCommentResponse = (c: Comment): CommentResponse => ({
   updated_at: c.updatedAt.toISOString(),
 });
 
-/** An id from a URL, a query, an event or a call: a positive integer JavaScript represents exactly. */
-export function parseId(raw: unknown): number | undefined {
-  const text = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof text !== 'string' || !/^[0-9]{1,16}$/.test(text)) return undefined;
-  const id = Number(text);
-  return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
-}
-
 /**
  * Event payloads (their contracts live in @mpb/contracts). Events carry ids and times, never the
  * text: consumers that need it ask over gRPC.

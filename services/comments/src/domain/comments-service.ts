@@ -7,8 +7,8 @@ import {
 } from '@mpb/contracts';
 import { forbidden, notFound, unavailable } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
+import type { Page, PageRequest } from '@mpb/service-kit';
 import { commentCreatedPayload, commentDeletedPayload, commentUpdatedPayload, type Comment } from './comment';
-import type { Page, PageRequest } from './pagination';
 import type { CommentStore, EventOf, PostDirectory, PostLivenessMemory } from './ports';
 
 /** Texts of the old API (and of this service's additions), kept because clients match on them. */

@@ -39,8 +39,6 @@ export interface EventPipelineOptions extends OutboxLimits {
   knex: Knex;
   logger: Logger;
   metrics: ServiceMetrics;
-  /** Called when kafkajs gives up on the consumer for good; default: log and exit 1. */
-  onConsumerFatal?: (err: Error) => void;
 }
 
 /** The topic comments publishes to; created before the producer connects, so a misspelt topic fails loudly. */
@@ -85,7 +83,6 @@ export async function startEventPipeline(o: EventPipelineOptions): Promise<Event
         topics: CONSUMED_TOPICS,
         handle,
         metrics: kafkaMetrics,
-        onFatal: o.onConsumerFatal,
       });
       pipeline.consumer = consumer;
       consumer.startInBackground();

@@ -1,8 +1,7 @@
 import { loadCommentsProto, type Comment as GrpcComment, type GetCommentRequest } from '@mpb/contracts';
-import { badRequest } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { GrpcServer, type ServiceMetrics } from '@mpb/service-kit';
-import { parseId, type Comment } from '../domain/comment';
+import { GrpcServer, requireId, type ServiceMetrics } from '@mpb/service-kit';
+import type { Comment } from '../domain/comment';
 import { Messages, type CommentsService } from '../domain/comments-service';
 
 export const COMMENT_SERVICE = 'blog.comments.v1.CommentService';
@@ -28,8 +27,7 @@ export function createGrpcServer({ logger, metrics, comments }: GrpcDeps): GrpcS
   const server = new GrpcServer({ logger, metrics });
   server.add(COMMENT_SERVICE, loadCommentsProto().blog.comments.v1.CommentService.service, {
     GetComment: async (request: GetCommentRequest): Promise<GrpcComment> => {
-      const id = parseId(request.id);
-      if (id === undefined) throw badRequest(Messages.invalidCommentId);
+      const id = requireId(request.id, Messages.invalidCommentId);
       return toGrpcComment(await comments.lookup(id, request.include_deleted === true));
     },
   });

@@ -91,7 +91,6 @@ export async function startTestComments(o: TestCommentsOptions): Promise<TestCom
     knex,
     logger,
     metrics,
-    onConsumerFatal: (err) => logger.error({ err: err.message }, 'test consumer crashed'),
   });
   // Kafka answers in tests: wait for the connection the service makes in the background.
   await events.producer.whenConnected();

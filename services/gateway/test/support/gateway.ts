@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { JWKS_PATH } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import {
   createMetrics,
   createMetricsApp,
   createTokenVerifier,
-  jwksFromUrl,
+  jwksFromAuth,
   listen,
   type SessionRevocations,
   type TokenVerifier,
@@ -42,7 +41,7 @@ export async function deadRedis(port: number): Promise<Redis> {
 
 export interface GatewayOptions {
   upstreams: Partial<Record<UpstreamName, string>>;
-  /** Where the verifier fetches keys (JWKS_PATH is appended). */
+  /** auth's base URL: the verifier fetches its keys where every service does (jwksFromAuth). */
   jwksUrl: string;
   redis: Redis;
   /** The revoked sessions (a follower of a feed stand-in); none revoked by default. */
@@ -80,7 +79,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const verifier =
     o.verifier ??
     createTokenVerifier({
-      loadKeys: jwksFromUrl(`${o.jwksUrl}${JWKS_PATH}`, 500),
+      loadKeys: jwksFromAuth(o.jwksUrl, 500),
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       isSessionRevoked: (sessionId) => o.revocations?.isRevoked(sessionId) ?? false,

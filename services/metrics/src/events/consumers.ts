@@ -9,8 +9,6 @@ export interface ConsumerOptions {
   logger: Logger;
   metrics: KafkaMetrics;
   folder: CounterFolder;
-  /** Called when kafkajs gives up; main.ts exits so the orchestrator restarts the process. */
-  onFatal?: (err: Error) => void;
   sessionTimeoutMs?: number;
 }
 
@@ -38,7 +36,6 @@ export function createCounterConsumer(
     kafka: o.kafka,
     logger: o.logger,
     metrics: o.metrics,
-    onFatal: o.onFatal,
     ...sessionOptions(o.sessionTimeoutMs),
     groupId: o.groupId,
     topics: [o.topic],
@@ -65,7 +62,6 @@ export function createPostDeletionConsumer(
     kafka: o.kafka,
     logger: o.logger,
     metrics: o.metrics,
-    onFatal: o.onFatal,
     ...sessionOptions(o.sessionTimeoutMs),
     groupId: o.groupId,
     topics: [o.topic],

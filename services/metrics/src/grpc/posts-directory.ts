@@ -1,7 +1,7 @@
-import { credentials, type Client } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import { loadPostsProto, type GetPostRequest, type Post, type PostServiceClient } from '@mpb/contracts';
 import { isAppError, notFound, unavailable } from '@mpb/errors';
-import { callUnary, LEAN_CALL_OPTIONS } from '@mpb/service-kit';
+import { callUnary, createGrpcClient } from '@mpb/service-kit';
 import { Messages } from '../domain/metrics-service';
 import type { PostDirectory } from '../domain/ports';
 
@@ -27,16 +27,8 @@ export interface GrpcPostDirectory extends PostDirectory {
  */
 export function createPostDirectory(o: PostsDirectoryOptions): GrpcPostDirectory {
   const { PostService } = loadPostsProto().blog.posts.v1;
-  const client: PostServiceClient = new PostService(o.address, credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 5_000,
-    // While the channel waits to reconnect, every like fails fast with a 503: after posts restarts,
-    // likes must work again within about a second, not after a backoff of several.
-    'grpc.initial_reconnect_backoff_ms': 250,
-    'grpc.max_reconnect_backoff_ms': 1_000,
-    'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-    ...LEAN_CALL_OPTIONS,
-  });
+  // The kit's client options: after posts restarts, likes work again within about a second.
+  const client: PostServiceClient = createGrpcClient(PostService, o.address);
   const maxSize = o.cacheSize ?? 10_000;
   const live = new Map<number, number>();
   const inflight = new Map<number, Promise<void>>();

@@ -1,17 +1,17 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import {
   loadMetricsProto,
+  parseId,
   type GetCountsRequest,
   type GetCountsResponse,
   type PostCounts,
   type RecordViewRequest,
-  type TraceContext,
 } from '@mpb/contracts';
 import { badRequest } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { GrpcServer, type ServiceMetrics } from '@mpb/service-kit';
+import { GrpcServer, requireId, traceContextOfCall, type ServiceMetrics } from '@mpb/service-kit';
 import type { Counts } from '../domain/counts';
-import { parseId, parseViewerId } from '../domain/ids';
+import { parseViewerId } from '../domain/ids';
 import { MAX_POSTS_PER_CALL, Messages, type MetricsService } from '../domain/metrics-service';
 
 export const METRICS_SERVICE = 'blog.metrics.v1.MetricsService';
@@ -29,18 +29,6 @@ const toGrpc = (c: Counts): PostCounts => ({
   liked_by_viewer: c.likedByViewer,
 });
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** The caller's W3C trace context (gRPC metadata), carried into the events a call causes. */
-function traceOf(call: ServerUnaryCall<unknown, unknown>): TraceContext {
-  const traceparent = call.metadata.get('traceparent')[0];
-  if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return {};
-  const tracestate = call.metadata.get('tracestate')[0];
-  return typeof tracestate === 'string' && tracestate.length <= 512
-    ? { traceparent, tracestate }
-    : { traceparent };
-}
-
 function viewerOf(raw: unknown): number {
   const viewer = parseViewerId(raw);
   if (viewer === undefined) throw badRequest('invalid viewer id');
@@ -55,11 +43,11 @@ export function createGrpcServer({ logger, metrics, service }: GrpcDeps): GrpcSe
       request: RecordViewRequest,
       call: ServerUnaryCall<RecordViewRequest, PostCounts>,
     ): Promise<PostCounts> => {
-      const postId = parseId(request.post_id);
-      if (postId === undefined) throw badRequest(Messages.invalidPostId);
+      const postId = requireId(request.post_id, Messages.invalidPostId);
       const view = await service.recordView(postId, viewerOf(request.viewer_id), {
         address: typeof request.viewer_address === 'string' ? request.viewer_address : '',
-        trace: traceOf(call as ServerUnaryCall<unknown, unknown>),
+        // The call's own span: the event continues the caller's trace as a child of this call.
+        trace: traceContextOfCall(call),
       });
       return { ...toGrpc(view), already_counted: !view.counted };
     },

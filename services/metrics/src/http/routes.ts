@@ -1,7 +1,5 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { badRequest } from '@mpb/errors';
-import { requireAuth, traceContextOf, type TokenVerifier } from '@mpb/service-kit';
-import { parseId } from '../domain/ids';
+import { requireAuth, requireId, traceContextOf, type TokenVerifier } from '@mpb/service-kit';
 import { Messages, type MetricsService } from '../domain/metrics-service';
 
 export interface RouteDeps {
@@ -9,11 +7,7 @@ export interface RouteDeps {
   verifier: TokenVerifier;
 }
 
-function postIdOf(req: Request): number {
-  const id = parseId(req.params.id);
-  if (id === undefined) throw badRequest(Messages.invalidPostId);
-  return id;
-}
+const postIdOf = (req: Request): number => requireId(req.params.id, Messages.invalidPostId);
 
 /** Likes of the old API (same paths, bodies and messages), an unlike alias, and "do I like it". */
 export function likeRoutes({ service, verifier }: RouteDeps): Router {

@@ -296,7 +296,7 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
       kafka,
       producer: events.producer,
       consumers,
-      maxLag: config.METRICS_MAX_LAG,
+      consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
     }),
     routes: { service, verifier },
   });

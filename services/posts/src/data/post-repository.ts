@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import type { EventEnvelope } from '@mpb/contracts';
 import { writeOutbox } from '@mpb/kafka';
-import { offsetOf } from '../domain/pagination';
-import { MAX_COUNTED_TOTAL } from '../domain/validation';
+import { MAX_COUNTED_TOTAL } from '@mpb/service-kit';
 import type { Post } from '../domain/post';
 import type { NewPost, PostModification, PostStore } from '../domain/ports';
 import type { ListQuery, PostChanges } from '../domain/validation';
@@ -57,7 +56,7 @@ export class PostRepository implements PostStore {
       if (query.userId !== undefined) q.where('user_id', query.userId);
       return q;
     };
-    const offset = offsetOf(query);
+    const { offset } = query;
     const rows = (await filtered()
       .select([...COLUMNS])
       .orderBy([

@@ -1,6 +1,5 @@
 import { contractViolations, EventTypes } from '@mpb/contracts';
 import {
-  parseId,
   postCreatedPayload,
   postDeletedPayload,
   postUpdatedPayload,
@@ -18,31 +17,6 @@ const post: Post = {
   updatedAt: new Date('2026-01-03T03:04:05.000Z'),
   deletedAt: null,
 };
-
-describe('post ids', () => {
-  it.each(['1', '42', String(Number.MAX_SAFE_INTEGER), 7])('accepts %j', (raw) => {
-    expect(parseId(raw)).toBe(Number(raw));
-  });
-
-  it.each([
-    'abc',
-    '-1',
-    '0',
-    '00',
-    '1.5',
-    '1e3',
-    ' 1',
-    '',
-    '9007199254740992',
-    '99999999999999999999',
-    -1,
-    1.5,
-    undefined,
-    null,
-  ])('refuses %j', (raw) => {
-    expect(parseId(raw)).toBeUndefined();
-  });
-});
 
 describe('post shapes', () => {
   it('renders the old API shape with counts from metrics', () => {

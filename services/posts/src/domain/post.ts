@@ -46,17 +46,6 @@ export const toPostResponse = (p: Post, counts: PostCounts): PostResponse => ({
   updated_at: p.updatedAt.toISOString(),
 });
 
-/**
- * An id from a URL, a query or a call: a positive integer that JavaScript represents exactly.
- * `abc`, `-1`, `0`, `1.5`, `1e3` and anything past 2^53 - 1 are not ids.
- */
-export function parseId(raw: unknown): number | undefined {
-  const text = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof text !== 'string' || !/^[0-9]{1,16}$/.test(text)) return undefined;
-  const id = Number(text);
-  return id >= 1 && Number.isSafeInteger(id) ? id : undefined;
-}
-
 /** Event payloads (their contracts live in @mpb/contracts). */
 export const postCreatedPayload = (p: Post): PostCreatedPayload => ({
   id: p.id,

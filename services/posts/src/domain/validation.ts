@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { badRequest } from '@mpb/errors';
-import { parseId } from './post';
+import { parseId } from '@mpb/contracts';
+import type { PageRequest } from '@mpb/service-kit';
 
 export const TITLE_MIN = 3;
 export const TITLE_MAX = 200;
@@ -95,55 +96,24 @@ export function toPostChanges(b: UpdatePostBody): PostChanges {
   return changes;
 }
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
-/**
- * Most rows a page may skip ((page - 1) × limit). Deep offsets cost a scan of every skipped row and
- * are useless to people; past this a client narrows the list with `tag` or `user_id`.
- */
-export const MAX_OFFSET = 10_000;
-/** The deepest page a limit reaches. */
-export const maxPageOf = (limit: number): number => Math.floor(MAX_OFFSET / limit) + 1;
-/**
- * Totals are counted up to this many rows (every row any page can reach); a larger total is
- * reported as this number, so one list request never counts more than about ten thousand rows.
- */
-export const MAX_COUNTED_TOTAL = MAX_OFFSET + MAX_PAGE_SIZE;
+/** What the deep-page 400 of `GET /api/posts` says: the list's name and how to reach older posts. */
+export const POSTS_PAGING = { items: 'posts', hint: 'filter by tag or user_id to reach older ones' } as const;
 
-export interface ListQuery {
-  page: number;
-  /** Already clamped to MAX_PAGE_SIZE. */
-  limit: number;
+/** The filters of `GET /api/posts`. */
+export interface ListFilters {
   tag?: string;
   userId?: number;
 }
 
-const DIGITS = /^[0-9]{1,30}$/;
-
-function positiveInteger(raw: unknown, name: string, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (typeof raw !== 'string' || !DIGITS.test(raw) || Number(raw) < 1) {
-    throw badRequest(`${name} must be a positive integer`, { details: { field: name } });
-  }
-  return Number(raw);
-}
+/** One page of the filtered list (the page comes from the service kit's parsePageRequest). */
+export type ListQuery = PageRequest & ListFilters;
 
 /**
- * The query of `GET /api/posts`. Bad values are a 400 naming the parameter; a limit above the
- * maximum is clamped rather than refused, so clients asking for "everything" get a full page.
- * Unknown parameters are ignored.
+ * The filters of `GET /api/posts`: bad values are a 400 naming the parameter; unknown parameters are
+ * ignored.
  */
-export function parseListQuery(query: Record<string, unknown>): ListQuery {
-  const page = positiveInteger(query.page, 'page', 1);
-  const limit = Math.min(positiveInteger(query.limit, 'limit', DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
-  if (page > maxPageOf(limit)) {
-    throw badRequest(
-      `page must be at most ${maxPageOf(limit)} for limit ${limit}: at most ${MAX_OFFSET} posts are skipped; filter by tag or user_id to reach older ones`,
-      { details: { field: 'page' } },
-    );
-  }
-  const result: ListQuery = { page, limit };
-
+export function parseListFilters(query: Record<string, unknown>): ListFilters {
+  const result: ListFilters = {};
   if (query.tag !== undefined) {
     const value = typeof query.tag === 'string' ? query.tag.trim() : undefined;
     if (!value || value.length > TAG_MAX || CONTROL_CHARACTERS.test(value)) {

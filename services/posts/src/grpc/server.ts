@@ -1,5 +1,6 @@
 import {
   loadPostsProto,
+  parseId,
   type GetPostRequest,
   type GetPostsRequest,
   type GetPostsResponse,
@@ -7,8 +8,8 @@ import {
 } from '@mpb/contracts';
 import { badRequest } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { GrpcServer, type ServiceMetrics } from '@mpb/service-kit';
-import { parseId, type Post } from '../domain/post';
+import { GrpcServer, requireId, type ServiceMetrics } from '@mpb/service-kit';
+import type { Post } from '../domain/post';
 import { MAX_IDS_PER_CALL, Messages, type PostsService } from '../domain/posts-service';
 
 export const POST_SERVICE = 'blog.posts.v1.PostService';
@@ -36,8 +37,7 @@ export function createGrpcServer({ logger, metrics, posts }: GrpcDeps): GrpcServ
   const server = new GrpcServer({ logger, metrics });
   server.add(POST_SERVICE, loadPostsProto().blog.posts.v1.PostService.service, {
     GetPost: async (request: GetPostRequest): Promise<GrpcPost> => {
-      const id = parseId(request.id);
-      if (id === undefined) throw badRequest(Messages.invalidPostId);
+      const id = requireId(request.id, Messages.invalidPostId);
       return toGrpcPost(await posts.lookup(id, request.include_deleted === true));
     },
     GetPosts: async (request: GetPostsRequest): Promise<GetPostsResponse> => {

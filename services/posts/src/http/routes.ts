@@ -1,12 +1,19 @@
 import { Router, type Request } from 'express';
-import { badRequest } from '@mpb/errors';
-import { optionalAuth, requireAuth, traceContextOf, validate, type TokenVerifier } from '@mpb/service-kit';
-import { pageLinks } from '../domain/pagination';
-import { parseId } from '../domain/post';
+import {
+  optionalAuth,
+  parsePageRequest,
+  requireAuth,
+  requireId,
+  setPageHeaders,
+  traceContextOf,
+  validate,
+  type TokenVerifier,
+} from '@mpb/service-kit';
 import { ANONYMOUS, Messages, type PostsService } from '../domain/posts-service';
 import {
   createPostSchema,
-  parseListQuery,
+  parseListFilters,
+  POSTS_PAGING,
   toNewPostInput,
   toPostChanges,
   updatePostSchema,
@@ -20,16 +27,7 @@ export interface RouteDeps {
 /** express.json leaves the body undefined when there is none; validation then names the missing fields. */
 const bodyOf = (req: Request): unknown => req.body ?? {};
 
-function postIdOf(req: Request): number {
-  const id = parseId(req.params.id);
-  if (id === undefined) throw badRequest(Messages.invalidPostId);
-  return id;
-}
-
-const queryStringOf = (req: Request): string => {
-  const at = req.originalUrl.indexOf('?');
-  return at === -1 ? '' : req.originalUrl.slice(at + 1);
-};
+const postIdOf = (req: Request): number => requireId(req.params.id, Messages.invalidPostId);
 
 export function postRoutes({ posts, verifier }: RouteDeps): Router {
   const router = Router();
@@ -37,12 +35,13 @@ export function postRoutes({ posts, verifier }: RouteDeps): Router {
 
   // The body stays the bare array of the old API; paging travels in headers.
   router.get('/api/posts', async (req, res) => {
-    const query = parseListQuery(req.query as Record<string, unknown>);
-    const page = await posts.list(query);
-    res
-      .set('X-Total-Count', String(page.total))
-      .set('Link', pageLinks({ path: req.path, search: queryStringOf(req), query, total: page.total }))
-      .json(page.items);
+    const request = parsePageRequest(req.query, POSTS_PAGING);
+    const filters = parseListFilters(req.query as Record<string, unknown>);
+    const page = await posts.list({ ...request, ...filters });
+    const params: Record<string, string> = {};
+    if (filters.tag !== undefined) params.tag = filters.tag;
+    if (filters.userId !== undefined) params.user_id = String(filters.userId);
+    setPageHeaders(req, res, { request, total: page.total, params }).json(page.items);
   });
 
   // Every read is a view, so no cache may answer it. An anonymous reader is named by its client
