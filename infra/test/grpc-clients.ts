@@ -34,10 +34,52 @@ function firstPolicyIsRoundRobin(config: ts.Expression): boolean {
   );
 }
 
+/** `x as const` and `(x)` stand for `x`. */
+function unwrap(e: ts.Expression): ts.Expression {
+  while (ts.isAsExpression(e) || ts.isParenthesizedExpression(e) || ts.isSatisfiesExpression(e))
+    e = e.expression;
+  return e;
+}
+
+/** The initializer of a `const name = ...` at the top of the same file (a shared options object). */
+function constInitializer(name: string, sf: ts.SourceFile): ts.Expression | undefined {
+  for (const statement of sf.statements) {
+    if (!ts.isVariableStatement(statement) || !(statement.declarationList.flags & ts.NodeFlags.Const))
+      continue;
+    for (const d of statement.declarationList.declarations)
+      if (ts.isIdentifier(d.name) && d.name.text === name && d.initializer) return unwrap(d.initializer);
+  }
+  return undefined;
+}
+
+/**
+ * The `grpc.service_config` entry of a client's options: written in the object literal, or in a
+ * const object of the same file spread into it (`{ ...GRPC_CLIENT_OPTIONS }`); a later entry wins.
+ */
+function serviceConfigOf(
+  options: ts.Expression,
+  sf: ts.SourceFile,
+  depth = 0,
+): ts.PropertyAssignment | undefined {
+  const literal = unwrap(options);
+  if (!ts.isObjectLiteralExpression(literal) || depth > 3) return undefined;
+  let found: ts.PropertyAssignment | undefined;
+  for (const p of literal.properties) {
+    if (ts.isSpreadAssignment(p) && ts.isIdentifier(p.expression)) {
+      const shared = constInitializer(p.expression.text, sf);
+      const inner = shared && serviceConfigOf(shared, sf, depth + 1);
+      if (inner) found = inner;
+    } else if (propertyName(p) === 'grpc.service_config') {
+      found = ts.isPropertyAssignment(p) ? p : undefined;
+    }
+  }
+  return found;
+}
+
 function optionsBalanceRoundRobin(options: ts.Expression | undefined, sf: ts.SourceFile): boolean {
-  if (!options || !ts.isObjectLiteralExpression(options)) return false;
-  const config = options.properties.find((p) => propertyName(p) === 'grpc.service_config');
-  if (!config || !ts.isPropertyAssignment(config)) return false;
+  if (!options) return false;
+  const config = serviceConfigOf(options, sf);
+  if (!config) return false;
   const value = config.initializer;
   return (
     ts.isCallExpression(value) &&

@@ -185,6 +185,16 @@ describe('the gRPC balancing checks', () => {
     expect(siteOf(client(ok))).toEqual([{ at: 'x.ts:2', roundRobin: true }]);
   });
 
+  it('read the options from a shared const of the same file spread into the client options', () => {
+    const shared = (policy: string, after = '') =>
+      `const OPTIONS = { 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ ${policy}: {} }] }) } as const;\n` +
+      `new PostService(addr, credentials.createInsecure(), { ...OPTIONS${after} });\n`;
+    expect(siteOf(shared('round_robin'))).toEqual([{ at: 'x.ts:2', roundRobin: true }]);
+    expect(siteOf(shared('pick_first'))).toEqual([{ at: 'x.ts:2', roundRobin: false }]);
+    const overridden = `, 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] })`;
+    expect(siteOf(shared('round_robin', overridden))).toEqual([{ at: 'x.ts:2', roundRobin: false }]);
+  });
+
   it('refuse a client without it, with pick_first first, or with credentials made elsewhere', () => {
     const pickFirst = `{ 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }, { round_robin: {} }] }) }`;
     expect(siteOf(client(`{ 'grpc.keepalive_time_ms': 1 }`))).toEqual([{ at: 'x.ts:2', roundRobin: false }]);
