@@ -1,7 +1,7 @@
 import net from 'node:net';
 import request from 'supertest';
 import { bearer, createPost, newPost, newUserId } from './helpers/factories';
-import { closedPort, startTestPosts, type TestPosts } from './helpers/harness';
+import { laterPort, startTestPosts, TEST_DATABASE_URL, type TestPosts } from './helpers/harness';
 
 /**
  * Kafka is down when posts starts: the service still starts, reads and writes work (the outbox keeps
@@ -14,8 +14,12 @@ describe('posts while Kafka is unreachable', () => {
   let forwarder: net.Server | undefined;
 
   beforeAll(async () => {
-    port = await closedPort();
-    t = await startTestPosts({ kafkaBrokers: `127.0.0.1:${port}` });
+    port = await laterPort();
+    // Its own database: another file's relay, connected to Kafka, would publish this outbox's rows.
+    t = await startTestPosts({
+      kafkaBrokers: `127.0.0.1:${port}`,
+      databaseUrl: `${TEST_DATABASE_URL}_outage`,
+    });
   });
 
   afterAll(async () => {

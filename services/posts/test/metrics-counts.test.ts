@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { waitFor } from '@mpb/test-kit';
 import { bearer, createPost, newUserId } from './helpers/factories';
-import { closedPort, startTestPosts, type AppVariant, type TestPosts } from './helpers/harness';
+import { laterPort, startTestPosts, type AppVariant, type TestPosts } from './helpers/harness';
 import { MetricsStandIn, STAND_IN_LIKES, STAND_IN_VIEWS } from './helpers/metrics-stand-in';
 
 let t: TestPosts;
@@ -183,7 +183,8 @@ describe('without metrics', () => {
   });
 
   it('picks counts up again once metrics is back', async () => {
-    const port = await closedPort();
+    // Not closedPort(): the stand-in binds it below, and every other test's "metrics down" is port 1.
+    const port = await laterPort();
     const variant = t.appWith({ metricsAddr: `127.0.0.1:${port}`, metricsDeadlineMs: 300 });
     const post = await createPost(variant.app, t.tokenFor(newUserId()));
     expect((await request(variant.app).get(`/api/posts/${post.id}`)).body.count_viewers).toBe(0);

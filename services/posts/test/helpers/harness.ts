@@ -6,6 +6,7 @@ import {
   baseTestEnv,
   CapturedLogs,
   closedPort,
+  laterPort,
   prepareTestDatabase,
   type RevocationFeedStandIn,
   startRevocationFeedStandIn,
@@ -33,7 +34,7 @@ export function testConfig(overrides: Record<string, string> = {}): PostsConfig 
 export const prepareDatabase = (url = TEST_DATABASE_URL): Promise<Knex> =>
   prepareTestDatabase(url, migrations);
 
-export { closedPort };
+export { closedPort, laterPort };
 
 export interface AppVariant {
   app: Express;
@@ -66,6 +67,12 @@ export interface StartOptions {
   metricsDeadlineMs?: number;
   /** Kafka's address; by default the local broker. The service does not wait for another one. */
   kafkaBrokers?: string;
+  /**
+   * A database of the test's own instead of the shared one: the outbox relay of every test file
+   * publishes every unpublished row of the database it uses, so a test that needs rows to stay
+   * unpublished (Kafka unreachable for this service only) must not share its outbox.
+   */
+  databaseUrl?: string;
 }
 
 /** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
@@ -76,6 +83,7 @@ export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
     METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
     ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
     ...(o.kafkaBrokers ? { KAFKA_BROKERS: o.kafkaBrokers } : {}),
+    ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
   });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
   const metrics = createMetrics('posts');
