@@ -1,48 +1,29 @@
 #!/usr/bin/env bash
-# `npm test`: every test of every workspace against the real PostgreSQL, Redis, Kafka and S3 server,
-# which it starts when they are not running. Prints `N passed, N failed` as its last line.
+# `npm test`: every test of every workspace against the real PostgreSQL, Redis, Kafka and S3 server.
+# Where they come from is chosen and printed by packages/test-kit/src/infra/cli.ts: MPB_INFRA=local
+# (the machine's own, started when down), MPB_INFRA=containers (Docker, removed at the end), or unset
+# (the addresses in the environment, else the local servers when this machine has them, else
+# containers). Prints `N passed, N failed` as its last line.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_pnpm
 ensure_chromium
 install_and_build
-step "starting local infrastructure"
-bash "$REPO_ROOT/infra/local/infra.sh" up
-eval "$(bash "$REPO_ROOT/infra/local/infra.sh" env)"
-export NODE_ENV=test
-results="$REPO_ROOT/.local/jest-results.json"
-fault_results="$REPO_ROOT/.local/jest-results-faults.json"
-mkdir -p "$(dirname "$results")"
-rm -f "$results" "$fault_results"
-# Two runs: every project but the fault suite on all workers, then the fault suite alone and in band
-# (it stops a broker and kills services of its own platform instance; timing must not compete).
-# Arguments go to jest: `npm test -- --selectProjects @mpb/faults` runs only the fault suite, another
-# `--selectProjects` only the first run; a path pattern goes to both runs.
-args=" $* "
-run_main=1
-run_faults=1
-if [[ $args == *" @mpb/faults "* ]]; then run_main=0; elif [[ $args == *" --selectProjects "* ]]; then run_faults=0; fi
-files=()
+results=$REPO_ROOT/.local/jest-results
+rm -f "$results".files
+# Ctrl-C reaches every process; the infra runner removes its containers first, then this script stops.
+trap 'exit 130' INT TERM
 status=0
-set +e
-if ((run_main)); then
-  step "running tests"
-  files+=("$results")
-  pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" --forceExit \
-    --ignoreProjects @mpb/faults --passWithNoTests "$@" || status=1
-fi
-if ((run_faults)); then
-  step "running fault tests (one file at a time, under load)"
-  files+=("$fault_results")
-  pnpm_ exec jest --json --outputFile="$fault_results" --runInBand --forceExit \
-    --selectProjects @mpb/faults --passWithNoTests "$@" || status=1
-fi
-set -e
+node "$REPO_ROOT/packages/test-kit/dist/infra/cli.js" run -- bash "$REPO_ROOT/infra/local/run-jest.sh" "$results" "$@" ||
+  status=1
 node -e '
   const fs = require("fs");
+  const list = process.argv[1];
+  const files = fs.existsSync(list) ? fs.readFileSync(list, "utf8").split("\n").filter(Boolean) : [];
   let passed = 0;
-  let failed = 0;
-  for (const f of process.argv.slice(1)) {
+  // No run at all (the infrastructure did not come up) is a failure too.
+  let failed = files.length === 0 ? 1 : 0;
+  for (const f of files) {
     // A run that wrote no results failed before it could count anything.
     if (!fs.existsSync(f)) { failed += 1; continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
@@ -52,5 +33,5 @@ node -e '
     failed += r.numFailedTests + broken;
   }
   console.log(`${passed} passed, ${failed} failed`);
-' "${files[@]}"
+' "$results.files"
 exit $status
