@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chooseInfra, pinnedVersions, probeLocal, type LocalProbe, type ProbeDeps } from '../src/infra/choose';
+import {
+  chooseInfra,
+  pinnedVersions,
+  probeLocal,
+  type LocalProbe,
+  type ProbeDeps,
+} from '../src/infra/choose';
 import { DEFAULT_IMAGES, imagesFromEnv, SERVICE_DATABASES } from '../src/infra/containers';
 import { exitStatus, parseExports, redisDatabase } from '../src/infra/cli';
 import { ownerAlive } from '../src/infra/run-label';
@@ -39,7 +45,10 @@ describe('chooseInfra', () => {
   });
 
   it('says which addresses from the environment a forced container run leaves unused', async () => {
-    const choice = await chooseInfra({ MPB_INFRA: 'containers', PG_URL: 'x', KAFKA_BROKERS: 'y' }, probeOf(everythingLocal));
+    const choice = await chooseInfra(
+      { MPB_INFRA: 'containers', PG_URL: 'x', KAFKA_BROKERS: 'y' },
+      probeOf(everythingLocal),
+    );
     expect(choice.mode).toBe('containers');
     expect(choice.message).toMatch(/PG_URL, KAFKA_BROKERS from the environment not used$/);
   });
@@ -123,7 +132,9 @@ describe('probeLocal', () => {
   });
 
   it('counts servers already listening on their local ports', async () => {
-    const p = await probeLocal(machine({ listening: [5432, 6379], missing: ['pg_ctlcluster', 'redis-server'] }));
+    const p = await probeLocal(
+      machine({ listening: [5432, 6379], missing: ['pg_ctlcluster', 'redis-server'] }),
+    );
     expect(p.postgres).toEqual(part(true, 'PostgreSQL on 127.0.0.1:5432'));
     expect(p.redis).toEqual(part(true, 'Redis on 127.0.0.1:6379'));
   });
@@ -147,7 +158,9 @@ describe('probeLocal', () => {
     const fetchable = await probeLocal(machine({ files: ['/etc/postgresql'] }));
     expect(fetchable.kafkaAndS3).toEqual(part(true, 'Java for Kafka and S3 (fetched by Maven)'));
     const neither = await probeLocal(machine({ files: ['/etc/postgresql'], missing: ['mvn'] }));
-    expect(neither.kafkaAndS3).toEqual(part(false, 'no Kafka and S3 jars (not cached, no mvn to fetch them)'));
+    expect(neither.kafkaAndS3).toEqual(
+      part(false, 'no Kafka and S3 jars (not cached, no mvn to fetch them)'),
+    );
   });
 });
 
@@ -227,8 +240,11 @@ describe('cli.js choose (built)', () => {
     );
     const given = await run(process.execPath, [cli, 'choose'], { env: { ...env, ...ADDRESSES } });
     expect(given.stdout).toBe('env\n');
-    await expect(run(process.execPath, [cli, 'choose'], { env: { ...env, MPB_INFRA: 'yes' } })).rejects.toMatchObject(
-      { code: 1, stderr: expect.stringContaining('[infra] ERROR: MPB_INFRA must be "local" or "containers"') },
-    );
+    await expect(
+      run(process.execPath, [cli, 'choose'], { env: { ...env, MPB_INFRA: 'yes' } }),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('[infra] ERROR: MPB_INFRA must be "local" or "containers"'),
+    });
   });
 });

@@ -141,7 +141,10 @@ export function onPath(command: string, pathVar = process.env.PATH ?? ''): boole
 }
 
 /** The Kafka and s3proxy versions infra/local/infra.sh pins, read from it. */
-export function pinnedVersions(repoRoot: string, read: (file: string) => string): { kafka: string; s3proxy: string } {
+export function pinnedVersions(
+  repoRoot: string,
+  read: (file: string) => string,
+): { kafka: string; s3proxy: string } {
   const text = read(path.join(repoRoot, 'infra/local/infra.sh'));
   const pick = (name: string) => {
     const m = new RegExp(`^${name}=(\\S+)$`, 'm').exec(text);

@@ -64,15 +64,22 @@ async function bringUp(
   }
   const images = imagesFromEnv(process.env);
   // Docker itself (installed and started when this user may) and the images (pulled, or built offline).
-  const ready = spawnSync('bash', [path.join(REPO_ROOT, 'infra/docker/infra-images.sh'), ...Object.values(images)], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (ready.status !== 0) throw new Error('Docker or the infrastructure images are not available (see above)');
+  const ready = spawnSync(
+    'bash',
+    [path.join(REPO_ROOT, 'infra/docker/infra-images.sh'), ...Object.values(images)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  if (ready.status !== 0)
+    throw new Error('Docker or the infrastructure images are not available (see above)');
   configureTestcontainers(process.env);
   const left = await removeLeftovers();
   if (left > 0) say(`removed ${left} containers an earlier, killed run left`);
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const reaper = startReaper(runId);
+  // Containers the tests start themselves (scratch.ts) carry the run's labels too.
+  Object.assign(env, { MPB_INFRA_RUN_ID: runId, MPB_INFRA_RUN_PID: String(process.pid) });
   onCleanup(async () => {
     const n = await removeRunContainers(runId);
     say(`removed the run's ${n} containers`);
@@ -81,7 +88,9 @@ async function bringUp(
   const t0 = Date.now();
   say(`starting ${Object.values(images).join(', ')} (run ${runId})`);
   const infra = await startInfraContainers({ images, runId, env: process.env, log: (l) => say(l) });
-  say(`containers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${infra.env.PG_URL!.replace(/:[^:@/]+@/, ':***@')}, ${infra.env.REDIS_URL}, kafka ${infra.env.KAFKA_BROKERS}, s3 ${infra.env.S3_ENDPOINT}`);
+  say(
+    `containers ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${infra.env.PG_URL!.replace(/:[^:@/]+@/, ':***@')}, ${infra.env.REDIS_URL}, kafka ${infra.env.KAFKA_BROKERS}, s3 ${infra.env.S3_ENDPOINT}`,
+  );
   return { ...env, ...infra.env };
 }
 
@@ -90,7 +99,10 @@ async function run(args: string[]): Promise<number> {
   const flags = sep >= 0 ? args.slice(0, sep) : [];
   const command = sep >= 0 ? args.slice(sep + 1) : [];
   if (command.length === 0) throw new Error('usage: cli.js run [--stop-local] -- <command> [args...]');
-  const choice = await chooseInfra(process.env, machineProbe(REPO_ROOT, process.env, (f) => readFileSync(f, 'utf8')));
+  const choice = await chooseInfra(
+    process.env,
+    machineProbe(REPO_ROOT, process.env, (f) => readFileSync(f, 'utf8')),
+  );
   say(choice.message);
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -99,13 +111,14 @@ async function run(args: string[]): Promise<number> {
     (cleaning ??= (async () => {
       for (const fn of cleanups.reverse()) await fn().catch((err: Error) => say(`cleanup: ${err.message}`));
     })());
-  let child: ReturnType<typeof spawn> | undefined;
+  const running: { child?: ReturnType<typeof spawn> } = {};
   let signals = 0;
   // The command runs in a process group of its own, so a signal reaches all of it (a shell's children
   // too) and only through here: the first is passed on, a second one kills the group. Without a
   // command yet (still starting), the run's containers go at once.
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
+    const child = running.child;
     if (child?.pid && child.exitCode === null && child.signalCode === null) {
       try {
         process.kill(-child.pid, signals > 1 ? 'SIGKILL' : signal);
@@ -133,7 +146,7 @@ async function run(args: string[]): Promise<number> {
     env: { ...process.env, ...env },
     detached: true,
   });
-  child = proc;
+  running.child = proc;
   const status = await new Promise<number>((resolve) => {
     proc.once('error', (err) => {
       say(`could not run ${command[0]}: ${err.message}`);
@@ -148,7 +161,10 @@ async function run(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'choose') {
-    const choice = await chooseInfra(process.env, machineProbe(REPO_ROOT, process.env, (f) => readFileSync(f, 'utf8')));
+    const choice = await chooseInfra(
+      process.env,
+      machineProbe(REPO_ROOT, process.env, (f) => readFileSync(f, 'utf8')),
+    );
     say(choice.message);
     process.stdout.write(`${choice.mode}\n`);
     return 0;

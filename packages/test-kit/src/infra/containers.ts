@@ -3,7 +3,7 @@ import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureDatabase } from '@mpb/service-kit';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
-import { LABEL_RUN, removeRunContainers, runLabels } from './run-label';
+import { removeRunContainers, runLabels } from './run-label';
 
 /** The images docker-compose.yml pins; `npm run images:offline` builds stand-ins under these names. */
 export const DEFAULT_IMAGES = {
@@ -24,9 +24,13 @@ export const imagesFromEnv = (env: NodeJS.ProcessEnv): InfraImages => ({
 });
 
 /** Every service's database, as infra/local/infra.sh creates them (plain, `_test`, `_e2e`). */
-export const SERVICE_DATABASES = ['mpb_auth', 'mpb_posts', 'mpb_comments', 'mpb_attachments', 'mpb_metrics'].flatMap(
-  (db) => [db, `${db}_test`, `${db}_e2e`],
-);
+export const SERVICE_DATABASES = [
+  'mpb_auth',
+  'mpb_posts',
+  'mpb_comments',
+  'mpb_attachments',
+  'mpb_metrics',
+].flatMap((db) => [db, `${db}_test`, `${db}_e2e`]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +41,8 @@ async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs: numb
     try {
       return await attempt();
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`${what} not ready after ${timeoutMs} ms: ${(err as Error).message}`);
       await sleep(250);
     }
   }
@@ -47,7 +52,7 @@ async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs: numb
  * Publishes ports on 127.0.0.1 only (testcontainers' default is every interface): the Docker engine is
  * on this machine, and a database with a throwaway password has no business on the network.
  */
-class LoopbackContainer extends GenericContainer {
+export class LoopbackContainer extends GenericContainer {
   constructor(
     image: string,
     private readonly loopback: boolean,
@@ -56,7 +61,9 @@ class LoopbackContainer extends GenericContainer {
   }
   protected override async beforeContainerCreated(): Promise<void> {
     if (!this.loopback) return;
-    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as Array<Array<{ HostIp?: string }>>) {
+    for (const bindings of Object.values(this.hostConfig.PortBindings ?? {}) as Array<
+      Array<{ HostIp?: string }>
+    >) {
       for (const b of bindings) b.HostIp = '127.0.0.1';
     }
   }
@@ -109,9 +116,9 @@ export function configureTestcontainers(env: NodeJS.ProcessEnv = process.env): {
 }
 
 /** Kafka's start command: waits for its client address, which is known only once Docker mapped the port. */
-const KAFKA_LISTENER_FILE = '/tmp/mpb-advertised-listeners';
-const KAFKA_WAIT_LINE = 'mpb: waiting for the advertised listener';
-const kafkaCommand = [
+export const KAFKA_LISTENER_FILE = '/tmp/mpb-advertised-listeners';
+export const KAFKA_WAIT_LINE = 'mpb: waiting for the advertised listener';
+export const kafkaCommand = [
   'bash',
   '-c',
   [
@@ -268,7 +275,7 @@ export function kafkaEnvironment(): Record<string, string> {
 }
 
 /** Resolves once the broker answers a metadata request and lists itself. */
-async function kafkaAnswers(brokers: string): Promise<void> {
+export async function kafkaAnswers(brokers: string): Promise<void> {
   const admin = new Kafka({
     clientId: 'mpb-infra-check',
     brokers: [brokers],
@@ -284,5 +291,3 @@ async function kafkaAnswers(brokers: string): Promise<void> {
     await admin.disconnect().catch(() => undefined);
   }
 }
-
-export { LABEL_RUN };

@@ -61,7 +61,10 @@ export const removeRunContainers = (runId: string): Promise<number> => removeWhe
  * that neither it nor its reaper could clean up, or a Docker engine restarted under it).
  */
 export const removeLeftovers = (alive: (pid: number) => boolean = ownerAlive): Promise<number> =>
-  removeWhere(LABEL_RUN, (labels) => labels[LABEL_HOST] !== os.hostname() || alive(Number(labels[LABEL_PID])));
+  removeWhere(
+    LABEL_RUN,
+    (labels) => labels[LABEL_HOST] !== os.hostname() || alive(Number(labels[LABEL_PID])),
+  );
 
 /**
  * Starts the run's reaper: a detached process (its own session, so Ctrl-C and a killed process group
