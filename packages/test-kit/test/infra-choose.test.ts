@@ -11,6 +11,7 @@ import {
 } from '../src/infra/choose';
 import { DEFAULT_IMAGES, imagesFromEnv, SERVICE_DATABASES } from '../src/infra/containers';
 import { exitStatus, parseExports, redisDatabase } from '../src/infra/cli';
+import { configureTestcontainers } from '../src/infra/engine';
 import { ownerAlive } from '../src/infra/run-label';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -224,6 +225,35 @@ describe('infra runner helpers', () => {
     expect(ownerAlive(11, cmdline)).toBe(false); // the pid was reused by another program
     expect(ownerAlive(12, cmdline)).toBe(false); // gone
     expect(ownerAlive(NaN, cmdline)).toBe(false); // no label
+  });
+});
+
+describe('configureTestcontainers', () => {
+  it('publishes on 127.0.0.1 and turns Ryuk off with a local engine, and children inherit that', () => {
+    const env: NodeJS.ProcessEnv = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
+    expect(configureTestcontainers(env)).toEqual({ loopback: true });
+    expect(env).toMatchObject({
+      TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1',
+      TESTCONTAINERS_RYUK_DISABLED: 'true',
+    });
+    // A command the runner started gets this environment: the override is the runner's, not a user's.
+    expect(configureTestcontainers({ ...env })).toEqual({ loopback: true });
+    expect(configureTestcontainers({})).toEqual({ loopback: true });
+  });
+
+  it('leaves the ports to testcontainers with a remote engine or a host the user named', () => {
+    const remote: NodeJS.ProcessEnv = { DOCKER_HOST: 'tcp://docker.example:2376' };
+    expect(configureTestcontainers(remote)).toEqual({ loopback: false });
+    expect(remote.TESTCONTAINERS_HOST_OVERRIDE).toBeUndefined();
+    expect(configureTestcontainers({ TESTCONTAINERS_HOST_OVERRIDE: '172.17.0.1' })).toEqual({
+      loopback: false,
+    });
+  });
+
+  it('keeps Ryuk when the user turned it on', () => {
+    const env: NodeJS.ProcessEnv = { TESTCONTAINERS_RYUK_DISABLED: 'false' };
+    configureTestcontainers(env);
+    expect(env.TESTCONTAINERS_RYUK_DISABLED).toBe('false');
   });
 });
 

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chooseInfra, machineProbe, type InfraMode } from './choose';
-import { configureTestcontainers, imagesFromEnv, startInfraContainers } from './containers';
+import { imagesFromEnv, startInfraContainers } from './containers';
+import { configureTestcontainers } from './engine';
 import { removeLeftovers, removeRunContainers, startReaper } from './run-label';
 
 const REPO_ROOT = path.resolve(__dirname, '../../../..');

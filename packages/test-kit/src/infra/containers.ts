@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureDatabase } from '@mpb/service-kit';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { configureTestcontainers } from './engine';
 import { removeRunContainers, runLabels } from './run-label';
 
 /** The images docker-compose.yml pins; `npm run images:offline` builds stand-ins under these names. */
@@ -97,22 +98,6 @@ export interface StartOptions {
   log: (line: string) => void;
   /** Per server, for the start and the first answer (default 180 s: a cold JVM on a busy machine). */
   readyTimeoutMs?: number;
-}
-
-/** The Docker engine is this machine's (a local socket) and no other host was named for its ports. */
-export const loopbackEngine = (env: NodeJS.ProcessEnv): boolean =>
-  !env.TESTCONTAINERS_HOST_OVERRIDE && (!env.DOCKER_HOST || env.DOCKER_HOST.startsWith('unix://'));
-
-/**
- * Prepares testcontainers for this project: no Ryuk (its image comes from a registry, which these
- * machines may not reach; the run's own reaper removes the containers instead, see reaper.ts) and,
- * with a local engine, ports on 127.0.0.1.
- */
-export function configureTestcontainers(env: NodeJS.ProcessEnv = process.env): { loopback: boolean } {
-  const loopback = loopbackEngine(env);
-  env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-  if (loopback) env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
-  return { loopback };
 }
 
 /** Kafka's start command: waits for its client address, which is known only once Docker mapped the port. */

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { getContainerRuntimeClient, Wait } from 'testcontainers';
 import {
-  configureTestcontainers,
   imagesFromEnv,
   kafkaAnswers,
   kafkaCommand,
@@ -12,6 +11,7 @@ import {
   LoopbackContainer,
   redisPing,
 } from './containers';
+import { configureTestcontainers } from './engine';
 import { runLabels } from './run-label';
 
 /**
