@@ -126,7 +126,7 @@ export async function startFaultPlatform() {
     control: undefined,
   };
   const containers = inContainerRun();
-  const [controllerPort, redisDir] = [await freePort(), FAULTS_DIR];
+  const controllerPort = await freePort();
   let kafkaPort = await freePort();
 
   // ------------------------------------------------------------ Kafka
@@ -156,7 +156,7 @@ export async function startFaultPlatform() {
     up: false,
     start: async () => {
       if (state.redis) await state.redis.start();
-      else state.redis = await startScratchRedis({ dir: redisDir, redisServer: REDIS_SERVER });
+      else state.redis = await startScratchRedis({ dir: FAULTS_DIR, redisServer: REDIS_SERVER });
       redis.up = true;
       const pid = state.redis.pid?.();
       if (pid) {
