@@ -40,18 +40,26 @@ export interface ScratchServer {
 export const inContainerRun = (env: NodeJS.ProcessEnv = process.env): boolean =>
   env.MPB_INFRA_MODE === 'containers';
 
-/** A local TCP port that forwards every connection to a target that may move, or refuses while closed. */
-export async function startForwarder(port = 0): Promise<{
+/**
+ * A local TCP port that forwards every connection to a target that may move. It listens from the
+ * start (connections before the first target are closed at once), so nobody else takes its port;
+ * `close()` stops listening, so clients are refused as by a stopped server, until `open()` again.
+ */
+export async function startForwarder(): Promise<{
   port: number;
   open(targetHost: string, targetPort: number): Promise<void>;
   close(): Promise<void>;
 }> {
-  let target = { host: '127.0.0.1', port: 0 };
+  let target: { host: string; port: number } | undefined;
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
-  let bound = port;
+  let bound = 0;
   const listen = async () => {
     const s = net.createServer((client) => {
+      if (!target) {
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(target.port, target.host);
       for (const sock of [client, upstream]) {
         sockets.add(sock);
@@ -69,21 +77,19 @@ export async function startForwarder(port = 0): Promise<{
     bound = (s.address() as net.AddressInfo).port;
     server = s;
   };
-  const close = async () => {
-    const s = server;
-    server = undefined;
-    for (const sock of sockets) sock.destroy();
-    if (s) await new Promise((resolve) => s.close(resolve));
-  };
   await listen();
-  await close();
   return {
     port: bound,
     open: async (host, p) => {
       target = { host, port: p };
       if (!server) await listen();
     },
-    close,
+    close: async () => {
+      const s = server;
+      server = undefined;
+      for (const sock of sockets) sock.destroy();
+      if (s) await new Promise((resolve) => s.close(resolve));
+    },
   };
 }
 
@@ -153,8 +159,8 @@ async function containerBehindForwarder(
   });
   await up();
   const ignoreGone = (err: { statusCode?: number }) => {
-    // 304: not running already; 404: removed already.
-    if (err.statusCode !== 304 && err.statusCode !== 404) throw err;
+    // 304 or 409: not running already; 404: removed already.
+    if (![304, 404, 409].includes(err.statusCode ?? 0)) throw err;
   };
   return {
     port: forwarder.port,
