@@ -82,6 +82,8 @@ export function redisPing(host: string, port: number): Promise<void> {
       else reject(new Error(`answered ${JSON.stringify(d.toString().trim())}`));
     });
     socket.once('error', reject);
+    // Closed without an answer: Docker's port proxy accepts before the server in the container listens.
+    socket.once('close', () => reject(new Error('closed without an answer')));
   });
 }
 
