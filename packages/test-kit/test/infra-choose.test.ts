@@ -9,7 +9,7 @@ import {
   type LocalProbe,
   type ProbeDeps,
 } from '../src/infra/choose';
-import { DEFAULT_IMAGES, imagesFromEnv, SERVICE_DATABASES } from '../src/infra/containers';
+import { clusterId, DEFAULT_IMAGES, imagesFromEnv, SERVICE_DATABASES } from '../src/infra/containers';
 import { exitStatus, parseExports, redisDatabase } from '../src/infra/cli';
 import { configureTestcontainers } from '../src/infra/engine';
 import { ownerAlive } from '../src/infra/run-label';
@@ -185,6 +185,13 @@ describe('container images and databases', () => {
       ...DEFAULT_IMAGES,
       postgres: 'reg.example/pg:15',
     });
+  });
+
+  it("give Kafka a cluster id of 22 base64url characters that never starts with '-'", () => {
+    const draws = [Buffer.alloc(16, 0xfb), Buffer.alloc(16, 0x01)]; // the first encodes as '-_v7...'
+    const id = clusterId(() => draws.shift()!);
+    expect(id).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
+    expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 
   it('create the databases infra/local/infra.sh creates', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureDatabase } from '@mpb/service-kit';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
 import { configureTestcontainers } from './engine';
 import { removeRunContainers, runLabels } from './run-label';
 
@@ -35,15 +35,48 @@ export const SERVICE_DATABASES = [
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Retries `attempt` until it resolves or `timeoutMs` passes; the last error names what failed. */
-async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs: number): Promise<T> {
+/** The last lines a container wrote (Docker's multiplexed log frames, headers dropped). */
+async function logTail(c: StartedTestContainer, lines = 30): Promise<string> {
+  try {
+    const { dockerode } = (await getContainerRuntimeClient()).container;
+    const raw = (await dockerode
+      .getContainer(c.getId())
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const parts: Buffer[] = [];
+    for (let i = 0; i + 8 <= raw.length;) {
+      const size = raw.readUInt32BE(i + 4);
+      parts.push(raw.subarray(i + 8, i + 8 + size));
+      i += 8 + size;
+    }
+    return Buffer.concat(parts).toString('utf8').trimEnd();
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Retries `attempt` until it resolves or `timeoutMs` passes. Fails at once when the container has
+ * exited; either way the error names what failed and ends with the container's last log lines.
+ */
+async function until<T>(
+  what: string,
+  c: StartedTestContainer,
+  attempt: () => Promise<T>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  const { dockerode } = (await getContainerRuntimeClient()).container;
   for (;;) {
     try {
       return await attempt();
     } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`${what} not ready after ${timeoutMs} ms: ${(err as Error).message}`);
+      const state = (await dockerode.getContainer(c.getId()).inspect()).State;
+      const why = !state.Running
+        ? `${what}: its container exited (code ${state.ExitCode})`
+        : Date.now() > deadline
+          ? `${what} not ready after ${timeoutMs} ms: ${(err as Error).message}`
+          : undefined;
+      if (why) throw new Error(`${why}\n--- its last log lines:\n${await logTail(c)}`);
       await sleep(250);
     }
   }
@@ -161,7 +194,7 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
             .start(),
         );
         const url = `postgres://postgres:${pgPassword}@${host ?? c.getHost()}:${c.getMappedPort(5432)}`;
-        await until('postgres', () => ensureDatabase(`${url}/${SERVICE_DATABASES[0]}`), timeout);
+        await until('postgres', c, () => ensureDatabase(`${url}/${SERVICE_DATABASES[0]}`), timeout);
         for (const db of SERVICE_DATABASES.slice(1)) await ensureDatabase(`${url}/${db}`);
         return { url };
       }),
@@ -174,7 +207,7 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
         );
         const h = host ?? c.getHost();
         const port = c.getMappedPort(6379);
-        await until('redis', () => redisPing(h, port), timeout);
+        await until('redis', c, () => redisPing(h, port), timeout);
         return { url: `redis://${h}:${port}` };
       }),
       timed('kafka', async () => {
@@ -190,7 +223,8 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
         await c.copyContentToContainer([
           { content: `PLAINTEXT://${brokers},BROKER://localhost:9094`, target: KAFKA_LISTENER_FILE },
         ]);
-        await until('kafka', () => kafkaAnswers(brokers), timeout);
+        await until('kafka', c, () => kafkaAnswers(brokers), timeout);
+        await until('kafka topics and groups', c, () => kafkaWarm(brokers), timeout);
         return { brokers };
       }),
       timed('s3proxy', async () => {
@@ -211,7 +245,7 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
         const made = await c.exec(['mkdir', '-p', `/data/${s3.bucket}`]);
         if (made.exitCode !== 0) throw new Error(`s3proxy: could not create the bucket: ${made.output}`);
         const endpoint = `http://${host ?? c.getHost()}:${c.getMappedPort(80)}`;
-        await until('s3proxy', () => fetch(endpoint, { signal: AbortSignal.timeout(2000) }), timeout);
+        await until('s3proxy', c, () => fetch(endpoint, { signal: AbortSignal.timeout(2000) }), timeout);
         return { endpoint };
       }),
     ]);
@@ -236,10 +270,21 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
   }
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes, base64url. Never one that starts with '-', which the storage
+ * tool's command line would take for an option (Kafka's own Uuid.randomUuid() skips those too).
+ */
+export function clusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** The single-node KRaft settings infra/local/kafka-lib.sh writes, as the image's KAFKA_* variables. */
 export function kafkaEnvironment(): Record<string, string> {
   return {
-    CLUSTER_ID: randomBytes(16).toString('base64url'),
+    CLUSTER_ID: clusterId(),
     KAFKA_NODE_ID: '1',
     KAFKA_PROCESS_ROLES: 'broker,controller',
     // Clients use PLAINTEXT (the host's mapped port); the broker talks to itself on BROKER.
@@ -259,6 +304,32 @@ export function kafkaEnvironment(): Record<string, string> {
     KAFKA_LOG_DIRS: '/tmp/kraft-combined-logs',
     KAFKA_HEAP_OPTS: '-Xms256m -Xmx512m',
   };
+}
+
+/**
+ * Takes a new broker through its first topic creation and its first group coordinator (which creates
+ * `__consumer_offsets`): for some seconds after it starts, a topic just created can still be unknown
+ * to its metadata, which kafkajs does not retry, so the first test to create one could fail.
+ */
+async function kafkaWarm(brokers: string): Promise<void> {
+  const topic = 'mpb.infra.ready';
+  const admin = new Kafka({
+    clientId: 'mpb-infra-check',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    if (!(await admin.listTopics()).includes(topic)) {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    }
+    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    if (!meta?.partitions.every((p) => p.leader >= 0)) throw new Error(`${topic} has no leader yet`);
+    await admin.fetchOffsets({ groupId: topic, topics: [topic] });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** Resolves once the broker answers a metadata request and lists itself. */
