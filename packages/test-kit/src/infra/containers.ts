@@ -191,6 +191,8 @@ export async function startInfraContainers(o: StartOptions): Promise<StartedInfr
           await base(o.images.postgres, 'postgres')
             .withEnvironment({ POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: pgPassword })
             .withExposedPorts(5432)
+            // Accepting connections on TCP, past its start-up (both images have pg_isready).
+            .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -q -h 127.0.0.1 -p 5432 -U postgres'))
             .start(),
         );
         const url = `postgres://postgres:${pgPassword}@${host ?? c.getHost()}:${c.getMappedPort(5432)}`;
