@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startScratchRedis, type ScratchServer } from '@mpb/test-kit/dist/infra/scratch';
 import {
   api,
   apiAt,
@@ -17,11 +18,11 @@ import {
 
 // Revoked sessions reach every verifier through auth's feed (SessionRevocationService), not Redis.
 // Besides the shared platform, this file runs a verifier pair of its own that it may break without
-// disturbing the other files: a second gateway (with a redis-server of its own, which it flushes and
-// kills) and a second posts replica, both reaching auth's gRPC port through a proxy the test cuts.
+// disturbing the other files: a second gateway (with a Redis of its own, which it flushes and kills:
+// a redis-server, or a container in a container run) and a second posts replica, both reaching auth's
+// gRPC port through a proxy the test cuts.
 
 const ROOT = path.resolve(__dirname, '../..');
-const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freePort(): Promise<number> {
@@ -58,24 +59,6 @@ function redisCommand(port: number, ...args: string[]): Promise<string> {
     });
     socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
   });
-}
-
-/** A redis-server of this file's own on a free port, in memory only. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const proc = spawn(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    {
-      stdio: 'ignore',
-    },
-  );
-  await until(
-    'redis-server answers',
-    async () => ((await redisCommand(port, 'PING')) === '+PONG' ? true : undefined),
-    10_000,
-    50,
-  );
-  return proc;
 }
 
 /** A TCP proxy in front of auth's gRPC port, which the test cuts (auth unreachable) and restores. */
@@ -180,7 +163,7 @@ const call = (t: Target, token: string): Promise<ApiResponse> =>
 describe('session revocation', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'mpb-revocation-'));
   let redisPort: number;
-  let redis: ChildProcess | undefined;
+  let redis: ScratchServer | undefined;
   let proxy: Proxy;
   let posts2: Spawned | undefined;
   let gateway2: Spawned | undefined;
@@ -200,8 +183,8 @@ describe('session revocation', () => {
   beforeAll(async () => {
     const ports = servicePorts();
     const url = (name: ServiceName) => `http://127.0.0.1:${ports[name]!.http}`;
-    redisPort = await freePort();
-    redis = await startRedis(redisPort, dir);
+    redis = await startScratchRedis({ dir });
+    redisPort = redis.port;
     proxy = new Proxy(await freePort(), ports.auth!.grpc!);
     await proxy.open();
     const authGrpc = `127.0.0.1:${proxy.port}`;
@@ -255,7 +238,7 @@ describe('session revocation', () => {
     await stop(gateway2);
     await stop(posts2);
     await proxy?.cut();
-    redis?.kill('SIGKILL');
+    await redis?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -345,7 +328,7 @@ describe('session revocation', () => {
     expect(await answers(loggedOut.token)).toEqual(everywhere(401));
     expect(await refusing(live.token)).toEqual([]);
 
-    redis?.kill('SIGKILL');
+    await redis!.kill();
     await sleep(300);
     const second = targets.filter((t) => t.base === gateway2Url);
     for (const t of second) {
@@ -355,7 +338,7 @@ describe('session revocation', () => {
       });
       expect((await call(t, live.token)).status).not.toBe(401);
     }
-    redis = await startRedis(redisPort, dir);
+    await redis!.start();
     expect(await answers(loggedOut.token)).toEqual(everywhere(401));
   }, 60_000);
 

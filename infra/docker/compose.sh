@@ -24,21 +24,13 @@ dc() { compose -f "$COMPOSE_FILE_PATH" -p "$COMPOSE_PROJECT_NAME" "$@"; }
 
 infra_images() { dc config 2>/dev/null | sed -n 's/^ *image: *//p' | grep -v '^mpb/' | sort -u; }
 
-# Pull what a registry gives; build offline stand-ins for the rest (or for all, MPB_IMAGES=offline).
+# Infrastructure images: pulled, or built offline when no registry answers (infra-images.sh); the
+# service images are always built here.
 images() {
-  local mode=${MPB_IMAGES:-auto} missing=() img
-  while read -r img; do docker image inspect "$img" >/dev/null 2>&1 || missing+=("$img"); done < <(infra_images)
-  if [[ $mode == auto && ${#missing[@]} -gt 0 ]]; then
-    log "pulling ${missing[*]}"
-    for img in "${missing[@]}"; do
-      if ! timeout 300 docker pull -q "$img" >/dev/null 2>&1; then
-        log "cannot pull $img: no registry reachable, building offline images"
-        mode=offline
-        break
-      fi
-    done
-  fi
-  if [[ $mode == offline ]]; then bash "$HERE/images-offline.sh" all; else bash "$HERE/images-offline.sh" services; fi
+  local infra=()
+  mapfile -t infra < <(infra_images)
+  bash "$HERE/infra-images.sh" "${infra[@]}"
+  bash "$HERE/images-offline.sh" services
 }
 
 # Containers of an earlier run (a restarted dockerd brings back those with a restart policy).

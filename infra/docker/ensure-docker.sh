@@ -54,7 +54,8 @@ _start_dockerd() {
   dlog "dockerd is up"
 }
 
-ensure_docker() {
+# The engine alone (what the container test setup needs): installed and started when it can be.
+ensure_docker_engine() {
   if ! command -v docker >/dev/null 2>&1 || { ! _docker_answers && ! command -v dockerd >/dev/null 2>&1; }; then
     _apt_install docker.io ||
       dfail "Docker is not installed: install it (Debian: apt-get install docker.io docker-compose) and retry"
@@ -62,6 +63,10 @@ ensure_docker() {
   if ! _docker_answers; then
     _start_dockerd || dfail "no Docker daemon answers and dockerd is not installed (Debian: apt-get install docker.io)"
   fi
+}
+
+ensure_docker() {
+  ensure_docker_engine
   # Compose v2 plugin when it exists, Debian's docker-compose 1.29 otherwise.
   if timeout 20 docker compose version >/dev/null 2>&1; then
     MPB_COMPOSE=(docker compose)

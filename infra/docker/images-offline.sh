@@ -223,7 +223,7 @@ infra_images() {
   s3proxy_image
 }
 
-ensure_docker
+ensure_docker_engine
 started=$SECONDS
 case $what in
   all) infra_images; service_images ;;

@@ -1,21 +1,11 @@
 #!/usr/bin/env bash
-# `npm start`: the whole platform on this machine with zero configuration.
+# `npm start`: the whole platform on this machine with zero configuration. The infrastructure comes
+# from packages/test-kit/src/infra/cli.ts (MPB_INFRA=local|containers, or chosen and printed); the
+# services run as local processes (platform.mjs).
 set -euo pipefail
-started=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_pnpm
 install_and_build
-step "starting local infrastructure (PostgreSQL, Redis, Kafka, S3)"
-bash "$REPO_ROOT/infra/local/infra.sh" up
-eval "$(bash "$REPO_ROOT/infra/local/infra.sh" env)"
-step "starting services ($((SECONDS - started)) s so far)"
-stop_infra() {
-  if [[ "${MPB_KEEP_INFRA:-0}" != 1 ]]; then
-    step "stopping Kafka and S3 (set MPB_KEEP_INFRA=1 to keep them)"
-    bash "$REPO_ROOT/infra/local/infra.sh" down || true
-  fi
-}
-trap stop_infra EXIT
-# platform.mjs handles Ctrl-C itself: it stops the services in reverse order, then we stop the infra.
-trap '' INT
-node "$REPO_ROOT/infra/local/platform.mjs"
+# platform.mjs stops the services on Ctrl-C; the runner then stops Kafka and S3 (MPB_KEEP_INFRA=1
+# keeps them) or removes the run's containers.
+exec node "$REPO_ROOT/packages/test-kit/dist/infra/cli.js" run --stop-local -- node "$REPO_ROOT/infra/local/platform.mjs"

@@ -1,56 +1,81 @@
 #!/usr/bin/env bash
-# `npm test`: every test of every workspace against the real PostgreSQL, Redis, Kafka and S3 server,
-# which it starts when they are not running. Prints `N passed, N failed` as its last line.
+# `npm test`: every test of every workspace against the real PostgreSQL, Redis, Kafka and S3 server.
+# Where they come from is chosen and printed by packages/test-kit/src/infra/cli.ts: MPB_INFRA=local
+# (the machine's own, started when down), MPB_INFRA=containers (Docker, removed at the end), or unset
+# (the addresses in the environment, else the local servers when this machine has them, else
+# containers). Prints `N passed, N failed` as its last line.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_pnpm
 ensure_chromium
 install_and_build
-step "starting local infrastructure"
-bash "$REPO_ROOT/infra/local/infra.sh" up
-eval "$(bash "$REPO_ROOT/infra/local/infra.sh" env)"
-export NODE_ENV=test
-results="$REPO_ROOT/.local/jest-results.json"
-fault_results="$REPO_ROOT/.local/jest-results-faults.json"
-mkdir -p "$(dirname "$results")"
-rm -f "$results" "$fault_results"
-# Two runs: every project but the fault suite on all workers, then the fault suite alone and in band
-# (it stops a broker and kills services of its own platform instance; timing must not compete).
-# Arguments go to jest: `npm test -- --selectProjects @mpb/faults` runs only the fault suite, another
-# `--selectProjects` only the first run; a path pattern goes to both runs.
-args=" $* "
-run_main=1
-run_faults=1
-if [[ $args == *" @mpb/faults "* ]]; then run_main=0; elif [[ $args == *" --selectProjects "* ]]; then run_faults=0; fi
-files=()
+results=$REPO_ROOT/.local/jest-results
+INFRA_CLI=$REPO_ROOT/packages/test-kit/dist/infra/cli.js
+rm -f "$results"*.files "$results"*.line
+# Ctrl-C reaches every process; the infra runner removes its containers first, then this script stops.
+trap 'exit 130' INT TERM
 status=0
-set +e
-if ((run_main)); then
-  step "running tests"
-  files+=("$results")
-  pnpm_ exec jest --json --outputFile="$results" --maxWorkers="${JEST_WORKERS:-2}" --forceExit \
-    --ignoreProjects @mpb/faults --passWithNoTests "$@" || status=1
+lists=("$results.files")
+node "$INFRA_CLI" run -- bash "$REPO_ROOT/infra/local/run-jest.sh" "$results" "$@" || status=1
+
+# A full run (no arguments) also proves the container setups on every run, after the suites above:
+# - posts and metrics against containers (MPB_INFRA=containers), unless the run above used containers
+#   (MPB_TEST_CONTAINERS=0 leaves it out);
+# - npm run test:compose, the platform from docker-compose.yml (MPB_TEST_COMPOSE=0 leaves it out).
+# Both need Docker (and the second a Compose command), installed and started when this user may;
+# without them, each is left out with the reason printed.
+if (($# == 0)); then
+  if [[ ${MPB_TEST_CONTAINERS:-1} != 0 && $(node "$INFRA_CLI" choose 2>/dev/null) != containers ]]; then
+    if (source "$REPO_ROOT/infra/docker/ensure-docker.sh" && ensure_docker_engine); then
+      step "posts and metrics again, against containers (MPB_INFRA=containers)"
+      t=$SECONDS
+      lists+=("$results-containers.files")
+      MPB_INFRA=containers node "$INFRA_CLI" run -- bash "$REPO_ROOT/infra/local/run-jest.sh" \
+        "$results-containers" --selectProjects @mpb/posts @mpb/metrics || status=1
+      step "posts and metrics against containers: $((SECONDS - t)) s"
+    else
+      step "posts and metrics against containers left out: no Docker engine (see above)"
+    fi
+  fi
+  if [[ ${MPB_TEST_COMPOSE:-1} != 0 ]]; then
+    if (source "$REPO_ROOT/infra/docker/ensure-docker.sh" && ensure_docker); then
+      step "npm run test:compose (the platform from docker-compose.yml)"
+      t=$SECONDS
+      lists+=("$results-compose.line")
+      rm -f "$results-compose.line"
+      bash "$REPO_ROOT/infra/docker/test-compose.sh" | tee "$results-compose.log" || status=1
+      tail -n 1 "$results-compose.log" >"$results-compose.line"
+      step "test:compose: $((SECONDS - t)) s"
+    else
+      step "test:compose left out: no Docker engine or Compose command (see above)"
+    fi
+  fi
 fi
-if ((run_faults)); then
-  step "running fault tests (one file at a time, under load)"
-  files+=("$fault_results")
-  pnpm_ exec jest --json --outputFile="$fault_results" --runInBand --forceExit \
-    --selectProjects @mpb/faults --passWithNoTests "$@" || status=1
-fi
-set -e
+
+# The summary over every part: jest's result files (listed in *.files) and test:compose's own line.
 node -e '
   const fs = require("fs");
   let passed = 0;
   let failed = 0;
-  for (const f of process.argv.slice(1)) {
-    // A run that wrote no results failed before it could count anything.
-    if (!fs.existsSync(f)) { failed += 1; continue; }
-    const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    // Suites that failed to run (syntax errors, failing hooks) count as failures too.
-    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
-    passed += r.numPassedTests;
-    failed += r.numFailedTests + broken;
+  for (const list of process.argv.slice(1)) {
+    if (list.endsWith(".line")) {
+      const m = fs.existsSync(list) && /^(\d+) passed, (\d+) failed$/.exec(fs.readFileSync(list, "utf8").trim());
+      if (m) { passed += Number(m[1]); failed += Number(m[2]); } else failed += 1;
+      continue;
+    }
+    const files = fs.existsSync(list) ? fs.readFileSync(list, "utf8").split("\n").filter(Boolean) : [];
+    // No jest run at all (the infrastructure did not come up) is a failure too.
+    if (files.length === 0) failed += 1;
+    for (const f of files) {
+      // A run that wrote no results failed before it could count anything.
+      if (!fs.existsSync(f)) { failed += 1; continue; }
+      const r = JSON.parse(fs.readFileSync(f, "utf8"));
+      // Suites that failed to run (syntax errors, failing hooks) count as failures too.
+      const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length;
+      passed += r.numPassedTests;
+      failed += r.numFailedTests + broken;
+    }
   }
   console.log(`${passed} passed, ${failed} failed`);
-' "${files[@]}"
+' "${lists[@]}"
 exit $status

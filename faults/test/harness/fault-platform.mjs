@@ -1,13 +1,17 @@
 // The fault suite's own platform: a second Kafka broker, a dedicated Redis, a fault proxy in front of
-// the machine's PostgreSQL (databases `*_faults`), and every service on free ports. Nothing here is
+// the run's PostgreSQL (PG_URL; databases `*_faults`), and every service on free ports. Nothing here is
 // shared with other tests, so stopping a piece of it disturbs nobody else. A small HTTP control server
-// on loopback lets the test files (which run in jest's sandbox) break and repair it.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+// on loopback lets the test files (which run in jest's sandbox) break and repair it. In a container run
+// (MPB_INFRA_MODE=containers) the broker and Redis are containers behind fixed local ports
+// (@mpb/test-kit's scratch servers); otherwise the broker is kafka-node.sh's and Redis a redis-server.
+import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
+import { inContainerRun, startScratchKafka, startScratchRedis } from '@mpb/test-kit/dist/infra/scratch.js';
 import { freePort, startPlatform } from '../../../infra/local/platform.mjs';
 import { presentServices, REPO_ROOT } from '../../../infra/local/services.mjs';
 import { startPgProxy } from './pg-proxy.mjs';
@@ -21,7 +25,8 @@ const KAFKA_NODE = path.join(REPO_ROOT, 'infra/local/kafka-node.sh');
 const PIDS_FILE = path.join(FAULTS_DIR, 'pids.json');
 const LOG_FILE = path.join(FAULTS_DIR, 'services.log');
 const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-const PG_ADMIN = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-qc'];
+/** The run's PostgreSQL server, without a database (as npm test exports it). */
+const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const DB_SUFFIX = process.env.FAULTS_DB_SUFFIX || '_faults';
 
 const cmdlineOf = (pid) => {
@@ -79,16 +84,21 @@ function redisCommand(port, ...args) {
   });
 }
 
-async function waitFor(check, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
+/** Drops and creates the suite's databases on the run's server: every run starts empty. */
+async function recreateDatabases(names) {
+  const admin = new URL(PG_URL);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query('SET client_min_messages = warning');
+    for (const db of names) {
+      if (!/^[a-z0-9_]+$/.test(db)) throw new Error(`unsupported database name: ${db}`);
+      await client.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      await client.query(`CREATE DATABASE "${db}"`);
     }
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
-    await sleep(100);
+  } finally {
+    await client.end();
   }
 }
 
@@ -108,64 +118,77 @@ export async function startFaultPlatform() {
     appendFileSync(LOG_FILE, `${new Date().toISOString()} ${name} | ${line}\n`);
   };
 
-  const state = { redis: undefined, platform: undefined, proxy: undefined, control: undefined };
-  const [kafkaPort, controllerPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+  const state = {
+    redis: undefined,
+    kafka: undefined,
+    platform: undefined,
+    proxy: undefined,
+    control: undefined,
+  };
+  const containers = inContainerRun();
+  const controllerPort = await freePort();
+  let kafkaPort = await freePort();
 
   // ------------------------------------------------------------ Kafka
   const kafka = {
     up: true,
     start: async () => {
-      await run('bash', [KAFKA_NODE, 'start', String(kafkaPort), String(controllerPort), KAFKA_DIR], {
-        timeout: 120000,
-      });
+      if (containers && state.kafka) await state.kafka.start();
+      else if (containers) {
+        state.kafka = await startScratchKafka();
+        kafkaPort = state.kafka.port;
+      } else {
+        await run('bash', [KAFKA_NODE, 'start', String(kafkaPort), String(controllerPort), KAFKA_DIR], {
+          timeout: 120000,
+        });
+      }
       kafka.up = true;
     },
     stop: async () => {
       kafka.up = false;
-      await run('bash', [KAFKA_NODE, 'stop', KAFKA_DIR], { timeout: 60000 });
+      if (containers) await state.kafka?.stop();
+      else await run('bash', [KAFKA_NODE, 'stop', KAFKA_DIR], { timeout: 60000 });
     },
   };
 
   // ------------------------------------------------------------ Redis
   const redis = {
+    up: false,
     start: async () => {
-      const proc = spawn(
-        REDIS_SERVER,
-        ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'].concat([
-          '--dir',
-          FAULTS_DIR,
-          '--protected-mode',
-          'no',
-        ]),
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      proc.stderr.on('data', (d) => log('redis', String(d).trim()));
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      state.redis = { proc, exited };
-      pids.push({ pid: proc.pid, match: 'redis-server' });
-      recordPids();
-      await waitFor(async () => (await redisCommand(redisPort, 'PING')) === '+PONG', 10000, 'redis');
+      if (state.redis) await state.redis.start();
+      else state.redis = await startScratchRedis({ dir: FAULTS_DIR, redisServer: REDIS_SERVER });
+      redis.up = true;
+      const pid = state.redis.pid?.();
+      if (pid) {
+        pids.push({ pid, match: 'redis-server' });
+        recordPids();
+      }
     },
     stop: async () => {
-      const r = state.redis;
-      if (!r || r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-      r.proc.kill('SIGKILL');
-      await r.exited;
+      redis.up = false;
+      await state.redis?.kill();
     },
-    flush: () => redisCommand(redisPort, 'FLUSHALL'),
+    flush: () => redisCommand(state.redis.port, 'FLUSHALL'),
   };
 
   const stopAll = async () => {
     await state.control?.close();
     await state.platform?.stop();
     await state.proxy?.close();
-    await redis.stop();
-    await run('bash', [KAFKA_NODE, 'stop', KAFKA_DIR], { timeout: 60000 }).catch(() => undefined);
+    await state.redis?.close();
+    if (containers) await state.kafka?.close();
+    else await run('bash', [KAFKA_NODE, 'stop', KAFKA_DIR], { timeout: 60000 }).catch(() => undefined);
   };
-  // Backstop for a run that ends without the teardown (a crash, a forced exit).
+  // Backstop for a run that ends without the teardown (a crash, a forced exit). Containers go with the
+  // run that started them (packages/test-kit/src/infra/cli.ts).
   const onExit = () => {
     for (const c of state.platform?.children ?? []) c.proc.kill('SIGKILL');
-    state.redis?.proc.kill('SIGKILL');
+    try {
+      const redisPid = state.redis?.pid?.();
+      if (redisPid) process.kill(redisPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
     try {
       execFileSync('bash', [KAFKA_NODE, 'kill', KAFKA_DIR], { stdio: 'ignore' });
     } catch {
@@ -176,18 +199,23 @@ export async function startFaultPlatform() {
 
   try {
     await Promise.all([kafka.start(), redis.start()]);
-    state.proxy = await startPgProxy();
-    for (const s of presentServices().filter((x) => x.database)) {
-      const db = `${s.database}${DB_SUFFIX}`;
-      const quiet = { env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } };
-      execFileSync('psql', [...PG_ADMIN, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`], quiet);
-      execFileSync('psql', [...PG_ADMIN, `CREATE DATABASE "${db}"`], quiet);
-    }
+    const pgServer = new URL(PG_URL);
+    state.proxy = await startPgProxy({
+      targetHost: pgServer.hostname,
+      targetPort: Number(pgServer.port || 5432),
+    });
+    await recreateDatabases(
+      presentServices()
+        .filter((x) => x.database)
+        .map((x) => `${x.database}${DB_SUFFIX}`),
+    );
+    const throughProxy = new URL(PG_URL);
+    throughProxy.host = `127.0.0.1:${state.proxy.port}`;
     const infra = {
       ...process.env,
       KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-      PG_URL: `postgres://postgres@127.0.0.1:${state.proxy.port}`,
+      REDIS_URL: `redis://127.0.0.1:${state.redis.port}/0`,
+      PG_URL: throughProxy.toString().replace(/\/$/, ''),
     };
     state.platform = await startPlatform({
       ports: 'free',
@@ -247,8 +275,7 @@ export async function startFaultPlatform() {
           await kafka.start();
           healed.push('kafka');
         }
-        const r = state.redis;
-        if (!r || r.proc.exitCode !== null || r.proc.signalCode !== null) {
+        if (!redis.up) {
           await redis.start();
           healed.push('redis');
         }
@@ -301,7 +328,7 @@ export async function startFaultPlatform() {
         FAULTS_KAFKA_BROKERS: infra.KAFKA_BROKERS,
         FAULTS_REDIS_URL: infra.REDIS_URL,
         // Straight to PostgreSQL, past the proxy: what the assertions read.
-        FAULTS_PG_URL: 'postgres://postgres@127.0.0.1:5432',
+        FAULTS_PG_URL: PG_URL,
         FAULTS_DB_SUFFIX: DB_SUFFIX,
       },
       startedMs: Date.now() - started,

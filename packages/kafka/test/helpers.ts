@@ -6,8 +6,10 @@ import { createLogger, type Logger } from '@mpb/logger';
 import { createKafka, fetchTopicOffsets, parseBrokers, type KafkaClient, type KafkaOptions } from '../src';
 
 export const BROKERS = parseBrokers(process.env.KAFKA_BROKERS ?? '127.0.0.1:9092');
+/** The run's PostgreSQL (PG_URL, as every other test reads it), database mpb_kafka_test. */
 export const DATABASE_URL =
-  process.env.KAFKA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mpb_kafka_test';
+  process.env.KAFKA_TEST_DATABASE_URL ??
+  `${process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432'}/mpb_kafka_test`;
 
 export const unique = (prefix: string): string => `test.${prefix}.${randomUUID().slice(0, 8)}`;
 export const uniqueIdent = (prefix: string): string =>
