@@ -12,6 +12,7 @@ import {
 import {
   captureLogger,
   countMessages,
+  distinctEvents,
   postEvent,
   testDatabase,
   testKafka,
@@ -67,13 +68,15 @@ describe('the outbox test hook afterPublish', () => {
     const relay = new OutboxRelay({ knex: db, producer, logger, table });
     await expect(relay.publishOnce()).rejects.toThrow('stopped after publish');
     expect(seen).toEqual([[event.id]]);
-    expect(await countMessages(kafka, topic)).toBe(1);
+    expect(await distinctEvents(kafka, topic)).toBe(1);
     expect(await unpublished(table)).toBe(1);
 
     // Without the hook (a restart): the row is published again, then marked.
     delete outboxTestHooks.afterPublish;
     expect(await new OutboxRelay({ knex: db, producer, logger, table }).publishOnce()).toBe(1);
-    expect(await countMessages(kafka, topic)).toBe(2);
+    // The same event once more (at least: the producer delivers at least once).
+    expect(await countMessages(kafka, topic)).toBeGreaterThanOrEqual(2);
+    expect(await distinctEvents(kafka, topic)).toBe(1);
     expect(await unpublished(table)).toBe(0);
   });
 
@@ -95,7 +98,7 @@ describe('the outbox test hook afterPublish', () => {
     }
     expect(exit).not.toHaveBeenCalled();
     expect(outboxTestHooks.afterPublish).toBeUndefined();
-    expect(await countMessages(kafka, topic)).toBe(1);
+    expect(await distinctEvents(kafka, topic)).toBe(1);
     expect(await unpublished(table)).toBe(0);
   });
 });
