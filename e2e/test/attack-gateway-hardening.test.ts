@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
+import { laterPort } from '@mpb/test-kit';
 import { apiAt, newUser, servicePorts, serviceUrl, uniq, type TestUser } from './client';
 
 /**
@@ -22,15 +22,8 @@ const RATE_LIMIT = 5;
  */
 const ATTACKER = '127.0.0.2';
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** Ports for the servers a test starts: below the ephemeral range (see @mpb/test-kit laterPort). */
+const freePort = laterPort;
 
 interface Reply {
   status: number;

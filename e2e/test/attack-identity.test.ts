@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { laterPort } from '@mpb/test-kit';
 import {
   api,
   apiAt,
@@ -35,15 +36,8 @@ const forgedIdentity = (userId: number, username: string): Record<string, string
   'x-auth-request-user': username,
 });
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/** Ports for the servers a test starts: below the ephemeral range (see @mpb/test-kit laterPort). */
+const freePort = laterPort;
 
 async function createPost(user: TestUser, title = 'Owned post'): Promise<number> {
   const res = await api('POST', '/api/posts', {

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { laterPort } from '@mpb/test-kit';
 import { startScratchRedis, type ScratchServer } from '@mpb/test-kit/dist/infra/scratch';
 import {
   api,
@@ -25,13 +26,8 @@ import {
 const ROOT = path.resolve(__dirname, '../..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+/** Ports for the servers a test starts: below the ephemeral range (see @mpb/test-kit laterPort). */
+const freePort = laterPort;
 
 async function until<T>(
   what: string,
