@@ -2,25 +2,38 @@
 # The platform from docker-compose.yml with two replicas of every backend service:
 #   bash infra/docker/compose.sh up      # npm run compose:up: images, start, wait until healthy
 #   bash infra/docker/compose.sh down    # npm run compose:down: containers, network and volumes
+#   bash infra/docker/compose.sh up ha   # npm run compose:up:ha: docker-compose.ha.yml laid over it
+#                                        # (three Kafka nodes, RF 3, min ISR 2), project mpbha, 127.0.0.1:8180
+#   bash infra/docker/compose.sh down ha # npm run compose:down:ha
 # Images: pinned ones are pulled when a registry answers; otherwise (or with MPB_IMAGES=offline)
 # infra/docker/images-offline.sh builds stand-ins under the same names. The service images are
 # always built here (infra/docker/service.Dockerfile, with the host's CA bundle when it has one).
-# Only the gateway publishes a port: 127.0.0.1:8080.
+# Only the gateway publishes a port: 127.0.0.1:8080 (8180 for ha; MPB_GATEWAY_PORT sets another).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../local/lib.sh"
 source "$HERE/ensure-docker.sh"
 
-export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-mpb}
-COMPOSE_FILE_PATH=$REPO_ROOT/docker-compose.yml
+HA=0
+[[ ${2:-} == ha ]] && HA=1
+COMPOSE_FILES=(-f "$REPO_ROOT/docker-compose.yml")
 REPLICAS=${MPB_REPLICAS:-2}
 BACKENDS=(auth posts comments attachments metrics)
 INFRA_SERVICES=(postgres redis kafka s3proxy)
+if ((HA)); then
+  export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-mpbha}
+  export MPB_GATEWAY_PORT=${MPB_GATEWAY_PORT:-8180}
+  COMPOSE_FILES+=(-f "$REPO_ROOT/docker-compose.ha.yml")
+  INFRA_SERVICES=(postgres redis kafka-1 kafka-2 kafka-3 s3proxy)
+else
+  export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-mpb}
+  export MPB_GATEWAY_PORT=${MPB_GATEWAY_PORT:-8080}
+fi
 UP_TIMEOUT=${MPB_COMPOSE_TIMEOUT:-300}
-GATEWAY=127.0.0.1:8080
+GATEWAY=127.0.0.1:$MPB_GATEWAY_PORT
 
 log() { printf '[compose] %s\n' "$*" >&2; }
-dc() { compose -f "$COMPOSE_FILE_PATH" -p "$COMPOSE_PROJECT_NAME" "$@"; }
+dc() { compose "${COMPOSE_FILES[@]}" -p "$COMPOSE_PROJECT_NAME" "$@"; }
 
 infra_images() { dc config 2>/dev/null | sed -n 's/^ *image: *//p' | grep -v '^mpb/' | sort -u; }
 
@@ -58,6 +71,8 @@ health() {
   docker inspect -f '{{if not .State.Running}}exited:{{.State.ExitCode}}{{else if .State.Health}}{{.State.Health.Status}}{{else}}running{{end}}' "$1" 2>/dev/null || echo gone
 }
 
+# wait_healthy [containers-only]: every container of the project healthy (or done), then, unless
+# containers-only, the gateway's /health.
 wait_healthy() {
   local deadline=$((SECONDS + UP_TIMEOUT)) cid name state pending
   while :; do
@@ -75,7 +90,7 @@ wait_healthy() {
         *) pending+=("$name:$state") ;;
       esac
     done
-    if ((${#pending[@]} == 0)) && curl -fsS -m 5 "http://$GATEWAY/health" >/dev/null 2>&1; then return 0; fi
+    if ((${#pending[@]} == 0)) && { [[ ${1:-} == containers-only ]] || curl -fsS -m 5 "http://$GATEWAY/health" >/dev/null 2>&1; }; then return 0; fi
     ((SECONDS < deadline)) || die "not healthy after ${UP_TIMEOUT}s: ${pending[*]:-gateway /health}"
     sleep 2
   done
@@ -89,8 +104,18 @@ up() {
   images
   local t1=$SECONDS
   for s in "${BACKENDS[@]}"; do scale+=(--scale "$s=$REPLICAS"); done
-  log "starting ${BACKENDS[*]} x$REPLICAS, gateway, ${INFRA_SERVICES[*]}"
-  dc up -d --no-build --remove-orphans "${scale[@]}" --scale gateway=1 >&2
+  if ((HA)); then
+    # The infrastructure by name (never the single `kafka` the services' depends_on names), healthy
+    # first; then the services without their dependencies.
+    log "starting ${INFRA_SERVICES[*]}"
+    dc up -d --no-build --remove-orphans "${INFRA_SERVICES[@]}" s3-bucket >&2
+    wait_healthy containers-only
+    log "starting ${BACKENDS[*]} x$REPLICAS, gateway"
+    dc up -d --no-build --no-deps "${scale[@]}" --scale gateway=1 "${BACKENDS[@]}" gateway >&2
+  else
+    log "starting ${BACKENDS[*]} x$REPLICAS, gateway, ${INFRA_SERVICES[*]}"
+    dc up -d --no-build --remove-orphans "${scale[@]}" --scale gateway=1 >&2
+  fi
   wait_healthy
   log "healthy in $((SECONDS - t1)) s (images $((t1 - t0)) s); gateway on http://$GATEWAY"
 }
@@ -104,5 +129,5 @@ down() {
 case ${1:-} in
   up) up ;;
   down) down ;;
-  *) die "usage: $0 up|down" ;;
+  *) die "usage: $0 up|down [ha]" ;;
 esac

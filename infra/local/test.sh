@@ -21,8 +21,10 @@ node "$INFRA_CLI" run -- bash "$REPO_ROOT/infra/local/run-jest.sh" "$results" "$
 # A full run (no arguments) also proves the container setups on every run, after the suites above:
 # - posts and metrics against containers (MPB_INFRA=containers), unless the run above used containers
 #   (MPB_TEST_CONTAINERS=0 leaves it out);
-# - npm run test:compose, the platform from docker-compose.yml (MPB_TEST_COMPOSE=0 leaves it out).
-# Both need Docker (and the second a Compose command), installed and started when this user may;
+# - npm run test:compose, the platform from docker-compose.yml (MPB_TEST_COMPOSE=0 leaves it out);
+# - npm run test:scale, the HA platform (docker-compose.ha.yml) under faults (MPB_TEST_SCALE=0 leaves
+#   it out).
+# All need Docker (and the second a Compose command), installed and started when this user may;
 # without them, each is left out with the reason printed.
 if (($# == 0)); then
   if [[ ${MPB_TEST_CONTAINERS:-1} != 0 && $(node "$INFRA_CLI" choose 2>/dev/null) != containers ]]; then
@@ -50,9 +52,23 @@ if (($# == 0)); then
       step "test:compose left out: no Docker engine or Compose command (see above)"
     fi
   fi
+  if [[ ${MPB_TEST_SCALE:-1} != 0 ]]; then
+    if (source "$REPO_ROOT/infra/docker/ensure-docker.sh" && ensure_docker); then
+      step "npm run test:scale (the HA platform under faults)"
+      t=$SECONDS
+      lists+=("$results-scale.line")
+      rm -f "$results-scale.line"
+      bash "$REPO_ROOT/infra/docker/test-scale.sh" | tee "$results-scale.log" || status=1
+      tail -n 1 "$results-scale.log" >"$results-scale.line"
+      step "test:scale: $((SECONDS - t)) s"
+    else
+      step "test:scale left out: no Docker engine or Compose command (see above)"
+    fi
+  fi
 fi
 
-# The summary over every part: jest's result files (listed in *.files) and test:compose's own line.
+# The summary over every part: jest's result files (listed in *.files) and the own lines of
+# test:compose and test:scale.
 node -e '
   const fs = require("fs");
   let passed = 0;

@@ -4,6 +4,7 @@ export {
   parseBrokers,
   DEFAULT_RETRY,
   type KafkaClient,
+  type KafkaClusterSettings,
   type KafkaOptions,
   type KafkaRetryOptions,
   type PartitionEnds,

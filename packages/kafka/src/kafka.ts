@@ -24,6 +24,26 @@ export interface KafkaOptions {
    * other's events. Empty by default.
    */
   topicPrefix?: string;
+  /** Replication of the topics this client creates and whether its producers are idempotent. */
+  cluster?: KafkaClusterSettings;
+}
+
+/**
+ * What a deployment's Kafka cluster asks of the topics and producers the platform creates. The
+ * defaults fit one broker (`npm start`, the plain compose platform); a production cluster of three or
+ * more brokers sets replicationFactor 3 and minInsyncReplicas 2 (producers always wait for every
+ * in-sync replica), so one broker may die without losing an acknowledged event or stopping writes.
+ */
+export interface KafkaClusterSettings {
+  /** Copies of every partition of a created topic (`KAFKA_REPLICATION_FACTOR`); -1: the broker's default. */
+  replicationFactor?: number;
+  /**
+   * Replicas that must hold a write before it is acknowledged (`min.insync.replicas` of every created
+   * topic, `KAFKA_MIN_INSYNC_REPLICAS`); 0 or unset: the broker's default.
+   */
+  minInsyncReplicas?: number;
+  /** kafkajs's idempotent producer (`KAFKA_IDEMPOTENT_PRODUCER`): a retried batch is written once. Default false. */
+  idempotentProducer?: boolean;
 }
 
 /**
@@ -47,6 +67,8 @@ export interface KafkaClient {
   topic(name: string): string;
   /** The cluster's name of a consumer group. */
   group(name: string): string;
+  /** The replication and producer settings of this deployment's cluster (see KafkaClusterSettings). */
+  readonly cluster?: KafkaClusterSettings;
 }
 
 const TOPIC_PREFIX = /^[A-Za-z0-9._-]{0,100}$/;
@@ -111,7 +133,18 @@ export function createKafka(options: KafkaOptions): KafkaClient {
   };
 
   const named = (name: string): string => `${prefix}${name}`;
-  return { clientId, brokers: [...brokers], logger, raw, ping, topicEnds, topic: named, group: named };
+  const cluster = { ...options.cluster };
+  return {
+    clientId,
+    brokers: [...brokers],
+    logger,
+    raw,
+    ping,
+    topicEnds,
+    topic: named,
+    group: named,
+    cluster,
+  };
 }
 
 /** Splits a comma-separated broker list (`KAFKA_BROKERS`) into addresses. */

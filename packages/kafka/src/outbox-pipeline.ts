@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@mpb/logger';
-import { createKafka, parseBrokers, type KafkaClient } from './kafka';
+import { createKafka, parseBrokers, type KafkaClient, type KafkaClusterSettings } from './kafka';
 import { createKafkaMetrics, type KafkaMetrics } from './metrics';
 import { OutboxRelay } from './outbox';
 import { EventProducer } from './producer';
@@ -32,6 +32,8 @@ export interface OutboxPipelineOptions extends OutboxLimits {
   brokers: string;
   /** KAFKA_TOPIC_PREFIX: put before every topic name. */
   topicPrefix?: string;
+  /** Replication of the created topics and producer idempotence (KAFKA_REPLICATION_FACTOR, ...). */
+  cluster?: KafkaClusterSettings;
   knex: Knex;
   logger: Logger;
   registry: Registry;
@@ -50,6 +52,7 @@ export function startOutboxPipeline(o: OutboxPipelineOptions): Promise<OutboxPip
     brokers: parseBrokers(o.brokers),
     logger: o.logger,
     topicPrefix: o.topicPrefix,
+    cluster: o.cluster,
   });
   const metrics = createKafkaMetrics(o.registry);
   const producer = new EventProducer({

@@ -30,6 +30,12 @@ export interface EventProducerOptions {
    * instead of silently creating a new one.
    */
   allowAutoTopicCreation?: boolean;
+  /**
+   * kafkajs's idempotent producer: the broker drops a batch it already wrote when a retry sends it
+   * again (a lost acknowledgement), so a broker failover does not duplicate events. Default: the
+   * client's `cluster.idempotentProducer`, else false.
+   */
+  idempotent?: boolean;
   metrics?: KafkaMetrics;
 }
 
@@ -141,7 +147,8 @@ export function topicOfEnvelope(envelope: EventEnvelope<unknown>): string {
  *
  * Batches go out one at a time, in the order they were published, and kafkajs holds one request in
  * flight, so a retry can never reorder two events of one aggregate. The kafkajs idempotent producer
- * stays off: it is marked experimental, and the outbox relay re-publishes after a crash anyway, so
+ * (marked experimental by kafkajs) is off unless the cluster settings turn it on: it only removes the
+ * duplicates of a retried batch, and the outbox relay re-publishes after a crash anyway, so
  * duplicates are handled where they must be, by idempotent consumers (event ids).
  */
 export class EventProducer {
@@ -161,6 +168,8 @@ export class EventProducer {
   private connecting: Promise<void> | undefined;
   private readonly sleeper = new Sleeper();
   private readonly counters: ProducerStats = { batches: 0, messages: 0 };
+  /** Whether kafkajs's idempotent producer is on. */
+  readonly idempotent: boolean;
 
   constructor(options: EventProducerOptions) {
     this.logger = (options.logger ?? options.kafka.logger).child({ component: 'event-producer' });
@@ -170,10 +179,14 @@ export class EventProducer {
     this.maxMessageBytes = Math.min(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, this.maxBatchBytes);
     this.metrics = options.metrics;
     this.kafka = options.kafka;
+    this.idempotent = options.idempotent ?? options.kafka.cluster?.idempotentProducer ?? false;
     this.producer = options.kafka.raw.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
-      idempotent: false,
+      // Idempotence needs acks from all replicas (every send asks for them) and one request in flight.
+      // Its retries stay the client's bounded ones (kafkajs warns once that they are limited), so a
+      // publish during an outage fails and the outbox relay tries again, instead of waiting forever.
+      idempotent: this.idempotent,
       maxInFlightRequests: 1,
     });
     this.producer.on(this.producer.events.CONNECT, () => {

@@ -8,8 +8,10 @@ const LEADER_WAIT_MS = 50;
 
 export interface EnsureTopicsOptions {
   partitions?: number;
-  /** -1 lets the broker use its default replication factor. */
+  /** -1 lets the broker use its default replication factor. Default: the client's `cluster.replicationFactor`, else -1. */
   replicationFactor?: number;
+  /** `min.insync.replicas` of each created topic; 0: the broker's default. Default: the client's `cluster.minInsyncReplicas`. */
+  minInsyncReplicas?: number;
   /** Also create each topic's dead-letter twin (`<topic>.dlt`). Default true. */
   deadLetter?: boolean;
 }
@@ -26,14 +28,19 @@ const isAlreadyExists = (err: unknown): boolean => {
 /**
  * Creates the topics (and their dead-letter twins) that do not exist yet. Safe to run from every
  * replica at start-up: a topic another process created in the meantime is not an error.
- * Topics are named as services know them; the client's prefix is put before each. Returns the
+ * Topics are named as services know them; the client's prefix is put before each. Their replication
+ * factor and `min.insync.replicas` come from the client's cluster settings unless given. Returns the
  * (prefixed) topics that were missing when it looked.
  */
 export async function ensureTopics(
   kafka: KafkaClient,
   topics: string[],
-  { partitions = 3, replicationFactor = -1, deadLetter = true }: EnsureTopicsOptions = {},
+  options: EnsureTopicsOptions = {},
 ): Promise<string[]> {
+  const { partitions = 3, deadLetter = true } = options;
+  const replicationFactor = options.replicationFactor ?? kafka.cluster?.replicationFactor ?? -1;
+  const minInsync = options.minInsyncReplicas ?? kafka.cluster?.minInsyncReplicas ?? 0;
+  const configEntries = minInsync > 0 ? [{ name: 'min.insync.replicas', value: String(minInsync) }] : [];
   const named = topics.map((t) => kafka.topic(t));
   const wanted = [...new Set(named.flatMap((t) => (deadLetter ? [t, deadLetterTopicOf(t)] : [t])))];
   if (wanted.length === 0) return [];
@@ -45,7 +52,12 @@ export async function ensureTopics(
     if (missing.length > 0) {
       try {
         await admin.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })),
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: partitions,
+            replicationFactor,
+            configEntries,
+          })),
           waitForLeaders: true,
         });
       } catch (err) {

@@ -76,9 +76,20 @@ export interface KafkaConfig {
   KAFKA_CLIENT_ID: string;
   /** Put before every topic and consumer group name; deployments sharing a cluster keep apart. */
   KAFKA_TOPIC_PREFIX: string;
+  /** Copies of every partition of the topics the service creates; -1: the broker's default. */
+  KAFKA_REPLICATION_FACTOR: number;
+  /** `min.insync.replicas` of the topics the service creates; 0: the broker's default. */
+  KAFKA_MIN_INSYNC_REPLICAS: number;
+  /** kafkajs's idempotent producer on or off. */
+  KAFKA_IDEMPOTENT_PRODUCER: boolean;
 }
 
-/** KAFKA_BROKERS (a comma-separated host:port list), KAFKA_CLIENT_ID and KAFKA_TOPIC_PREFIX. */
+/**
+ * KAFKA_BROKERS (a comma-separated host:port list), KAFKA_CLIENT_ID, KAFKA_TOPIC_PREFIX, and what the
+ * cluster asks of created topics and producers: KAFKA_REPLICATION_FACTOR (-1, the broker's default),
+ * KAFKA_MIN_INSYNC_REPLICAS (0, the broker's default) and KAFKA_IDEMPOTENT_PRODUCER (false). The
+ * defaults fit one broker; a cluster of three sets 3, 2 and true.
+ */
 export const kafkaKeys = (clientId: string) => ({
   KAFKA_BROKERS: Joi.string()
     .pattern(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'comma-separated host:port list')
@@ -88,6 +99,16 @@ export const kafkaKeys = (clientId: string) => ({
     .pattern(/^[A-Za-z0-9._-]{0,100}$/, 'letters, digits, dots, dashes and underscores')
     .allow('')
     .default(''),
+  KAFKA_REPLICATION_FACTOR: Joi.number().integer().min(-1).max(16).invalid(0).default(-1),
+  KAFKA_MIN_INSYNC_REPLICAS: Joi.number().integer().min(0).max(16).default(0),
+  KAFKA_IDEMPOTENT_PRODUCER: Joi.boolean().default(false),
+});
+
+/** The cluster settings `createKafka` and `startOutboxPipeline` take (`cluster`), from kafkaKeys' values. */
+export const kafkaClusterOf = (c: KafkaConfig) => ({
+  replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+  minInsyncReplicas: c.KAFKA_MIN_INSYNC_REPLICAS,
+  idempotentProducer: c.KAFKA_IDEMPOTENT_PRODUCER,
 });
 
 /** MIGRATE_ON_START: run the service's migrations before it listens. */

@@ -4,6 +4,7 @@ import {
   authUrlKey,
   ConfigError,
   databaseUrlKey,
+  kafkaClusterOf,
   kafkaKeys,
   ledgerRetentionKey,
   loadConfig,
@@ -68,6 +69,9 @@ describe('shared config keys', () => {
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_CLIENT_ID: 'mpb-x',
       KAFKA_TOPIC_PREFIX: '',
+      KAFKA_REPLICATION_FACTOR: -1,
+      KAFKA_MIN_INSYNC_REPLICAS: 0,
+      KAFKA_IDEMPOTENT_PRODUCER: false,
       MIGRATE_ON_START: true,
       JWT_ISSUER: DEFAULT_TOKEN_ISSUER,
       JWT_AUDIENCE: DEFAULT_TOKEN_AUDIENCE,
@@ -86,6 +90,10 @@ describe('shared config keys', () => {
       DATABASE_URL: 'mysql://h/db',
       REDIS_URL: 'http://h',
       KAFKA_BROKERS: 'a:1, b:2',
+      // A topic needs at least one copy (-1: the broker's default); an in-sync minimum is never negative.
+      KAFKA_REPLICATION_FACTOR: '0',
+      KAFKA_MIN_INSYNC_REPLICAS: '-1',
+      KAFKA_IDEMPOTENT_PRODUCER: 'maybe',
       AUTH_URL: 'ftp://h',
       OUTBOX_MAX_LAG_SECONDS: '0',
       // An event limit above the request limit could never be sent; a retention under a day would
@@ -101,5 +109,18 @@ describe('shared config keys', () => {
       expect(err).toBeInstanceOf(ConfigError);
       for (const key of Object.keys(bad)) expect((err as ConfigError).message).toContain(key);
     }
+  });
+
+  it("reads a three-broker cluster's settings (kafkaClusterOf)", () => {
+    const c = loadConfig(shared, {
+      KAFKA_REPLICATION_FACTOR: '3',
+      KAFKA_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_IDEMPOTENT_PRODUCER: 'true',
+    });
+    expect(kafkaClusterOf(c)).toEqual({
+      replicationFactor: 3,
+      minInsyncReplicas: 2,
+      idempotentProducer: true,
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   openServiceDatabase,
   registerShutdown,
   startTracing,
+  kafkaClusterOf,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAttachmentsConfigOrExit } from './config';
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      cluster: kafkaClusterOf(config),
       groupId: config.KAFKA_GROUP_ID,
       logger,
       metrics,

@@ -6,6 +6,7 @@ import {
   openServiceDatabase,
   registerShutdown,
   startTracing,
+  kafkaClusterOf,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAuthConfigOrExit } from './config';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      cluster: kafkaClusterOf(config),
       ...outboxLimitsOf(config),
       knex,
       logger,

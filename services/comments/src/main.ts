@@ -8,6 +8,7 @@ import {
   outboxLimitsOf,
   registerShutdown,
   startTracing,
+  kafkaClusterOf,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadCommentsConfigOrExit } from './config';
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      cluster: kafkaClusterOf(config),
       groupId: config.KAFKA_GROUP_ID,
       ...outboxLimitsOf(config),
       knex,

@@ -9,6 +9,7 @@ import {
   registerShutdown,
   startTracing,
   type ShutdownStep,
+  kafkaClusterOf,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadMetricsConfigOrExit } from './config';
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
       brokers: parseBrokers(config.KAFKA_BROKERS),
       logger,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      cluster: kafkaClusterOf(config),
     });
     const kafkaMetrics = createKafkaMetrics(metrics.registry);
     const cache = createCounterCache(redis, config);

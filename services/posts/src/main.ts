@@ -7,6 +7,7 @@ import {
   openServiceDatabase,
   registerShutdown,
   startTracing,
+  kafkaClusterOf,
 } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadPostsConfigOrExit } from './config';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
       clientId: config.KAFKA_CLIENT_ID,
       brokers: config.KAFKA_BROKERS,
       topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      cluster: kafkaClusterOf(config),
       ...outboxLimitsOf(config),
       knex,
       logger,

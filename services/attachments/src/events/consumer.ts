@@ -8,6 +8,7 @@ import {
   parseBrokers,
   pruneProcessedEvents,
   type KafkaClient,
+  type KafkaClusterSettings,
 } from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
@@ -36,6 +37,8 @@ export function startParentEventsConsumer(o: {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
+  /** Replication of the created topics (`kafkaClusterOf(config)`). */
+  cluster?: KafkaClusterSettings;
   groupId: string;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -46,6 +49,7 @@ export function startParentEventsConsumer(o: {
     brokers: parseBrokers(o.brokers),
     logger: o.logger,
     topicPrefix: o.topicPrefix,
+    cluster: o.cluster,
   });
   const consumer = new EventConsumer({
     kafka,

@@ -7,6 +7,7 @@ import {
   startOutboxPipeline,
   type EventProducer,
   type KafkaClient,
+  type KafkaClusterSettings,
   type OutboxLimits,
   type OutboxRelay,
 } from '@mpb/kafka';
@@ -35,6 +36,8 @@ export interface EventPipelineOptions extends OutboxLimits {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
+  /** Replication of the created topics and producer idempotence (`kafkaClusterOf(config)`). */
+  cluster?: KafkaClusterSettings;
   groupId: string;
   knex: Knex;
   logger: Logger;

@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
-import { startOutboxPipeline, type OutboxLimits, type OutboxPipeline } from '@mpb/kafka';
+import {
+  startOutboxPipeline,
+  type KafkaClusterSettings,
+  type OutboxLimits,
+  type OutboxPipeline,
+} from '@mpb/kafka';
 import type { Logger } from '@mpb/logger';
 import type { ServiceMetrics } from '@mpb/service-kit';
 
@@ -11,6 +16,8 @@ export interface EventPipelineOptions extends OutboxLimits {
   clientId: string;
   brokers: string;
   topicPrefix?: string;
+  /** Replication of the created topics and producer idempotence (`kafkaClusterOf(config)`). */
+  cluster?: KafkaClusterSettings;
   knex: Knex;
   logger: Logger;
   metrics: ServiceMetrics;
