@@ -18,8 +18,8 @@ export interface ComposeFile {
   services: Record<string, ComposeService>;
 }
 
-export const readCompose = (): ComposeFile =>
-  parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as ComposeFile;
+export const readCompose = (file = 'docker-compose.yml'): ComposeFile =>
+  parse(readFileSync(path.join(ROOT, file), 'utf8'), { merge: true }) as ComposeFile;
 
 /** `${VAR:-default}` and `${VAR:?msg}` as compose resolves them with nothing set. */
 export const interpolate = (v: unknown): string =>

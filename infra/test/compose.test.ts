@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { composeEnv, readCompose } from './compose-file';
+import { composeEnv, interpolate, readCompose } from './compose-file';
 import { checkEnv, ROOT, SERVICES } from './service-config';
 
 // docker-compose.yml, checked statically: it names every service, gives each one an environment its
@@ -36,7 +36,7 @@ describe('docker-compose.yml', () => {
 
   it('publishes the gateway on the loopback only, and nothing else, so every other service scales', () => {
     for (const [name, s] of Object.entries(compose.services)) {
-      if (name === 'gateway') expect(s.ports).toEqual(['127.0.0.1:8080:3000']);
+      if (name === 'gateway') expect(s.ports).toEqual(['127.0.0.1:${MPB_GATEWAY_PORT:-8080}:3000']);
       else expect({ name, ports: s.ports }).toEqual({ name, ports: undefined });
     }
   });
@@ -97,4 +97,45 @@ describe('docker-compose.yml', () => {
       expect(env[`${s.toUpperCase()}_URL`]).toBe(`http://${s}:3000`);
     }
   });
+});
+
+// docker-compose.ha.yml laid over docker-compose.yml (npm run compose:up:ha; npm run test:scale runs it).
+describe('docker-compose.ha.yml', () => {
+  const base = readCompose();
+  const ha = readCompose('docker-compose.ha.yml');
+  const nodes = ['kafka-1', 'kafka-2', 'kafka-3'];
+
+  it('runs three KRaft nodes, each a controller and a broker of one cluster, with replicated internal topics', () => {
+    const voters = nodes.map((n, i) => `${i + 1}@${n}:9093`).join(',');
+    nodes.forEach((n, i) => {
+      const env = ha.services[n]?.environment ?? {};
+      expect(env.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+      expect(Number(env.KAFKA_NODE_ID)).toBe(i + 1);
+      expect(env.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe(voters);
+      expect(env.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://${n}:9092`);
+      expect(env.CLUSTER_ID).toBe(ha.services['kafka-1']?.environment?.CLUSTER_ID);
+      expect(Number(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR)).toBe(3);
+      expect(Number(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR)).toBe(2);
+      expect(ha.services[n]?.image).toBe(base.services.kafka?.image);
+    });
+  });
+
+  it.each(['auth', 'posts', 'comments', 'attachments', 'metrics'])(
+    'gives %s the three brokers, RF 3, min ISR 2 and the idempotent producer, in an environment its config accepts',
+    (service) => {
+      const env = {
+        ...composeEnv(base, service),
+        ...Object.fromEntries(
+          Object.entries(ha.services[service]?.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+        ),
+      };
+      expect(env.KAFKA_BROKERS).toBe(nodes.map((n) => `${n}:9092`).join(','));
+      expect(env).toMatchObject({
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_MIN_INSYNC_REPLICAS: '2',
+        KAFKA_IDEMPOTENT_PRODUCER: 'true',
+      });
+      checkEnv(service, env);
+    },
+  );
 });
