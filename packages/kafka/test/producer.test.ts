@@ -53,6 +53,21 @@ describe('EventProducer', () => {
     expect(new Set(read.map((m) => JSON.parse(m.value!).id)).size).toBe(300);
   });
 
+  it("uses kafkajs's idempotent producer when the cluster settings ask for it, delivering every event once", async () => {
+    const idempotentKafka = testKafka(logger, { cluster: { idempotentProducer: true, minInsyncReplicas: 1 } });
+    const topic = unique('producer-idempotent');
+    await ensureTopics(idempotentKafka, [topic]);
+    const producer = new EventProducer({ kafka: idempotentKafka, logger });
+    producers.push(producer);
+    expect(producer.idempotent).toBe(true);
+    expect(new EventProducer({ kafka, logger }).idempotent).toBe(false);
+    await producer.connect();
+    const events = Array.from({ length: 50 }, (_, i) => postEvent(`post-${i % 5}`, i));
+    await Promise.all(events.map((e) => producer.publish(e, topic)));
+    expect(await distinctEvents(idempotentKafka, topic)).toBe(50);
+    expect(await readMessages(idempotentKafka, topic, 50)).toHaveLength(50);
+  });
+
   it('sends a batch as soon as 500 messages are queued and keeps publish order across batches', async () => {
     const topic = unique('producer-full-batches');
     await ensureTopics(kafka, [topic], { partitions: 1 });
