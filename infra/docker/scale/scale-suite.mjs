@@ -492,11 +492,15 @@ async function runFault(name, world) {
   const stopSampling = sampleLag();
   let info = {};
   let rec = { ms: -1, why: 'fault threw' };
-  const from = Date.now();
+  let faultMs = -1;
   try {
     await sleep(3000);
+    const from = Date.now();
     info = await faults[name](ctx);
-    rec = await waitRecovered(from);
+    // Recovery counts from the moment the fault was lifted (the broker started again, the rule removed).
+    const lifted = Date.now();
+    faultMs = lifted - from;
+    rec = await waitRecovered(lifted);
     await sleep(2000);
   } catch (err) {
     log(`${name}: ${err.message}`);
