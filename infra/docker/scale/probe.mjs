@@ -26,10 +26,13 @@ async function state() {
   try {
     const names = (await admin.listTopics()).filter((t) => t.startsWith('blog.'));
     const { topics } = await admin.fetchTopicMetadata({ topics: names });
-    const configs = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: names.map((name) => ({ type: 2, name, configNames: ['min.insync.replicas'] })),
-    });
+    const configs =
+      names.length === 0
+        ? { resources: [] }
+        : await admin.describeConfigs({
+            includeSynonyms: false,
+            resources: names.map((name) => ({ type: 2, name, configNames: ['min.insync.replicas'] })),
+          });
     const out = { topics: {}, groups: {} };
     const highs = {};
     for (const t of topics) {
