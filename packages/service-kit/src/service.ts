@@ -337,8 +337,9 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
     return { ...checks, ...extra };
   }
 
-  startWorkers(): void {
-    for (const w of this.workers) w.start();
+  /** Starts the workers (consumers included), or only those named in `only`. */
+  startWorkers(only?: string[]): void {
+    for (const w of this.workers) if (!only || only.includes(w.name)) w.start();
   }
 
   /** Closes everything made so far, newest first; a failing step is logged and the others still run. */
@@ -362,8 +363,8 @@ export interface BuiltService<C extends PlatformConfig, P extends ServiceParts> 
   config: C;
   parts: P;
   kit: ServiceKit<C>;
-  /** Starts the consumers and workers, as `runService` does once the service listens. */
-  start(): void;
+  /** Starts the consumers and workers (or only those named), as `runService` does once the service listens. */
+  start(only?: string[]): void;
   /** Closes every client and worker, newest first. */
   close(): Promise<void>;
 }
@@ -390,7 +391,7 @@ export async function buildService<C extends PlatformConfig, P extends ServicePa
     await kit.close();
     throw err;
   }
-  return { config, parts, kit, start: () => kit.startWorkers(), close: () => kit.close() };
+  return { config, parts, kit, start: (only) => kit.startWorkers(only), close: () => kit.close() };
 }
 
 /** A service running: its config, its parts, its ports and its shutdown (what SIGTERM runs). */
