@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '@mpb/contracts';
 import type { Post, PostCounts } from './post';
-import type { ListQuery, NewPostInput, PostChanges } from './validation';
+import type { ListQuery, NewPostInput, PostChanges } from './post-input';
 
 /** What the domain needs from storage; src/data implements it with knex. */
 

@@ -5,7 +5,7 @@ import type { LivePostCache } from './live-post-cache';
 import { NO_COUNTS, toPostResponse, type Post, type PostResponse } from './post';
 import { postCreatedEvent, postDeletedEvent, postUpdatedEvent } from './post-events';
 import type { PostModification, PostStore } from './ports';
-import type { ListQuery, NewPostInput, PostChanges } from './validation';
+import type { ListQuery, NewPostInput, PostChanges } from './post-input';
 
 export { SERVICE_NAME } from './post-events';
 
