@@ -12,7 +12,7 @@ import {
 import { isAppError, unavailable } from '@mpb/errors';
 import { callUnary, createGrpcClient } from '@mpb/service-kit';
 import type { Parent } from '../domain/attachment';
-import { Messages } from '../domain/attachments-service';
+import { Messages } from '../domain/messages';
 import type { OwnerDirectory } from '../domain/ports';
 
 /**
