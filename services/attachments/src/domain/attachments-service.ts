@@ -126,7 +126,7 @@ export class AttachmentsService {
     return total === undefined ? { items: attachments } : { items: attachments, total };
   }
 
-  /** A ready attachment of a live parent; anything else is as unknown as no attachment. */
+  /** A ready attachment of a live parent; anything else answers as no attachment would. */
   async get(kind: ParentKind, id: number, ctx: RequestContext = {}): Promise<Attachment> {
     const attachment = await this.d.store.findReady(kind, id);
     if (!attachment || !(await this.parentIsLive(attachment.parent, ctx)))
@@ -152,7 +152,7 @@ export class AttachmentsService {
     });
   }
 
-  /** The attachment and its bytes; a row whose object is missing is as unknown as no row. */
+  /** The attachment and its bytes; a row whose object is missing answers as no row would. */
   async open(
     kind: ParentKind,
     id: number,

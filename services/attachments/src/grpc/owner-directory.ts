@@ -1,4 +1,3 @@
-import type { Client } from '@grpc/grpc-js';
 import {
   loadCommentsProto,
   loadPostsProto,
@@ -54,7 +53,7 @@ export class GrpcOwnerDirectory implements OwnerDirectory {
   }
 
   close(): void {
-    (this.posts as unknown as Client).close();
-    (this.comments as unknown as Client).close();
+    this.posts.close();
+    this.comments.close();
   }
 }
