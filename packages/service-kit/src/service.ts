@@ -383,7 +383,14 @@ export async function buildService<C extends PlatformConfig, P extends ServicePa
 ): Promise<BuiltService<C, P>> {
   const config = definition.config(o.env ?? process.env);
   const logger = o.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
-  const kit = new Kit(definition.name, config, logger, o.metrics ?? createMetrics(definition.name), new Date(), o);
+  const kit = new Kit(
+    definition.name,
+    config,
+    logger,
+    o.metrics ?? createMetrics(definition.name),
+    new Date(),
+    o,
+  );
   let parts: P;
   try {
     parts = await definition.build(kit);
@@ -450,7 +457,8 @@ export async function runService<C extends PlatformConfig, P extends ServicePart
     let grpcPort: number | undefined;
     const grpc = parts.grpc;
     if (grpc) {
-      if (config.GRPC_PORT === undefined) throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
+      if (config.GRPC_PORT === undefined)
+        throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
       grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
       intake.push({ name: 'grpc', run: () => grpc.close() });
     }
