@@ -2,14 +2,15 @@ import type http from 'node:http';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import type { EventEnvelope } from '@mpb/contracts';
 import {
   createKafkaMetrics,
   ensureTopics,
+  EventConsumer,
   EventProducer,
   LedgerPruner,
   pruneProcessedEvents,
   startOutboxPipeline,
-  type EventConsumer,
   type KafkaClient,
   type KafkaMetrics,
   type OutboxPipeline,
@@ -55,6 +56,8 @@ export interface PlatformConfig extends BaseConfig {
   KAFKA_BROKERS?: string;
   KAFKA_CLIENT_ID?: string;
   KAFKA_TOPIC_PREFIX?: string;
+  /** The consumer group of a service that declares `consumes`. */
+  KAFKA_GROUP_ID?: string;
   KAFKA_MAX_REQUEST_BYTES?: number;
   KAFKA_MAX_EVENT_BYTES?: number;
   LEDGER_RETENTION_HOURS?: number;
@@ -116,6 +119,16 @@ export interface ServiceKit<C extends PlatformConfig = PlatformConfig> {
    * as Kafka answers), and its readiness check, named `name`, is the platform's consumer rule.
    */
   consumer(name: string, make: (deps: ConsumerDeps) => EventConsumer): EventConsumer;
+  /**
+   * Consumes `topics` in the service's group (KAFKA_GROUP_ID), one event at a time, with `handle`
+   * recording each event id in the processed-events ledger of `ledger` (pruned past
+   * LEDGER_RETENTION_HOURS): the `consumer` of the platform's idempotent consumers.
+   */
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer;
   /** Deletes processed-event ids of `knex` past LEDGER_RETENTION_HOURS, once the service listens. */
   processedEventsPruner(knex: Knex): LedgerPruner;
   /** The sessions auth revoked, followed from its feed at AUTH_GRPC_ADDR. */
@@ -291,6 +304,19 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
     this.consumers.push({ name, consumer });
     this.worker(name, { start: () => consumer.startInBackground(), stop: () => consumer.stop() });
     return consumer;
+  }
+
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer {
+    const groupId = this.need('KAFKA_GROUP_ID');
+    this.processedEventsPruner(o.ledger);
+    return this.consumer(
+      'consumer',
+      (deps) => new EventConsumer({ ...deps, groupId, topics: o.topics, handle: o.handle }),
+    );
   }
 
   processedEventsPruner(knex: Knex): LedgerPruner {

@@ -29,6 +29,7 @@ interface TestConfig extends PlatformConfig {
   KAFKA_BROKERS: string;
   KAFKA_CLIENT_ID: string;
   KAFKA_TOPIC_PREFIX: string;
+  KAFKA_GROUP_ID?: string;
 }
 
 const schema = Joi.object<TestConfig>({
@@ -38,6 +39,7 @@ const schema = Joi.object<TestConfig>({
   // Nothing listens on port 1: a ping fails at once.
   ...kafkaKeys('kit-test'),
   KAFKA_BROKERS: Joi.string().default('127.0.0.1:1'),
+  KAFKA_GROUP_ID: Joi.string(),
 });
 const loadTestConfig = (env: NodeJS.ProcessEnv): TestConfig =>
   loadConfig(schema, { LOG_LEVEL: 'silent', ...env });
@@ -233,6 +235,34 @@ describe('readiness composition', () => {
     );
     expect(Object.keys(service.parts.readiness)).toEqual(['database']);
     await service.close();
+  });
+
+  it('declares an idempotent consumer in the service's group (KAFKA_GROUP_ID), checked by /readyz as consumer', async () => {
+    const log: string[] = [];
+    const service = await buildService(
+      defineService({
+        name: 'kit-test',
+        config: loadTestConfig,
+        async build(kit) {
+          const knex = await kit.database({ migrations: {} });
+          const consumer = kit.consumes({
+            topics: ['blog.posts.v1'],
+            ledger: knex,
+            handle: async () => undefined,
+          });
+          return { consumer, readiness: kit.readiness(), http: appOf(kit) };
+        },
+      }),
+      {
+        env: { KAFKA_GROUP_ID: 'kit-test-group' },
+        logger: silent,
+        openDatabase: async () => fakeDatabase(log),
+      },
+    );
+    expect(service.parts.consumer.groupId).toBe('kit-test-group');
+    expect(Object.keys(service.parts.readiness).sort()).toEqual(['consumer', 'database', 'kafka']);
+    await service.close();
+    expect(log).toEqual(['close database']);
   });
 
   it('refuses a client whose configuration key the service lacks, naming the key', async () => {

@@ -23,7 +23,11 @@ export const gatewayService = defineService({
       isSessionRevoked: (sessionId) => revocations.isRevoked(sessionId),
     });
     const urls = upstreamUrls(config);
-    const targets = Object.fromEntries(compileRoutes(ROUTES).upstreams().map((name) => [name, urls[name]]));
+    const targets = Object.fromEntries(
+      compileRoutes(ROUTES)
+        .upstreams()
+        .map((name) => [name, urls[name]]),
+    );
     const upstreams = kit.closes(
       'upstreams',
       createUpstreams(targets, { maxSockets: config.UPSTREAM_MAX_SOCKETS }),
