@@ -237,7 +237,7 @@ describe('readiness composition', () => {
     await service.close();
   });
 
-  it('declares an idempotent consumer in the service's group (KAFKA_GROUP_ID), checked by /readyz as consumer', async () => {
+  it("declares an idempotent consumer in the service's group (KAFKA_GROUP_ID), checked by /readyz as consumer", async () => {
     const log: string[] = [];
     const service = await buildService(
       defineService({
