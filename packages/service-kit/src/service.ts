@@ -2,14 +2,15 @@ import type http from 'node:http';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import type { EventEnvelope } from '@mpb/contracts';
 import {
   createKafkaMetrics,
   ensureTopics,
+  EventConsumer,
   EventProducer,
   LedgerPruner,
   pruneProcessedEvents,
   startOutboxPipeline,
-  type EventConsumer,
   type KafkaClient,
   type KafkaMetrics,
   type OutboxPipeline,
@@ -55,6 +56,8 @@ export interface PlatformConfig extends BaseConfig {
   KAFKA_BROKERS?: string;
   KAFKA_CLIENT_ID?: string;
   KAFKA_TOPIC_PREFIX?: string;
+  /** The consumer group of a service that declares `consumes`. */
+  KAFKA_GROUP_ID?: string;
   KAFKA_MAX_REQUEST_BYTES?: number;
   KAFKA_MAX_EVENT_BYTES?: number;
   LEDGER_RETENTION_HOURS?: number;
@@ -120,6 +123,16 @@ export interface ServiceKit<C extends PlatformConfig = PlatformConfig> {
    * as Kafka answers), and its readiness check, named `name`, is the platform's consumer rule.
    */
   consumer(name: string, make: (deps: ConsumerDeps) => EventConsumer): EventConsumer;
+  /**
+   * Consumes `topics` in the service's group (KAFKA_GROUP_ID), one event at a time, with `handle`
+   * recording each event id in the processed-events ledger of `ledger` (pruned past
+   * LEDGER_RETENTION_HOURS): the `consumer` of the platform's idempotent consumers.
+   */
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer;
   /** Deletes processed-event ids of `knex` past LEDGER_RETENTION_HOURS, once the service listens. */
   processedEventsPruner(knex: Knex): LedgerPruner;
   /** The sessions auth revoked, followed from its feed at AUTH_GRPC_ADDR. */
@@ -314,6 +327,19 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
     return consumer;
   }
 
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer {
+    const groupId = this.need('KAFKA_GROUP_ID');
+    this.processedEventsPruner(o.ledger);
+    return this.consumer(
+      'consumer',
+      (deps) => new EventConsumer({ ...deps, groupId, topics: o.topics, handle: o.handle }),
+    );
+  }
+
   processedEventsPruner(knex: Knex): LedgerPruner {
     const retentionMs = this.retentionMs();
     const pruner = new LedgerPruner({
@@ -404,7 +430,14 @@ export async function buildService<C extends PlatformConfig, P extends ServicePa
 ): Promise<BuiltService<C, P>> {
   const config = definition.config(o.env ?? process.env);
   const logger = o.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
-  const kit = new Kit(definition.name, config, logger, o.metrics ?? createMetrics(definition.name), new Date(), o);
+  const kit = new Kit(
+    definition.name,
+    config,
+    logger,
+    o.metrics ?? createMetrics(definition.name),
+    new Date(),
+    o,
+  );
   let parts: P;
   try {
     parts = await definition.build(kit);
@@ -476,7 +509,8 @@ export async function runService<C extends PlatformConfig, P extends ServicePart
     let grpcPort: number | undefined;
     const grpc = parts.grpc;
     if (grpc) {
-      if (config.GRPC_PORT === undefined) throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
+      if (config.GRPC_PORT === undefined)
+        throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
       grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
       intake.push({ name: 'grpc', run: () => grpc.close() });
     }
