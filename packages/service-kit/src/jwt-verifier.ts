@@ -152,7 +152,7 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   const check = async (token: string): Promise<{ v: Verified; exp: number }> => {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw unauthenticated('invalid token');
-    const header = decoded.header as unknown as Record<string, unknown>;
+    const header: Record<string, unknown> = { ...decoded.header };
     if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw unauthenticated('invalid token');
     if (!algorithms.includes(header.alg as Algorithm)) throw unauthenticated('invalid token');
     if (FORBIDDEN_HEADERS.some((h) => h in header)) throw unauthenticated('invalid token');
