@@ -9,7 +9,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadHealthProto, type HealthCheckResponse } from '@mpb/contracts';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { renderGrpcError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
 import { contextFrom, failSpan, SpanKind, startSpan, withContext, withRequestId } from '@mpb/telemetry';
@@ -30,14 +30,16 @@ export type UnaryHandlers<D extends ServiceDefinition> = {
   [K in RpcNames<D>]: D[K] extends ServerMethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
 };
 
-type ServingStatus = 'SERVING' | 'NOT_SERVING';
-
 export interface GrpcServerOptions {
   logger: Logger;
   metrics: ServiceMetrics;
 }
 
-/** A gRPC server with the standard health service, error mapping and per-method metrics. */
+/**
+ * A gRPC server with the standard health service (grpc.health.v1 from `grpc-health-check`: the
+ * server as a whole, named '', and every registered service share one status), error mapping and
+ * per-method metrics.
+ */
 export class GrpcServer {
   private readonly server = new Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
@@ -45,26 +47,23 @@ export class GrpcServer {
     'grpc.enable_channelz': 0,
   });
   private servingStatus: ServingStatus = 'NOT_SERVING';
-  private readonly watchers = new Set<ServerWritableStream<unknown, HealthCheckResponse>>();
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  /** Open health Watch streams: close() ends them, or they would hold the shutdown until it is forced. */
+  private readonly watches = new Set<ServerWritableStream<unknown, unknown>>();
   private readonly serviceNames = new Set<string>(['']);
 
   constructor(private readonly o: GrpcServerOptions) {
-    const health = loadHealthProto().grpc.health.v1.Health.service;
-    this.server.addService(health, {
-      Check: (
-        call: ServerUnaryCall<{ service: string }, HealthCheckResponse>,
-        cb: sendUnaryData<HealthCheckResponse>,
-      ) => {
-        if (!this.serviceNames.has(call.request.service)) {
-          cb({ code: status.NOT_FOUND, details: 'unknown service' });
-          return;
-        }
-        cb(null, { status: this.servingStatus });
-      },
-      Watch: (call: ServerWritableStream<unknown, HealthCheckResponse>) => {
-        call.write({ status: this.servingStatus });
-        this.watchers.add(call);
-        call.on('cancelled', () => this.watchers.delete(call));
+    this.health.addToServer({
+      addService: (definition, implementation) => {
+        const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
+        this.server.addService(definition as ServiceDefinition, {
+          ...implementation,
+          watch: (call: ServerWritableStream<unknown, unknown>) => {
+            this.watches.add(call);
+            call.on('cancelled', () => this.watches.delete(call));
+            watch(call);
+          },
+        } as UntypedServiceImplementation);
       },
     });
   }
@@ -114,12 +113,13 @@ export class GrpcServer {
     }
     this.server.addService(definition, impl);
     this.serviceNames.add(name);
+    this.health.setStatus(name, this.servingStatus);
     return this;
   }
 
   setServing(serving: boolean): void {
     this.servingStatus = serving ? 'SERVING' : 'NOT_SERVING';
-    for (const w of this.watchers) w.write({ status: this.servingStatus });
+    for (const name of this.serviceNames) this.health.setStatus(name, this.servingStatus);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -135,8 +135,8 @@ export class GrpcServer {
   /** Finishes in-flight calls, forcing after the timeout. */
   async close(timeoutMs = 5000): Promise<void> {
     this.setServing(false);
-    for (const w of this.watchers) w.end();
-    this.watchers.clear();
+    for (const call of this.watches) call.end();
+    this.watches.clear();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
