@@ -8,7 +8,8 @@
 //   node bench/metrics-consumer.mjs --events 50000 --posts 200 --batch 1000
 //
 // Options: --events (200000), --posts (1000), --users (200), --like-share (0.2), --batch (the
-// consumer's METRICS_BATCH_SIZE; its default when absent), --timeout seconds (300), --json. Environment: PG_URL
+// consumer's METRICS_BATCH_SIZE; its default when absent), --timeout seconds (300), --cpu-prof DIR
+// (the consumer writes a V8 CPU profile there when it exits), --json. Environment: PG_URL
 // (postgres://postgres@127.0.0.1:5432; the database is mpb_metrics_bench), REDIS_URL
 // (redis://127.0.0.1:6379; database 14 is used), KAFKA_BROKERS (127.0.0.1:9092).
 import { spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICE = path.join(ROOT, 'services/metrics');
@@ -26,50 +28,36 @@ const pg = requireFromService('pg');
 const { Redis } = requireFromService('ioredis');
 
 function options(argv) {
-  const o = {
-    events: 200_000,
-    posts: 1000,
-    users: 200,
-    likeShare: 0.2,
-    batch: undefined,
-    timeout: 300,
-    json: false,
-  };
-  for (let i = 2; i < argv.length; i += 1) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--events':
-        o.events = Number(value());
-        break;
-      case '--posts':
-        o.posts = Number(value());
-        break;
-      case '--users':
-        o.users = Number(value());
-        break;
-      case '--like-share':
-        o.likeShare = Number(value());
-        break;
-      case '--batch':
-        o.batch = Number(value());
-        break;
-      case '--timeout':
-        o.timeout = Number(value());
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      case '--help':
-        console.log(
-          'usage: node bench/metrics-consumer.mjs [--events N] [--posts N] [--users N] [--like-share F] [--batch N] [--timeout S] [--json]',
-        );
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+  const { values } = parseArgs({
+    args: argv.slice(2),
+    options: {
+      events: { type: 'string', default: '200000' },
+      posts: { type: 'string', default: '1000' },
+      users: { type: 'string', default: '200' },
+      'like-share': { type: 'string', default: '0.2' },
+      batch: { type: 'string' },
+      timeout: { type: 'string', default: '300' },
+      'cpu-prof': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: node bench/metrics-consumer.mjs [--events N] [--posts N] [--users N] [--like-share F] [--batch N] [--timeout S] [--cpu-prof DIR] [--json]',
+    );
+    process.exit(0);
   }
+  const o = {
+    events: Number(values.events),
+    posts: Number(values.posts),
+    users: Number(values.users),
+    likeShare: Number(values['like-share']),
+    batch: values.batch === undefined ? undefined : Number(values.batch),
+    timeout: Number(values.timeout),
+    cpuProf: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
+    json: values.json,
+  };
   if (o.batch !== undefined && !(Number.isInteger(o.batch) && o.batch >= 1))
     throw new Error('--batch must be a positive integer');
   for (const key of ['events', 'posts', 'users', 'timeout']) {
@@ -172,8 +160,9 @@ async function main() {
   console.log(`produced in ${((Date.now() - produceStarted) / 1000).toFixed(1)} s`);
 
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  // BENCH_NODE_ARGS adds Node flags to the consumer, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  // BENCH_NODE_ARGS adds Node flags to the consumer; --cpu-prof DIR has it write a CPU profile there.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (o.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`);
   const child = spawn(process.execPath, [...nodeArgs, path.join(SERVICE, 'dist/src/main.js')], {
     cwd: SERVICE,
     env: {
