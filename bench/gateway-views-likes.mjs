@@ -109,19 +109,29 @@ async function withCpu(pids, work) {
       const profiles = opts['cpu-prof'] ? path.resolve(opts['cpu-prof']) : undefined;
       if (profiles) mkdirSync(profiles, { recursive: true });
       const topicPrefix = 'bench.';
-      const nodeOptions = (name) =>
-        profiles ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles} --cpu-prof-name=${name}.cpuprofile` } : {};
+      const profiled = ['gateway', 'posts', 'metrics'];
       platform = await startPlatform({
         ports: 'free',
         infra: process.env,
         dbSuffix: '_bench',
         topicPrefix,
         logLevel: opts['log-level'],
-        extraEnv: {
-          gateway: { RATE_LIMIT_AUTH_MAX: '1000000', ...nodeOptions('gateway') },
-          posts: nodeOptions('posts'),
-          metrics: { VIEW_DEDUP_SECONDS: '0', ...nodeOptions('metrics') },
+        // Warnings, errors and anything that is not a JSON log line (a crash) are shown.
+        onLog: (name, line) => {
+          if (!/^\{"level":"(trace|debug|info)"/.test(line)) process.stderr.write(`${name} | ${line}\n`);
         },
+        extraEnv: {
+          gateway: { RATE_LIMIT_AUTH_MAX: '1000000' },
+          metrics: { VIEW_DEDUP_SECONDS: '0' },
+        },
+        nodeArgs: profiles
+          ? Object.fromEntries(
+              profiled.map((name) => [
+                name,
+                ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${name}.cpuprofile`],
+              ]),
+            )
+          : undefined,
       });
       base = platform.gatewayUrl;
       lagGroup = `${topicPrefix}${lagGroup}`;

@@ -43,3 +43,6 @@ export function traceContextOfCall(call: { metadata: Metadata }): TraceContext {
   const carrier = currentCarrier();
   return carrier.traceparent ? carrier : incomingCallTrace(call);
 }
+
+/** The W3C trace context of the span running now (empty outside one), for a call that carries it itself. */
+export const currentTraceContext = (): TraceContext => currentCarrier();
