@@ -13,6 +13,7 @@
 // (postgres://postgres@127.0.0.1:5432; the database is mpb_metrics_bench), REDIS_URL
 // (redis://127.0.0.1:6379; database 14 is used), KAFKA_BROKERS (127.0.0.1:9092).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -202,8 +203,21 @@ async function main() {
       return 0; // the child creates the database and tables on start
     }
   };
+  /** The consumer's CPU time (user + system) so far, in microseconds, from /proc (Linux; NaN elsewhere). */
+  const cpuMicros = () => {
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    } catch {
+      return NaN;
+    }
+  };
   const spawned = Date.now();
   let first = 0;
+  let firstCpu = NaN;
+  let foldCpu = NaN;
+  let firstApplied = 0;
   let done = 0;
   const deadline = spawned + o.timeout * 1000;
   const progress = [];
@@ -211,10 +225,15 @@ async function main() {
     if (exitedEarly) throw new Error(`the consumer exited early: ${await exited}`);
     const n = await applied();
     const now = Date.now();
-    if (n > 0 && first === 0) first = now;
+    if (n > 0 && first === 0) {
+      first = now;
+      firstCpu = cpuMicros();
+      firstApplied = n;
+    }
     if (first && (progress.length === 0 || now - progress.at(-1).t >= 1000)) progress.push({ t: now, n });
     if (n >= o.events) {
       done = now;
+      foldCpu = cpuMicros() - firstCpu;
       break;
     }
     await sleep(50);
@@ -277,13 +296,17 @@ async function main() {
     fold_s: Number(foldSeconds.toFixed(2)),
     events_per_s: Math.round(o.events / foldSeconds),
     events_per_s_with_startup: Math.round(o.events / ((done - spawned) / 1000)),
+    // CPU the consumer process spent per event folded (less sensitive to other work on the machine
+    // than the rate: 1e6 / this is the rate one free core would reach if the consumer were the limit).
+    cpu_us_per_event: Number((foldCpu / (o.events - firstApplied)).toFixed(1)),
     totals_exact: mismatches === 0,
     mismatched_posts: mismatches,
     consumer_exit: exitCode,
   };
   console.log(
     `folded ${o.events} events in ${result.fold_s} s after ${result.startup_s} s of start-up: ${result.events_per_s} events/s ` +
-      `(${result.events_per_s_with_startup} events/s including start-up)`,
+      `(${result.events_per_s_with_startup} events/s including start-up); ` +
+      `consumer CPU ${result.cpu_us_per_event} µs/event`,
   );
   console.log(
     `totals: ${mismatches === 0 ? 'exact' : `${mismatches} posts differ`}; consumer exit after SIGTERM: ${exitCode}`,

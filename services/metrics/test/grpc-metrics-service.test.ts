@@ -175,6 +175,9 @@ describe('RecordViews', () => {
       [String(a)]: traceOf('a'),
       [String(b)]: traceOf('b'),
     });
+    // And the consumer folds them (an event it refused would be parked, never counted).
+    await t.waitForSync();
+    expect([(await stored(t.knex, a)).views, (await stored(t.knex, b)).views]).toEqual([1, 1]);
   });
 
   it('refuses more than 500 views in one call', async () => {
