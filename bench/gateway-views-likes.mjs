@@ -92,6 +92,7 @@ async function withCpu(pids, work) {
   let lagTopic = opts['lag-topic'];
   let chain;
   let platform;
+  let parked = 0;
   const measure = (work) => (pids.length > 0 ? withCpu(pids, work) : work());
   const call = async (method, p, body, token) => {
     const res = await fetch(`${base}${p}`, {
@@ -116,8 +117,10 @@ async function withCpu(pids, work) {
         dbSuffix: '_bench',
         topicPrefix,
         logLevel: opts['log-level'],
-        // Warnings, errors and anything that is not a JSON log line (a crash) are shown.
+        // Warnings, errors and anything that is not a JSON log line (a crash) are shown; events
+        // parked in a dead-letter topic are counted (a view or like parked is never folded).
         onLog: (name, line) => {
+          if (line.includes('event parked in the dead-letter topic')) parked += 1;
           if (!/^\{"level":"(trace|debug|info)"/.test(line)) process.stderr.write(`${name} | ${line}\n`);
         },
         extraEnv: {
@@ -260,7 +263,8 @@ async function withCpu(pids, work) {
           .map(([name, mib]) => `${name} ${mib}`)
           .join(', ')}`,
       );
-    if (opts.json) console.log(JSON.stringify({ rows, lag, shares, rss }));
+    if (platform) console.log(`events parked in a dead-letter topic: ${parked}`);
+    if (opts.json) console.log(JSON.stringify({ rows, lag, shares, rss, parked }));
   } finally {
     chain?.stop();
     await platform?.stop();
