@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
+import { CLIENT_TIMEOUTS } from './clients';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -175,7 +176,8 @@ export const ledgerRetentionKey = () =>
  * DATABASE_STATEMENT_TIMEOUT_MS: PostgreSQL cancels any statement of the service's pool that runs
  * longer (`statement_timeout`), so one slow query cannot hold a connection of a small pool. 0: none.
  */
-export const statementTimeoutKey = () => Joi.number().integer().min(0).max(600_000).default(5000);
+export const statementTimeoutKey = () =>
+  Joi.number().integer().min(0).max(600_000).default(CLIENT_TIMEOUTS.database.statementMs);
 
 /**
  * For a composition root: on a bad configuration, write one JSON line naming every problem to

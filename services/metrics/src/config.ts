@@ -12,7 +12,8 @@ import {
   loadConfig,
   loadConfigOrExit,
   migrateOnStartKey,
-  redisUrlKey,
+  redisKeys,
+  type RedisConfig,
   tokenVerificationKeys,
   type TokenVerificationConfig,
   statementTimeoutKey,
@@ -21,15 +22,14 @@ import {
 /** What one process runs: everything (default), only the API (HTTP + gRPC), or only the consumers. */
 export type MetricsRole = 'all' | 'api' | 'consumer';
 
-export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
+/** REDIS_URL holds the counters (likes, views, deletion markers); REDIS_COMMAND_TIMEOUT_MS bounds each command. */
+export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig, RedisConfig {
   /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
   DATABASE_STATEMENT_TIMEOUT_MS: number;
   HTTP_PORT: number;
   GRPC_PORT: number;
   METRICS_ROLE: MetricsRole;
   DATABASE_URL: string;
-  /** The counters (likes, views, deletion markers). */
-  REDIS_URL: string;
   /** Prefix of every counter key, so several deployments (or test runs) can share one Redis database. */
   METRICS_REDIS_PREFIX: string;
   /** Where likes and views are published and consumed from. */
@@ -87,7 +87,7 @@ export const configSchema = Joi.object<MetricsConfig>({
   METRICS_ROLE: Joi.string().valid('all', 'api', 'consumer').default('all'),
   DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_metrics'),
   DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
-  REDIS_URL: redisUrlKey(),
+  ...redisKeys(),
   METRICS_REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits, colon, dot, dash, underscore')
     .default('metrics:'),

@@ -13,7 +13,8 @@ import type { PostsConfig } from './config';
 import { PostRepository } from './data/post-repository';
 import { CountsWithFallback } from './domain/counts';
 import type { MetricsPort } from './domain/ports';
-import { LivePostCache, PostsService } from './domain/posts-service';
+import { LivePostCache } from './domain/live-post-cache';
+import { PostsService } from './domain/posts-service';
 
 export type PostsSettings = Pick<PostsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL'> &
   Partial<Pick<PostsConfig, 'POST_CACHE_TTL_MS'>>;
