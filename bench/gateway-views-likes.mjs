@@ -139,8 +139,7 @@ async function withCpu(pids, work) {
       base = platform.gatewayUrl;
       lagGroup = `${topicPrefix}${lagGroup}`;
       lagTopic = `${topicPrefix}${lagTopic}`;
-      if (pids.length === 0)
-        pids = platform.children.map((c) => [c.name, c.proc.pid]);
+      if (pids.length === 0) pids = platform.children.map((c) => [c.name, c.proc.pid]);
       console.log(`platform started: gateway at ${base}${profiles ? `, CPU profiles in ${profiles}` : ''}`);
     }
     chain = await startBareChain();
