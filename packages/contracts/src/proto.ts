@@ -38,6 +38,9 @@ export type { PostCounts, PostCounts__Output } from './generated/blog/metrics/v1
 export type { RecordViewRequest } from './generated/blog/metrics/v1/RecordViewRequest';
 export type { GetCountsRequest } from './generated/blog/metrics/v1/GetCountsRequest';
 export type { GetCountsResponse } from './generated/blog/metrics/v1/GetCountsResponse';
+export type { RecordViewsRequest } from './generated/blog/metrics/v1/RecordViewsRequest';
+export type { RecordViewsResponse } from './generated/blog/metrics/v1/RecordViewsResponse';
+export type { RecordViewResult } from './generated/blog/metrics/v1/RecordViewResult';
 export type {
   MetricsServiceHandlers,
   MetricsServiceClient,
