@@ -29,24 +29,25 @@ export {
   type EventProducerOptions,
   type ProducerStats,
 } from './producer';
+export { EventConsumer } from './consumer';
+export { PermanentEventError, isPermanentEventError } from './permanent-event-error';
 export {
-  EventConsumer,
-  PermanentEventError,
-  isPermanentEventError,
   HEADER_DLT_GROUP,
   HEADER_DLT_VALUE_OMITTED,
   HEADER_DLT_REASON,
   HEADER_ORIGINAL_OFFSET,
   HEADER_ORIGINAL_PARTITION,
   HEADER_ORIGINAL_TOPIC,
-  type BatchContext,
-  type BatchEventOptions,
-  type ConsumedEvent,
-  type ConsumerStatus,
-  type EventConsumerOptions,
-  type EventMeta,
-  type SingleEventOptions,
-} from './consumer';
+} from './dead-letter';
+export type {
+  BatchContext,
+  BatchEventOptions,
+  ConsumedEvent,
+  ConsumerStatus,
+  EventConsumerOptions,
+  EventMeta,
+  SingleEventOptions,
+} from './consumer-options';
 export {
   OUTBOX_TABLE,
   OutboxRelay,

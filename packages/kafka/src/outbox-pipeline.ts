@@ -39,6 +39,10 @@ export interface OutboxPipelineOptions extends OutboxLimits {
   registry: Registry;
   /** The topics the service publishes to; created before the producer connects. */
   topics: string[];
+  /** The service's Kafka client, when it has one already; else one is made from clientId and brokers. */
+  kafka?: KafkaClient;
+  /** The service's Kafka metrics, when it has them already (a registry takes each metric once). */
+  metrics?: KafkaMetrics;
 }
 
 /**
@@ -47,14 +51,16 @@ export interface OutboxPipelineOptions extends OutboxLimits {
  * has connected (retried with backoff in the background), so a service starts during a Kafka outage.
  */
 export function startOutboxPipeline(o: OutboxPipelineOptions): Promise<OutboxPipeline> {
-  const kafka = createKafka({
-    clientId: o.clientId,
-    brokers: parseBrokers(o.brokers),
-    logger: o.logger,
-    topicPrefix: o.topicPrefix,
-    cluster: o.cluster,
-  });
-  const metrics = createKafkaMetrics(o.registry);
+  const kafka =
+    o.kafka ??
+    createKafka({
+      clientId: o.clientId,
+      brokers: parseBrokers(o.brokers),
+      logger: o.logger,
+      topicPrefix: o.topicPrefix,
+      cluster: o.cluster,
+    });
+  const metrics = o.metrics ?? createKafkaMetrics(o.registry);
   const producer = new EventProducer({
     kafka,
     logger: o.logger,

@@ -1,4 +1,5 @@
 import knex, { type Knex } from 'knex';
+import { CLIENT_TIMEOUTS } from './clients';
 
 export type { Knex } from 'knex';
 
@@ -27,7 +28,7 @@ export function createDb(url: string, pool: DbOptions = {}): Knex {
       ...(pool.statementTimeoutMs ? { statement_timeout: pool.statementTimeoutMs } : {}),
     },
     pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
-    acquireConnectionTimeout: 5000,
+    acquireConnectionTimeout: CLIENT_TIMEOUTS.database.acquireMs,
   });
 }
 

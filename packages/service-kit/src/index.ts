@@ -17,3 +17,5 @@ export * from './readiness';
 export * from './session-revocations';
 export * from './startup-database';
 export * from './liveness-cache';
+export * from './clients';
+export * from './service';

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { CLIENT_TIMEOUTS } from './clients';
 import { degradedOnFailure, type ReadinessCheck } from './http/app';
 
 /** The parts of a Kafka client and producer a readiness check needs (service-kit stays free of kafkajs). */
@@ -29,7 +30,7 @@ export const kafkaCheck =
   (k: KafkaReachability): ReadinessCheck =>
   async () => {
     if (!k.producer.isConnected()) throw new Error('producer not connected');
-    await k.kafka.ping(1500);
+    await k.kafka.ping(CLIENT_TIMEOUTS.kafka.pingMs);
   };
 
 /** The outbox drains: its oldest unpublished event is no older than the allowed lag, none is parked. */

@@ -19,7 +19,7 @@ import { waitFor } from '@mpb/test-kit';
 import { AdvisoryLocks } from '../src/data/pg-errors';
 import { createGrpcServer } from '../src/grpc/server';
 import { bearer, login, register, type Session } from './helpers/factories';
-import { startTestAuth, type TestAuth } from './helpers/harness';
+import { startTestAuth, TEST_DATABASE_URL, type TestAuth } from './helpers/harness';
 
 const CALL = { deadlineMs: 10_000 };
 
@@ -29,7 +29,9 @@ let address: string;
 let feed: SessionRevocationServiceClient;
 
 beforeAll(async () => {
-  t = await startTestAuth();
+  // A database of its own: the feed lists every session revoked in the database, and the other auth
+  // test files log sessions out while this one runs (parallel workers), which would land in its pages.
+  t = await startTestAuth({ DATABASE_URL: `${TEST_DATABASE_URL}_feed` });
   server = createGrpcServer({ logger: t.logger, metrics: t.metrics, auth: t.context.auth });
   address = `127.0.0.1:${await server.listen(0)}`;
   feed = createGrpcClient(loadAuthProto().blog.auth.v1.SessionRevocationService, address);

@@ -1,21 +1,28 @@
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import type { Logger } from '@mpb/logger';
+import { errorFields, type Logger } from '@mpb/logger';
 import { Counter, Histogram } from 'prom-client';
 import {
   createTokenVerifier,
   jwksFromAuth,
+  type ConsumerDeps,
   type Jwk,
+  type ServiceKit,
   type ServiceMetrics,
   type SessionRevocations,
   type TokenVerifier,
 } from '@mpb/service-kit';
+import type { EventConsumer } from '@mpb/kafka';
 import type { MetricsConfig } from './config';
 import { PgCounterStore, PgFoldLedger } from './data/counter-repository';
+import { appliedOffsets, FOLD_WAIT_MS, foldBarrier } from './data/fold-barrier';
 import { RedisCounterCache, type ResetOutcome } from './data/redis-counter-cache';
 import { CounterFolder } from './domain/folding';
 import { CONFIRM_WINDOW_MS, MetricsService } from './domain/metrics-service';
 import type { EventPublisher, PostDirectory } from './domain/ports';
+import { createCounterConsumer, createPostDeletionConsumer } from './events/consumers';
+import { metricEventsPublisher, type MetricEventsProducer } from './events/producer';
+import { createPostDirectory, type GrpcPostDirectory } from './grpc/posts-directory';
 
 export type MetricsSettings = Pick<
   MetricsConfig,
@@ -176,4 +183,115 @@ export function createCounterFolder(d: {
       seconds.observe(s);
     },
   });
+}
+
+/** How long SIGTERM waits for take-backs still being published. */
+const TAKE_BACK_DRAIN_MS = 3000;
+
+export type MetricsApi = ApiContext & {
+  events: MetricEventsProducer;
+  posts: GrpcPostDirectory;
+  revocations: SessionRevocations;
+};
+
+/**
+ * The API of a process that serves it (roles `all` and `api`), on the kit: the producer of the metrics
+ * topic, the like and view service, and the start-up reset. Before serving, a process killed between
+ * a Redis change and its publish (this one, or another replica) may have left a view or a like
+ * decision in Redis that no event backs: Redis forgets every view epoch now; once the producer is
+ * connected, recent like entries are published again and older likers are dropped (see resetOnStart).
+ */
+export async function startMetricsApi(
+  kit: ServiceKit<MetricsConfig>,
+  d: { knex: Knex; cache: RedisCounterCache },
+): Promise<MetricsApi> {
+  const { config, logger } = kit;
+  // Revoked sessions from auth, held in memory: a token check never waits on the network.
+  const revocations = await kit.revocations();
+  const posts = kit.closes(
+    'posts client',
+    createPostDirectory({
+      address: config.POSTS_GRPC_ADDR,
+      deadlineMs: config.POSTS_DEADLINE_MS,
+      cacheTtlMs: config.POSTS_CACHE_TTL_MS,
+    }),
+    (client) => client.close(),
+  );
+  const events = metricEventsPublisher(kit.producer([config.METRICS_TOPIC]), config.METRICS_TOPIC);
+  const kafka = kit.kafka();
+  const context = createApiContext({
+    settings: config,
+    knex: d.knex,
+    revocations,
+    cache: d.cache,
+    posts,
+    events,
+    logger,
+    loadKeys: kit.jwks(),
+    foldBarrier: foldBarrier({
+      ends: () => kafka.topicEnds(kafka.topic(config.METRICS_TOPIC)),
+      applied: appliedOffsets(d.knex, kafka.topic(config.METRICS_TOPIC)),
+      timeoutMs: FOLD_WAIT_MS,
+    }),
+  });
+  // Take-backs of decisions whose publish failed are still being published at shutdown: give them a
+  // moment before the producer closes (what is left is covered by the next start's reset).
+  kit.closes('like take-backs', context.service, (service) =>
+    Promise.race([
+      service.idle(),
+      new Promise<void>((resolve) => setTimeout(resolve, TAKE_BACK_DRAIN_MS).unref()),
+    ]),
+  );
+  const reset = await resetOnStart({ cache: d.cache, service: context.service, producer: events.producer });
+  logger.info({ view_epochs_reset: reset.epochs.epochs }, 'redis view epochs not backed by an event reset');
+  void reset.likers.then(
+    (outcome) =>
+      outcome &&
+      logger.info(
+        { likers_dropped: outcome.likers, likers_confirmed: outcome.confirmed },
+        'recent like decisions published again; older likers dropped',
+      ),
+    (err: unknown) =>
+      logger.error(errorFields(err), 'recent like decisions could not be confirmed; decisions go on'),
+  );
+  return { ...context, events, posts, revocations };
+}
+
+/** One of the two consumers of a process that runs them: its readiness name and how it is made. */
+export interface ConsumerSpec {
+  name: string;
+  make(deps: ConsumerDeps): EventConsumer;
+}
+
+/**
+ * The consumers of a process that runs them (roles `all` and `consumer`): the metrics topic folded
+ * into PostgreSQL, and post deletions removing counters, on the topics and groups of the config.
+ */
+export function metricsConsumers(config: MetricsConfig, folder: CounterFolder): ConsumerSpec[] {
+  const session = { folder, sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS };
+  return [
+    {
+      name: `consumer ${config.METRICS_CONSUMER_GROUP}`,
+      make: (deps) =>
+        createCounterConsumer({
+          ...deps,
+          ...session,
+          topic: config.METRICS_TOPIC,
+          groupId: config.METRICS_CONSUMER_GROUP,
+          batchSize: config.METRICS_BATCH_SIZE,
+          fetchMinBytes: config.METRICS_FETCH_MIN_BYTES,
+          fetchMaxWaitMs: config.METRICS_FETCH_MAX_WAIT_MS,
+        }),
+    },
+    {
+      name: `consumer ${config.POSTS_CONSUMER_GROUP}`,
+      make: (deps) =>
+        createPostDeletionConsumer({
+          ...deps,
+          ...session,
+          topic: config.POSTS_TOPIC,
+          groupId: config.POSTS_CONSUMER_GROUP,
+        }),
+    },
+  ];
 }

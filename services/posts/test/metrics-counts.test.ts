@@ -12,7 +12,7 @@ beforeAll(async () => {
   standIn = await new MetricsStandIn().start();
   // The main app of this harness has no metrics at all: nothing listens on its address.
   t = await startTestPosts();
-  withMetrics = t.appWith({ metricsAddr: standIn.address, metricsDeadlineMs: 2000 });
+  withMetrics = await t.appWith({ metricsAddr: standIn.address, metricsDeadlineMs: 2000 });
 });
 
 afterAll(async () => {
@@ -160,7 +160,7 @@ describe('without metrics', () => {
   it('serves the last known counts when metrics turns slow, and stops asking for a while', async () => {
     const slow = await new MetricsStandIn().start();
     try {
-      const variant = t.appWith({ metricsAddr: slow.address, metricsDeadlineMs: 150 });
+      const variant = await t.appWith({ metricsAddr: slow.address, metricsDeadlineMs: 150 });
       const post = await createPost(variant.app, t.tokenFor(newUserId()));
       const known = await request(variant.app).get(`/api/posts?user_id=${post.user_id}`);
       expect(known.body[0]).toMatchObject({ like: STAND_IN_LIKES, count_viewers: STAND_IN_VIEWS });
@@ -185,7 +185,7 @@ describe('without metrics', () => {
   it('picks counts up again once metrics is back', async () => {
     // Not closedPort(): the stand-in binds it below, and every other test's "metrics down" is port 1.
     const port = await laterPort();
-    const variant = t.appWith({ metricsAddr: `127.0.0.1:${port}`, metricsDeadlineMs: 300 });
+    const variant = await t.appWith({ metricsAddr: `127.0.0.1:${port}`, metricsDeadlineMs: 300 });
     const post = await createPost(variant.app, t.tokenFor(newUserId()));
     expect((await request(variant.app).get(`/api/posts/${post.id}`)).body.count_viewers).toBe(0);
 

@@ -5,23 +5,20 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { Knex } from 'knex';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
+import type { EventConsumer } from '@mpb/kafka';
+import type { Logger } from '@mpb/logger';
+import { buildService, createDb, type ServiceMetrics } from '@mpb/service-kit';
 import {
   baseTestEnv,
-  prepareTestDatabase,
   type RevocationFeedStandIn,
   startRevocationFeedStandIn,
   testDatabaseUrl,
   TestKeys,
 } from '@mpb/test-kit';
-import { migrations } from '../../migrations';
 import { loadAttachmentsConfig, type AttachmentsConfig } from '../../src/config';
-import { createAttachmentsContext, type AttachmentsContext } from '../../src/context';
-import { GrpcOwnerDirectory } from '../../src/grpc/owner-directory';
-import { createHttpApp } from '../../src/http/app';
-import { readinessChecks } from '../../src/readiness';
-import { createS3Client, S3ObjectStore } from '../../src/storage/s3-object-store';
+import type { AttachmentsContext } from '../../src/context';
+import { attachmentsService } from '../../src/main';
+import { createS3Client, type S3ObjectStore } from '../../src/storage/s3-object-store';
 
 export const TEST_DATABASE_URL = testDatabaseUrl(
   'mpb_attachments_test',
@@ -34,17 +31,22 @@ export const uniqueId = (): number => randomInt(2 ** 40, 2 ** 48);
 
 const S3_KEYS = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_REGION'];
 
-export function testConfig(overrides: Record<string, string> = {}): AttachmentsConfig {
+function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const s3 = Object.fromEntries(S3_KEYS.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
-  return loadAttachmentsConfig({
+  return {
     ...baseTestEnv(TEST_DATABASE_URL),
     ...s3,
+    KAFKA_CLIENT_ID: 'attachments-test',
     KAFKA_GROUP_ID: `attachments-test-${suffix()}`,
     // Each harness its own corner of the shared bucket: reconciliation and listings see only it.
     S3_KEY_PREFIX: `test-${suffix()}/`,
     UPLOAD_SPOOL_DIR: mkdtempSync(join(tmpdir(), 'attachments-test-')),
     ...overrides,
-  });
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}): AttachmentsConfig {
+  return loadAttachmentsConfig(testEnv(overrides));
 }
 
 export interface TestAttachments {
@@ -59,6 +61,8 @@ export interface TestAttachments {
   tokens: TestKeys;
   logger: Logger;
   metrics: ServiceMetrics;
+  /** The parent-events consumer, running when started with `consume`. */
+  consumer: EventConsumer;
   /** Every object key under this harness's prefix (and `under` within it), listed straight from the bucket. */
   bucketKeys(under?: string): Promise<string[]>;
   /** The temporary files uploads left in the spool directory (none, once every request answered). */
@@ -66,67 +70,44 @@ export interface TestAttachments {
   close(): Promise<void>;
 }
 
-/** The service in-process, wired as main.ts wires it, minus the ports and the consumer. */
+/** The service in-process, built by main.ts's declaration, minus the ports, the reconciler and (unless `consume`) the consumer. */
 export async function startTestAttachments(o: {
   ownersAddress: string;
   config?: Record<string, string>;
   /** Skip creating and migrating the database (a test pointing DATABASE_URL at a closed port). */
   unmigrated?: boolean;
+  /** Start the parent-events consumer. */
+  consume?: boolean;
 }): Promise<TestAttachments> {
   const revocationFeed = await startRevocationFeedStandIn();
-  const config = testConfig({
+  const env = testEnv({
     AUTH_GRPC_ADDR: revocationFeed.address,
     POSTS_GRPC_ADDR: o.ownersAddress,
     COMMENTS_GRPC_ADDR: o.ownersAddress,
     ...o.config,
   });
-  const logger = createLogger({ service: 'attachments', level: config.LOG_LEVEL });
-  const metrics = createMetrics('attachments');
-  const knex = o.unmigrated
-    ? (await import('@mpb/service-kit')).createDb(config.DATABASE_URL, { max: 2 })
-    : await prepareTestDatabase(config.DATABASE_URL, migrations);
-  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+  const config = loadAttachmentsConfig(env);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
-  const s3 = createS3Client(config);
-  const objects = new S3ObjectStore(s3, config.S3_BUCKET, config.UPLOAD_SPOOL_DIR);
-  const owners = new GrpcOwnerDirectory({
-    postsAddress: config.POSTS_GRPC_ADDR,
-    commentsAddress: config.COMMENTS_GRPC_ADDR,
-    deadlineMs: config.OWNER_DEADLINE_MS,
-  });
-  const context = createAttachmentsContext({
-    settings: config,
-    knex,
-    revocations,
-    logger,
-    objects,
-    owners,
+  const service = await buildService(attachmentsService, {
+    env,
     loadKeys: tokens.loadKeys,
+    ...(o.unmigrated ? { openDatabase: async (d) => createDb(d.settings.DATABASE_URL, { max: 2 }) } : {}),
   });
-  const app = createHttpApp({
-    ...context,
-    logger,
-    metrics,
-    readiness: readinessChecks({
-      knex,
-      kafka: { ping: async () => undefined },
-      storage: objects,
-      consumer: { status: () => ({ running: true, lastProcessedAt: new Date() }), lag: async () => 0 },
-      consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
-    }),
-  });
+  const { context, knex, s3, objects, consumer, http } = service.parts;
+  if (o.consume) service.start(['consumer', 'ledger pruner']);
   const checkS3 = createS3Client(testConfig());
   return {
-    config,
-    app,
+    config: service.config,
+    app: http,
     context,
     knex,
     revocationFeed,
     s3,
     objects,
     tokens,
-    logger,
-    metrics,
+    logger: service.kit.logger,
+    metrics: service.kit.metrics,
+    consumer,
     async bucketKeys(under = '') {
       const out = await checkS3.send(
         new ListObjectsV2Command({ Bucket: config.S3_BUCKET, Prefix: `${config.S3_KEY_PREFIX}${under}` }),
@@ -136,12 +117,9 @@ export async function startTestAttachments(o: {
     spoolFiles: () => readdirSync(config.UPLOAD_SPOOL_DIR),
     async close() {
       rmSync(config.UPLOAD_SPOOL_DIR, { recursive: true, force: true });
-      owners.close();
-      s3.destroy();
       checkS3.destroy();
-      await revocations.stop();
+      await service.close();
       await revocationFeed.close();
-      await knex.destroy();
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { Express } from 'express';
 import type { Knex } from 'knex';
 import { Topics } from '@mpb/contracts';
-import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
+import type { EventConsumer, OutboxPipeline } from '@mpb/kafka';
+import type { Logger } from '@mpb/logger';
+import { buildService, type ServiceMetrics } from '@mpb/service-kit';
 import {
   baseTestEnv,
   prepareTestDatabase,
@@ -13,24 +14,24 @@ import {
 } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadCommentsConfig, type CommentsConfig } from '../../src/config';
-import { createCommentsContext, type CommentsContext } from '../../src/context';
-import { startEventPipeline, type EventPipeline } from '../../src/events/pipeline';
-import { postEventsHandler } from '../../src/events/post-events';
-import { GrpcPostDirectory } from '../../src/grpc/post-directory';
-import { createHttpApp } from '../../src/http/app';
-import { readinessChecks } from '../../src/readiness';
+import type { CommentsContext } from '../../src/context';
+import type { GrpcPostDirectory } from '../../src/grpc/post-directory';
+import { commentsService } from '../../src/main';
 import { suffix } from './factories';
 import { startGroupAtEnd, testKafka } from './kafka';
 
 export const TEST_DATABASE_URL = testDatabaseUrl('mpb_comments_test', process.env.COMMENTS_TEST_DATABASE_URL);
 
+const testEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  ...baseTestEnv(TEST_DATABASE_URL),
+  KAFKA_CLIENT_ID: 'comments-test',
+  // Each file its own group: parallel files and earlier runs never take each other's messages.
+  KAFKA_GROUP_ID: `comments-test-${suffix()}`,
+  ...overrides,
+});
+
 export function testConfig(overrides: Record<string, string> = {}): CommentsConfig {
-  return loadCommentsConfig({
-    ...baseTestEnv(TEST_DATABASE_URL),
-    // Each file its own group: parallel files and earlier runs never take each other's messages.
-    KAFKA_GROUP_ID: `comments-test-${suffix()}`,
-    ...overrides,
-  });
+  return loadCommentsConfig(testEnv(overrides));
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
@@ -53,7 +54,8 @@ export interface TestComments {
   knex: Knex;
   /** auth's revocation feed as the service follows it: `revoke` a session there. */
   revocationFeed: RevocationFeedStandIn;
-  events: EventPipeline;
+  /** The outbox and the post-events consumer (started with `consume`). */
+  events: OutboxPipeline & { consumer: EventConsumer };
   posts: GrpcPostDirectory;
   tokens: TestKeys;
   logger: Logger;
@@ -61,74 +63,42 @@ export interface TestComments {
   close(): Promise<void>;
 }
 
-/** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
+/** The whole service in-process, built by main.ts's declaration, minus the listening ports. */
 export async function startTestComments(o: TestCommentsOptions): Promise<TestComments> {
   const revocationFeed = await startRevocationFeedStandIn();
-  const config = testConfig({
+  const env = testEnv({
     POSTS_GRPC_ADDR: o.postsAddress,
     AUTH_GRPC_ADDR: revocationFeed.address,
     ...o.config,
   });
-  const logger = createLogger({ service: 'comments', level: config.LOG_LEVEL });
-  const metrics = createMetrics('comments');
-  const knex = await prepareDatabase(config.DATABASE_URL);
-  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
+  const config = loadCommentsConfig(env);
   const tokens = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
-  const posts = new GrpcPostDirectory(config.POSTS_GRPC_ADDR, config.POSTS_DEADLINE_MS);
-  const context = createCommentsContext({
-    settings: config,
-    knex,
-    revocations,
-    logger,
-    posts,
+  const service = await buildService(commentsService({ cascadeChunkSize: o.cascadeChunkSize }), {
+    env,
     loadKeys: tokens.loadKeys,
-    cascadeChunkSize: o.cascadeChunkSize,
   });
-  const events = await startEventPipeline({
-    clientId: 'comments-test',
-    brokers: config.KAFKA_BROKERS,
-    groupId: config.KAFKA_GROUP_ID,
-    knex,
-    logger,
-    metrics,
-  });
+  const { context, knex, events, posts, http } = service.parts;
   // Kafka answers in tests: wait for the connection the service makes in the background.
   await events.producer.whenConnected();
   if (o.consume) {
     await startGroupAtEnd(testKafka(), config.KAFKA_GROUP_ID, [Topics.posts]);
-    const consumer = await events.startConsumer(
-      postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
-    );
-    await consumer.whenStarted();
+    service.start();
+    await events.consumer.whenStarted();
   }
-  const app = createHttpApp({
-    ...context,
-    logger,
-    metrics,
-    readiness: readinessChecks({
-      knex,
-      events,
-      outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
-      consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
-    }),
-  });
   return {
-    config,
-    app,
+    config: service.config,
+    app: http,
     context,
     knex,
     revocationFeed,
     events,
     posts,
     tokens,
-    logger,
-    metrics,
+    logger: service.kit.logger,
+    metrics: service.kit.metrics,
     async close() {
-      await events.stop();
-      posts.close();
-      await revocations.stop();
+      await service.close();
       await revocationFeed.close();
-      await knex.destroy();
     },
   };
 }

@@ -1,9 +1,11 @@
 import type { TraceContext } from '@mpb/contracts';
 import { badRequest, notFound, unavailable } from '@mpb/errors';
 import type { Logger } from '@mpb/logger';
-import { countsOf, EMPTY_SNAPSHOT, needsLikers, type Counts, type PostState } from './counts';
+import { completeCounts, type CountCompletionDeps } from './count-completion';
+import type { Counts, PostState } from './counts';
 import { likeEvent, viewedEvent } from './events';
-import { viewerKey } from './viewer';
+import { FoldBarrierQueue } from './fold-barrier-queue';
+import { LikersLoader } from './likers-loader';
 import {
   GONE,
   type CounterCache,
@@ -14,6 +16,8 @@ import {
   type LikerEntry,
   type PostDirectory,
 } from './ports';
+import { BackgroundPublisher, DEFAULT_PUBLISH_TIMEOUT_MS, publishWithin } from './publishing';
+import { viewerKey } from './viewer';
 
 export const SERVICE_NAME = 'metrics';
 
@@ -34,15 +38,6 @@ export const Messages = {
 /** At most this many posts per GetCounts call (one page of a list). */
 export const MAX_POSTS_PER_CALL = 100;
 
-/** Likers are loaded from PostgreSQL into Redis in chunks of this many. */
-const LOAD_CHUNK = 2000;
-
-/** A load that finds the likers dropped under it starts over at most this many times. */
-const LOAD_ATTEMPTS = 3;
-
-/** How long a request waits for Kafka's acknowledgement by default (METRICS_PUBLISH_TIMEOUT_MS). */
-export const DEFAULT_PUBLISH_TIMEOUT_MS = 2500;
-
 /**
  * The start-up reset publishes again the like entries of this last span (see confirmLikers): longer
  * than a decision's event can stay unfolded (the consumer's lag) or a take-back stay unpublished.
@@ -52,14 +47,6 @@ export const CONFIRM_WINDOW_MS = 5 * 60_000;
 /** Attempts to publish the take-back of a decision whose publish failed, and the first wait between them. */
 const TAKE_BACK_ATTEMPTS = 5;
 const TAKE_BACK_BACKOFF_MS = 1000;
-
-/** The publish was not acknowledged in time; the event may still be written later. */
-export class PublishTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`the event was not acknowledged within ${ms} ms`);
-    this.name = 'PublishTimeoutError';
-  }
-}
 
 export interface MetricsServiceDeps {
   cache: CounterCache;
@@ -116,15 +103,20 @@ export interface LikeStatus {
  * converges to what Kafka holds either way (see recordView and change).
  */
 export class MetricsService {
-  private readonly loading = new Map<number, Promise<void>>();
-  private readonly background = new Set<Promise<void>>();
+  private readonly likers: LikersLoader;
+  private readonly completion: CountCompletionDeps;
+  /** Publishes the take-backs (see takeBack). */
+  private readonly takeBacks: BackgroundPublisher;
+  private readonly folds: FoldBarrierQueue | undefined;
   /** Settles once decisions may be taken (see holdDecisions); undefined when they may be now. */
   private held: Promise<void> | undefined;
-  /** The fold barrier running now, and the one queued after it (see foldsCaughtUp). */
-  private barrierRun: Promise<void> | undefined;
-  private barrierNext: Promise<void> | undefined;
 
-  constructor(private readonly d: MetricsServiceDeps) {}
+  constructor(private readonly d: MetricsServiceDeps) {
+    this.likers = new LikersLoader(d.cache, d.store);
+    this.completion = { cache: d.cache, store: d.store, likers: this.likers };
+    this.takeBacks = new BackgroundPublisher(d.events);
+    this.folds = d.foldBarrier ? new FoldBarrierQueue(d.foldBarrier) : undefined;
+  }
 
   /**
    * Until `ready` settles, a like decision waits for it, at most the publish timeout, and then answers
@@ -285,27 +277,17 @@ export class MetricsService {
       );
     });
     const envelope = likeEvent(back.liked, { post_id: postId, user_id: userId, seq: back.seq, likes }, trace);
-    const publishing = (async () => {
-      const base = this.d.takeBackBackoffMs ?? TAKE_BACK_BACKOFF_MS;
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await this.d.events.publish(envelope);
-          return;
-        } catch (err) {
-          if (attempt >= TAKE_BACK_ATTEMPTS) {
-            this.d.logger.error(
-              { post_id: postId, user_id: userId, err: String(err) },
-              'could not publish the take-back of a like decision; likers dropped for a reload',
-            );
-            await this.d.cache.dropLikers(postId).catch(() => undefined);
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, base * 2 ** (attempt - 1)));
-        }
-      }
-    })();
-    this.background.add(publishing);
-    void publishing.finally(() => this.background.delete(publishing));
+    this.takeBacks.publish(envelope, {
+      attempts: TAKE_BACK_ATTEMPTS,
+      backoffMs: this.d.takeBackBackoffMs ?? TAKE_BACK_BACKOFF_MS,
+      onGiveUp: async (err) => {
+        this.d.logger.error(
+          { post_id: postId, user_id: userId, err: String(err) },
+          'could not publish the take-back of a like decision; likers dropped for a reload',
+        );
+        await this.d.cache.dropLikers(postId).catch(() => undefined);
+      },
+    });
   }
 
   /**
@@ -336,28 +318,16 @@ export class MetricsService {
   }
 
   /** Resolves once every take-back started so far was published or given up (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.background.size > 0) await Promise.all([...this.background]);
+  idle(): Promise<void> {
+    return this.takeBacks.idle();
   }
 
   /**
    * Publishes, waiting at most publishTimeoutMs for the acknowledgement. The producer keeps the event
    * after a timeout (it may still be written), so the outcome is as uncertain as a failure.
    */
-  private async publish(envelope: Parameters<EventPublisher['publish']>[0]): Promise<void> {
-    const ms = this.d.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-    const sent = this.d.events.publish(envelope);
-    // A late rejection after the timeout is expected and must not be reported as unhandled.
-    sent.catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishTimeoutError(ms)), ms);
-    });
-    try {
-      await Promise.race([sent, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private publish(envelope: Parameters<EventPublisher['publish']>[0]): Promise<void> {
+    return publishWithin(this.d.events, envelope, this.d.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
   }
 
   /**
@@ -375,7 +345,7 @@ export class MetricsService {
     like: boolean,
   ): Promise<Exclude<LikeDecision, { kind: 'unloaded' }>> {
     try {
-      await this.foldsCaughtUp();
+      await this.folds!.caughtUp();
     } catch (err) {
       this.d.logger.warn(
         { post_id: postId, user_id: userId, err: (err as Error).message },
@@ -386,32 +356,6 @@ export class MetricsService {
     const row = await this.d.store.likeOf(postId, userId);
     if (row) await this.d.cache.mergeDecision(postId, row);
     return this.decide(postId, userId, like);
-  }
-
-  /**
-   * One fold barrier at a time per process. A caller may only rely on a barrier that looked at Kafka
-   * after its own decision, so callers arriving while one runs share the next one, started as soon as
-   * the running one ends: a burst of 400s costs two barriers, not one each.
-   */
-  private foldsCaughtUp(): Promise<void> {
-    const start = (): Promise<void> => {
-      const run = this.d.foldBarrier!().finally(() => {
-        if (this.barrierRun === run) this.barrierRun = undefined;
-      });
-      this.barrierRun = run;
-      return run;
-    };
-    if (!this.barrierRun) return start();
-    this.barrierNext ??= this.barrierRun
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .then(() => {
-        this.barrierNext = undefined;
-        return start();
-      });
-    return this.barrierNext;
   }
 
   /** Waits for a hold on decisions to end, at most the publish timeout (then 503, nothing changed). */
@@ -437,90 +381,17 @@ export class MetricsService {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const decision = await this.d.cache.decideLike(postId, userId, like);
       if (decision.kind !== 'unloaded') return decision;
-      await this.loadLikers(postId);
+      await this.likers.load(postId);
     }
     throw unavailable(Messages.likersUnavailable);
   }
 
-  /** One load per post at a time in this process; loaders in other processes merge the same rows. */
-  private loadLikers(postId: number): Promise<void> {
-    let loading = this.loading.get(postId);
-    if (!loading) {
-      loading = this.copyLikers(postId).finally(() => this.loading.delete(postId));
-      this.loading.set(postId, loading);
-    }
-    return loading;
-  }
-
-  /**
-   * The generation is taken before PostgreSQL is read: if the likers are dropped while the load runs
-   * (a failed publish, the start-up reset of another replica, an eviction), the load does not mark
-   * the partial set loaded and starts over. A load that still finds them dropped leaves the post
-   * unloaded: a decision then answers 503, a read answers the snapshot's count.
-   */
-  private async copyLikers(postId: number): Promise<void> {
-    for (let attempt = 0; attempt < LOAD_ATTEMPTS; attempt += 1) {
-      const generation = await this.d.cache.beginLoad(postId);
-      if (await this.copyPages(postId, generation)) return;
-    }
-  }
-
-  private async copyPages(postId: number, generation: string): Promise<boolean> {
-    let after = 0;
-    for (;;) {
-      const page = await this.d.store.likers(postId, after, LOAD_CHUNK);
-      const complete = page.length < LOAD_CHUNK;
-      if (!(await this.d.cache.mergeLikers(postId, generation, page, complete))) return false;
-      if (complete) return true;
-      after = page[page.length - 1]!.userId;
-    }
-  }
-
-  /**
-   * Turns Redis states into counts, refilling what Redis lacks from PostgreSQL: snapshots (written
-   * back unless a newer one arrived meanwhile) and, for a signed-in viewer, the likers of the posts
-   * whose membership Redis cannot tell (loaded as for a like, then read again).
-   */
-  private async complete(
+  /** Counts of these Redis states, refilled from PostgreSQL where Redis lacks something (see completeCounts). */
+  private complete(
     postIds: number[],
     states: Array<PostState | Gone>,
     viewerId: number,
   ): Promise<Counts[]> {
-    const missing = states.filter((s): s is PostState => s !== GONE && s.snapshot === undefined);
-    if (missing.length > 0) {
-      const ids = missing.map((s) => s.postId);
-      const stored = await this.d.store.snapshots(ids);
-      const saved = await this.d.cache.saveSnapshots(
-        ids.map((postId) => ({ postId, snapshot: stored.get(postId) ?? EMPTY_SNAPSHOT })),
-        viewerId,
-      );
-      states = replace(states, ids, saved);
-    }
-    const unloaded = states.filter((s): s is PostState => s !== GONE && needsLikers(s, viewerId));
-    if (unloaded.length > 0) {
-      const ids = unloaded.map((s) => s.postId);
-      await Promise.all(ids.map((id) => this.loadLikers(id)));
-      const again = await this.d.cache.read(ids, viewerId);
-      states = replace(states, ids, again);
-    }
-    return states.map((s, i) =>
-      s === GONE
-        ? { postId: postIds[i]!, likes: 0, views: 0, likedByViewer: false }
-        : countsOf(s, s.snapshot ?? EMPTY_SNAPSHOT),
-    );
+    return completeCounts(this.completion, postIds, states, viewerId);
   }
-}
-
-/** States read again for some posts replace the earlier ones (keeping a snapshot an eviction lost meanwhile). */
-function replace(
-  states: Array<PostState | Gone>,
-  ids: number[],
-  fresh: Array<PostState | Gone>,
-): Array<PostState | Gone> {
-  const byId = new Map(fresh.map((s, i) => [ids[i]!, s]));
-  return states.map((s) => {
-    if (s === GONE || !byId.has(s.postId)) return s;
-    const next = byId.get(s.postId)!;
-    return next !== GONE && next.snapshot === undefined ? { ...next, snapshot: s.snapshot } : next;
-  });
 }

@@ -1,6 +1,5 @@
 import type { EventEnvelope } from '@mpb/contracts';
-import { EventProducer, ensureTopics, type KafkaClient, type KafkaMetrics } from '@mpb/kafka';
-import type { Logger } from '@mpb/logger';
+import type { EventProducer } from '@mpb/kafka';
 import type { EventPublisher } from '../domain/ports';
 
 export interface MetricEventsProducer extends EventPublisher {
@@ -8,21 +7,14 @@ export interface MetricEventsProducer extends EventPublisher {
 }
 
 /**
- * Publishes likes and views to the metrics topic, keyed by post id. Concurrent requests share one
- * Kafka round trip (the producer batches what arrives within a couple of milliseconds). Returns at
- * once: the topic is created and the producer connected now, or in the background as soon as Kafka
- * answers; until then a publish fails (ProducerClosedError) like any publish during an outage.
+ * Publishes likes and views to the metrics topic, keyed by post id, through the service's producer
+ * (the kit's `producer`, which creates the topic and connects in the background). Concurrent requests
+ * share one Kafka round trip (the producer batches what arrives within a couple of milliseconds); until
+ * the producer is connected a publish fails (ProducerClosedError) like any publish during an outage.
  */
-export function startMetricEventsProducer(o: {
-  kafka: KafkaClient;
-  topic: string;
-  logger: Logger;
-  metrics: KafkaMetrics;
-}): Promise<MetricEventsProducer> {
-  const producer = new EventProducer({ kafka: o.kafka, logger: o.logger, metrics: o.metrics });
-  void producer.connectInBackground(() => ensureTopics(o.kafka, [o.topic]));
-  return Promise.resolve({
+export function metricEventsPublisher(producer: EventProducer, topic: string): MetricEventsProducer {
+  return {
     producer,
-    publish: (envelope: EventEnvelope<unknown>) => producer.publish(envelope, o.topic),
-  });
+    publish: (envelope: EventEnvelope<unknown>) => producer.publish(envelope, topic),
+  };
 }

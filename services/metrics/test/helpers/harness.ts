@@ -1,25 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import { createEnvelope, deadLetterTopicOf, EventTypes, type EventEnvelope } from '@mpb/contracts';
-import {
-  createKafka,
-  createKafkaMetrics,
-  fetchTopicOffsets,
-  parseBrokers,
-  type EventConsumer,
-  type KafkaClient,
-  type KafkaMetrics,
-} from '@mpb/kafka';
+import { fetchTopicOffsets, parseBrokers, type EventConsumer, type KafkaClient } from '@mpb/kafka';
 import { createLogger, type Logger } from '@mpb/logger';
-import {
-  createMetrics,
-  followSessionRevocations,
-  type ServiceMetrics,
-  type SessionRevocations,
-} from '@mpb/service-kit';
+import { buildService, type ServiceMetrics, type SessionRevocations } from '@mpb/service-kit';
 import {
   baseTestEnv,
   prepareTestDatabase,
@@ -31,15 +18,11 @@ import {
 } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadMetricsConfig, type MetricsConfig } from '../../src/config';
-import { createApiContext, createCounterCache, createCounterFolder } from '../../src/context';
-import { appliedOffsets, FOLD_WAIT_MS, foldBarrier } from '../../src/data/fold-barrier';
 import type { RedisCounterCache } from '../../src/data/redis-counter-cache';
 import type { MetricsService } from '../../src/domain/metrics-service';
-import { createCounterConsumer, createPostDeletionConsumer } from '../../src/events/consumers';
-import { startMetricEventsProducer, type MetricEventsProducer } from '../../src/events/producer';
-import { createPostDirectory, type GrpcPostDirectory } from '../../src/grpc/posts-directory';
-import { createHttpApp } from '../../src/http/app';
-import { readinessChecks } from '../../src/readiness';
+import type { MetricEventsProducer } from '../../src/events/producer';
+import type { GrpcPostDirectory } from '../../src/grpc/posts-directory';
+import { metricsService } from '../../src/main';
 import { PostsStandIn } from './posts-stand-in';
 
 /** Addresses come from the environment (CI, infra/local/test.sh); the defaults are the local ones. */
@@ -63,15 +46,17 @@ export const suffix = (): string => randomBytes(4).toString('hex');
 /** Post and user ids nobody else uses: large and random. */
 export const newId = (): number => randomInt(1_000_000_000, 2 ** 47);
 
+const testEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  ...BASE_ENV,
+  REDIS_URL: TEST_REDIS_URL,
+  KAFKA_SESSION_TIMEOUT_MS: '6000',
+  // Tests wait for every fold: no fetch waits for more data.
+  METRICS_FETCH_MIN_BYTES: '1',
+  ...overrides,
+});
+
 export function testConfig(overrides: Record<string, string> = {}): MetricsConfig {
-  return loadMetricsConfig({
-    ...BASE_ENV,
-    REDIS_URL: TEST_REDIS_URL,
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    // Tests wait for every fold: no fetch waits for more data.
-    METRICS_FETCH_MIN_BYTES: '1',
-    ...overrides,
-  });
+  return loadMetricsConfig(testEnv(overrides));
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
@@ -194,12 +179,15 @@ export interface TestMetrics {
   close(): Promise<void>;
 }
 
-/** The whole service in-process, wired as main.ts wires it (role `all`), minus the listening ports. */
+/** The whole service in-process, built by main.ts's declaration (role `all`), minus the listening ports. */
 export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetrics> {
   const id = suffix();
   const revocationFeed = await startRevocationFeedStandIn();
-  const config = testConfig({
+  const posts = o.posts ?? (await new PostsStandIn().start());
+  const env = testEnv({
     AUTH_GRPC_ADDR: revocationFeed.address,
+    POSTS_GRPC_ADDR: posts.address,
+    KAFKA_CLIENT_ID: `metrics-test-${id}`,
     METRICS_TOPIC: `test.metrics.${id}`,
     POSTS_TOPIC: `test.posts.${id}`,
     METRICS_CONSUMER_GROUP: `metrics-test-${id}`,
@@ -207,78 +195,30 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     METRICS_REDIS_PREFIX: `metrics-test-${id}:`,
     ...o.env,
   });
+  const config = loadMetricsConfig(env);
   const logger = createLogger({ service: 'metrics', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const metrics = createMetrics('metrics');
-  const kafkaMetrics: KafkaMetrics = createKafkaMetrics(metrics.registry);
-  const knex = await prepareDatabase(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL, {
-    maxRetriesPerRequest: 2,
-    commandTimeout: 2000,
-    enableAutoPipelining: true,
-  });
-  const kafka = createKafka({
-    clientId: `metrics-test-${id}`,
-    brokers: parseBrokers(config.KAFKA_BROKERS),
-    logger,
-  });
-  const posts = o.posts ?? (await new PostsStandIn().start());
-  const directory = createPostDirectory({
-    address: posts.address,
-    deadlineMs: config.POSTS_DEADLINE_MS,
-    cacheTtlMs: config.POSTS_CACHE_TTL_MS,
-  });
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
-  const cache = createCounterCache(redis, config);
-  const events = await startMetricEventsProducer({
-    kafka,
-    topic: config.METRICS_TOPIC,
-    logger,
-    metrics: kafkaMetrics,
-  });
-  await events.producer.whenConnected();
-  const revocations = await followSessionRevocations(config.AUTH_GRPC_ADDR, logger);
-  const { service, verifier } = createApiContext({
-    settings: config,
-    knex,
-    revocations,
-    cache,
-    posts: directory,
-    events,
-    logger,
-    loadKeys: keys.loadKeys,
-    foldBarrier: foldBarrier({
-      ends: () => kafka.topicEnds(kafka.topic(config.METRICS_TOPIC)),
-      applied: appliedOffsets(knex, kafka.topic(config.METRICS_TOPIC)),
-      timeoutMs: FOLD_WAIT_MS,
-    }),
-  });
-  const folder = createCounterFolder({ knex, cache, posts: directory, logger, metrics });
+  const built = await buildService(metricsService, { env, logger, loadKeys: keys.loadKeys });
+  const { api, knex, redis, cache, consumerSpecs } = built.parts;
+  const kafka = built.kit.kafka();
+  await api!.events.producer.whenConnected();
   const tool = await new KafkaTool().connect();
-  const consumers: EventConsumer[] = [];
 
+  // The service's own consumers first (its /readyz checks them); fresh ones after a stop, as a restart makes.
+  const consumers: EventConsumer[] = [];
+  let declared: EventConsumer[] | undefined = built.parts.consumers;
   const startConsumers = async (): Promise<void> => {
-    const common = {
+    const deps = {
       kafka,
       logger,
-      metrics: kafkaMetrics,
-      folder,
-      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      metrics: built.kit.kafkaMetrics(),
+      // A consumer kafkajs gives up on fails the test that runs it.
+      onFatal: (err: Error) => {
+        throw err;
+      },
     };
-    const fresh = [
-      createCounterConsumer({
-        ...common,
-        topic: config.METRICS_TOPIC,
-        groupId: config.METRICS_CONSUMER_GROUP,
-        batchSize: config.METRICS_BATCH_SIZE,
-        fetchMinBytes: config.METRICS_FETCH_MIN_BYTES,
-        fetchMaxWaitMs: config.METRICS_FETCH_MAX_WAIT_MS,
-      }),
-      createPostDeletionConsumer({
-        ...common,
-        topic: config.POSTS_TOPIC,
-        groupId: config.POSTS_CONSUMER_GROUP,
-      }),
-    ];
+    const fresh = declared ?? consumerSpecs.map((spec) => spec.make(deps));
+    declared = undefined;
     consumers.splice(0, consumers.length, ...fresh);
     for (const consumer of fresh) await consumer.start();
   };
@@ -287,37 +227,23 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
   };
   if (o.consumers ?? true) await startConsumers();
 
-  const app = createHttpApp({
-    logger,
-    metrics,
-    readiness: readinessChecks({
-      knex,
-      redis,
-      kafka,
-      producer: events.producer,
-      consumers,
-      consumerMaxStallSeconds: config.CONSUMER_MAX_STALL_SECONDS,
-    }),
-    routes: { service, verifier },
-  });
-
   return {
     config,
-    app,
-    service,
+    app: built.parts.http,
+    service: api!.service,
     cache,
     knex,
     redis,
     revocationFeed,
-    revocations,
+    revocations: api!.revocations,
     kafka,
-    events,
+    events: api!.events,
     posts,
-    directory,
+    directory: api!.posts,
     tool,
     keys,
     logger,
-    metrics,
+    metrics: built.kit.metrics,
     consumers,
     tokenFor: (userId, sessionId) => keys.sign(userId, { sessionId }),
     startConsumers,
@@ -328,16 +254,12 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
     },
     async close() {
       await stopConsumers();
-      await events.producer.disconnect().catch(() => undefined);
+      await deleteKeys(redis, `${config.METRICS_REDIS_PREFIX}*`);
+      await built.close();
       await tool.deleteTopics([config.METRICS_TOPIC, config.POSTS_TOPIC]);
       await tool.close();
-      directory.close();
-      await revocations.stop();
       await revocationFeed.close();
       if (!o.posts) await posts.stop();
-      await deleteKeys(redis, `${config.METRICS_REDIS_PREFIX}*`);
-      redis.disconnect();
-      await knex.destroy();
     },
   };
 }

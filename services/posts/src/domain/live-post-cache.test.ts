@@ -1,5 +1,5 @@
 import type { Post } from './post';
-import { LivePostCache } from './posts-service';
+import { LivePostCache } from './live-post-cache';
 
 const post = (id: number, description = 'A description.'): Post => ({
   id,

@@ -1,17 +1,12 @@
-import { createEnvelope, EventTypes, type TraceContext } from '@mpb/contracts';
+import type { TraceContext } from '@mpb/contracts';
 import { badRequest, forbidden, notFound } from '@mpb/errors';
-import type { CountsWithFallback } from './counts';
-import {
-  NO_COUNTS,
-  postCreatedPayload,
-  postDeletedPayload,
-  postUpdatedPayload,
-  toPostResponse,
-  type Post,
-  type PostResponse,
-} from './post';
-import type { PostModification, PostStore } from './ports';
-import type { ListQuery, NewPostInput, PostChanges } from './validation';
+import type { LivePostCache } from './live-post-cache';
+import { NO_COUNTS, toPostResponse, type Post, type PostResponse } from './post';
+import { postCreatedEvent, postDeletedEvent, postUpdatedEvent } from './post-events';
+import type { PostCountsPort, PostModification, PostStore } from './ports';
+import type { ListQuery, NewPostInput, PostChanges } from './post-input';
+
+export { SERVICE_NAME } from './post-events';
 
 /** Texts of the old API, kept because clients match on them. */
 export const Messages = {
@@ -21,8 +16,6 @@ export const Messages = {
   deleteOthers: 'you can delete only your own posts',
 } as const;
 
-export const SERVICE_NAME = 'posts';
-export const POST_AGGREGATE = 'post';
 /** Also metrics' limit for one GetCounts call, so a page of counts is always one call. */
 export const MAX_IDS_PER_CALL = 100;
 
@@ -31,72 +24,9 @@ export const ANONYMOUS = 0;
 
 export interface PostsServiceDeps {
   posts: PostStore;
-  counts: CountsWithFallback;
+  counts: PostCountsPort;
   /** Live posts remembered for reads; every update and delete made here forgets the post at once. */
   livePosts?: LivePostCache;
-}
-
-export interface LivePostCacheOptions {
-  /** How long a post read from the store answers reads; 0 turns the cache off. */
-  ttlMs: number;
-  /** Most posts remembered (least recently read go first). */
-  maxEntries?: number;
-  /** Posts with a longer description are never remembered, which bounds the memory held. */
-  maxDescriptionLength?: number;
-  clock?: () => number;
-}
-
-/**
- * Live posts for the read path (every read of a post is also a view, the hottest request there
- * is), for a short TTL and bounded by count and size. This process's own updates and deletes
- * forget the post at once, and a read that raced one of them is not stored, so here a changed or
- * deleted post is never served stale; another replica's change shows within the TTL.
- */
-export class LivePostCache {
-  private readonly entries = new Map<number, { post: Post; until: number }>();
-  private readonly ttlMs: number;
-  private readonly maxEntries: number;
-  private readonly maxDescriptionLength: number;
-  private readonly now: () => number;
-  /** Bumped by every forget; a read that started before one does not store what it read. */
-  private generation = 0;
-
-  constructor(o: LivePostCacheOptions) {
-    this.ttlMs = o.ttlMs;
-    this.maxEntries = o.maxEntries ?? 2000;
-    this.maxDescriptionLength = o.maxDescriptionLength ?? 16_384;
-    this.now = o.clock ?? Date.now;
-  }
-
-  /** The live post, from the cache or `load`; undefined when there is none. */
-  async get(id: number, load: (id: number) => Promise<Post | undefined>): Promise<Post | undefined> {
-    const hit = this.entries.get(id);
-    if (hit !== undefined) {
-      if (hit.until > this.now()) return hit.post;
-      this.entries.delete(id);
-    }
-    const generation = this.generation;
-    const post = await load(id);
-    if (
-      post &&
-      this.ttlMs > 0 &&
-      generation === this.generation &&
-      post.description.length <= this.maxDescriptionLength
-    ) {
-      this.entries.set(id, { post, until: this.now() + this.ttlMs });
-      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    }
-    return post;
-  }
-
-  forget(id: number): void {
-    this.generation += 1;
-    this.entries.delete(id);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
 
 export interface PostPage {
@@ -148,14 +78,7 @@ export class PostsService {
 
   async create(userId: number, input: NewPostInput, trace: TraceContext = {}): Promise<PostResponse> {
     const post = await this.d.posts.createWithEvent({ ...input, userId }, (created) =>
-      createEnvelope({
-        type: EventTypes.PostCreated,
-        aggregateType: POST_AGGREGATE,
-        aggregateId: created.id,
-        payload: postCreatedPayload(created),
-        source: SERVICE_NAME,
-        trace,
-      }),
+      postCreatedEvent(created, trace),
     );
     return toPostResponse(post, NO_COUNTS);
   }
@@ -174,15 +97,7 @@ export class PostsService {
       return {
         kind: 'update',
         changes,
-        event: (after) =>
-          createEnvelope({
-            type: EventTypes.PostUpdated,
-            aggregateType: POST_AGGREGATE,
-            aggregateId: after.id,
-            payload: postUpdatedPayload(after),
-            source: SERVICE_NAME,
-            trace,
-          }),
+        event: (after) => postUpdatedEvent(after, trace),
       };
     });
     if (!post) throw notFound(Messages.postNotFound);
@@ -196,15 +111,7 @@ export class PostsService {
       if (current.userId !== userId) throw forbidden(Messages.deleteOthers);
       return {
         kind: 'delete',
-        event: (after) =>
-          createEnvelope({
-            type: EventTypes.PostDeleted,
-            aggregateType: POST_AGGREGATE,
-            aggregateId: after.id,
-            payload: postDeletedPayload(after),
-            source: SERVICE_NAME,
-            trace,
-          }),
+        event: (after) => postDeletedEvent(after, trace),
       };
     });
     if (!post) throw notFound(Messages.postNotFound);

@@ -1,7 +1,8 @@
 import type { Express } from 'express';
 import type { Knex } from 'knex';
+import type { OutboxPipeline } from '@mpb/kafka';
 import { createLogger, type Logger } from '@mpb/logger';
-import { createMetrics, followSessionRevocations, type ServiceMetrics } from '@mpb/service-kit';
+import { buildService, type BuiltService, type ServiceMetrics } from '@mpb/service-kit';
 import {
   baseTestEnv,
   CapturedLogs,
@@ -15,19 +16,19 @@ import {
 } from '@mpb/test-kit';
 import { migrations } from '../../migrations';
 import { loadPostsConfig, type PostsConfig } from '../../src/config';
-import { createPostsContext, type PostsContext } from '../../src/context';
-import { startEventPipeline, type EventPipeline } from '../../src/events/pipeline';
-import { createMetricsClient, type MetricsClient } from '../../src/grpc/metrics-client';
-import { createHttpApp } from '../../src/http/app';
-import { readinessChecks } from '../../src/readiness';
+import type { PostsContext } from '../../src/context';
+import { postsService } from '../../src/main';
 
 export const TEST_DATABASE_URL = testDatabaseUrl('mpb_posts_test', process.env.POSTS_TEST_DATABASE_URL);
 
+const testEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+  ...baseTestEnv(TEST_DATABASE_URL),
+  KAFKA_CLIENT_ID: 'posts-test',
+  ...overrides,
+});
+
 export function testConfig(overrides: Record<string, string> = {}): PostsConfig {
-  return loadPostsConfig({
-    ...baseTestEnv(TEST_DATABASE_URL),
-    ...overrides,
-  });
+  return loadPostsConfig(testEnv(overrides));
 }
 
 /** Creates and migrates the test database; parallel workers may race on both. */
@@ -49,15 +50,15 @@ export interface TestPosts {
   knex: Knex;
   /** auth's revocation feed as the service follows it: `revoke` a session there. */
   revocationFeed: RevocationFeedStandIn;
-  events: EventPipeline;
+  events: OutboxPipeline;
   logger: Logger;
   metrics: ServiceMetrics;
   logs: CapturedLogs;
   keys: TestKeys;
   /** An access token for this user, signed with the test key the verifier trusts. */
   tokenFor(userId: number, sessionId?: string): string;
-  /** Another app over the same clients, talking to another metrics address (or deadline). */
-  appWith(o: { metricsAddr: string; metricsDeadlineMs?: number }): AppVariant;
+  /** Another instance of the service on the same database, talking to another metrics address (or deadline). */
+  appWith(o: { metricsAddr: string; metricsDeadlineMs?: number }): Promise<AppVariant>;
   close(): Promise<void>;
 }
 
@@ -75,89 +76,58 @@ export interface StartOptions {
   databaseUrl?: string;
 }
 
-/** The whole service in-process, wired as main.ts wires it, minus the listening ports. */
+/** The whole service in-process, built by main.ts's declaration, minus the listening ports. */
 export async function startTestPosts(o: StartOptions = {}): Promise<TestPosts> {
   const revocationFeed = await startRevocationFeedStandIn();
-  const config = testConfig({
+  const env = testEnv({
     AUTH_GRPC_ADDR: revocationFeed.address,
     METRICS_GRPC_ADDR: o.metricsAddr ?? `127.0.0.1:${await closedPort()}`,
     ...(o.metricsDeadlineMs ? { METRICS_DEADLINE_MS: String(o.metricsDeadlineMs) } : {}),
     ...(o.kafkaBrokers ? { KAFKA_BROKERS: o.kafkaBrokers } : {}),
     ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
   });
+  const config = loadPostsConfig(env);
   const keys = new TestKeys(config.JWT_ISSUER, config.JWT_AUDIENCE);
-  const metrics = createMetrics('posts');
-  const knex = await prepareDatabase(config.DATABASE_URL);
-  const revocations = await followSessionRevocations(
-    config.AUTH_GRPC_ADDR,
-    createLogger({ service: 'posts', level: 'silent' }),
-  );
-  const clients: MetricsClient[] = [];
+  const instances: Array<BuiltService<PostsConfig, Awaited<ReturnType<typeof postsService.build>>>> = [];
 
-  const events = await startEventPipeline({
-    clientId: 'posts-test',
-    brokers: config.KAFKA_BROKERS,
-    knex,
-    logger: createLogger({ service: 'posts', level: 'silent' }),
-    metrics,
-  });
-  // The local broker answers: wait for the connection the service makes in the background.
-  if (!o.kafkaBrokers) await events.producer.whenConnected();
-  const readiness = readinessChecks({
-    knex,
-    events,
-    outboxMaxLagSeconds: config.OUTBOX_MAX_LAG_SECONDS,
-  });
-
-  const build = (metricsAddr: string, deadlineMs: number): AppVariant => {
+  const build = async (overrides: Record<string, string>) => {
     const logs = new CapturedLogs();
     const logger = createLogger({ service: 'posts', level: 'debug', destination: logs.stream });
-    const client = createMetricsClient({ address: metricsAddr, deadlineMs });
-    clients.push(client);
-    const context = createPostsContext({
-      settings: config,
-      knex,
-      revocations,
-      metricsService: client,
+    const service = await buildService(postsService, {
+      env: { ...env, ...overrides },
       logger,
-      metrics,
       loadKeys: keys.loadKeys,
     });
-    return {
-      app: createHttpApp({
-        ...context,
-        logger,
-        metrics,
-        readiness,
-        gatewayTrustProxy: config.GATEWAY_TRUST_PROXY,
-      }),
-      context,
-      logs,
-    };
+    instances.push(service);
+    return { service, logger, logs };
   };
 
-  const main = build(config.METRICS_GRPC_ADDR, config.METRICS_DEADLINE_MS);
+  const main = await build({});
+  const { events, context, knex } = main.service.parts;
+  // The local broker answers: wait for the connection the service makes in the background.
+  if (!o.kafkaBrokers) await events.producer.whenConnected();
   return {
-    config,
-    app: main.app,
-    context: main.context,
+    config: main.service.config,
+    app: main.service.parts.http,
+    context,
     knex,
     revocationFeed,
     events,
-    logger: createLogger({ service: 'posts', level: 'debug', destination: main.logs.stream }),
-    metrics,
+    logger: main.logger,
+    metrics: main.service.kit.metrics,
     logs: main.logs,
     keys,
     tokenFor: (userId, sessionId) => keys.sign(userId, { sessionId }),
-    appWith: ({ metricsAddr, metricsDeadlineMs }) =>
-      build(metricsAddr, metricsDeadlineMs ?? config.METRICS_DEADLINE_MS),
+    async appWith({ metricsAddr, metricsDeadlineMs }) {
+      const variant = await build({
+        METRICS_GRPC_ADDR: metricsAddr,
+        METRICS_DEADLINE_MS: String(metricsDeadlineMs ?? config.METRICS_DEADLINE_MS),
+      });
+      return { app: variant.service.parts.http, context: variant.service.parts.context, logs: variant.logs };
+    },
     async close() {
-      for (const client of clients) client.close();
-      await events.relay.stop();
-      await events.producer.disconnect();
-      await revocations.stop();
+      for (const instance of instances.reverse()) await instance.close();
       await revocationFeed.close();
-      await knex.destroy();
     },
   };
 }
