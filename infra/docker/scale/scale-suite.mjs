@@ -75,10 +75,17 @@ async function psql(sql) {
 }
 
 // ---- Kafka, through the probe ----
-async function kafkaState() {
-  const res = await fetch(`${PROBE}/state`, { signal: AbortSignal.timeout(10000) });
-  if (res.status !== 200) throw new Error(`probe: ${res.status} ${await res.text()}`);
-  return res.json();
+/** The probe's view of the cluster; asked up to `attempts` times (a busy cluster can miss its 8 s). */
+async function kafkaState(attempts = 1) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${PROBE}/state`, { signal: AbortSignal.timeout(10000) });
+      if (res.status !== 200) throw new Error(`probe: ${res.status} ${await res.text()}`);
+      return await res.json();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+  }
 }
 const totalLag = (s) => Object.values(s.groups).reduce((n, g) => n + g.lag, 0);
 const allInSync = (s) =>
@@ -389,7 +396,7 @@ const faults = {
   },
   /** The broker that leads the most partitions of the metrics topic, killed and started again. */
   async 'metrics-leader-kill'() {
-    const s = await kafkaState();
+    const s = await kafkaState(5);
     const count = new Map();
     for (const p of s.topics[METRICS_TOPIC].partitions) count.set(p.leader, (count.get(p.leader) ?? 0) + 1);
     const leader = [...count].sort((a, b) => b[1] - a[1])[0][0];
@@ -407,7 +414,7 @@ const faults = {
    */
   async 'consumer-kill'(ctx) {
     const name = (await containers('metrics'))[0];
-    const before = await kafkaState();
+    const before = await kafkaState(5);
     log(`killing ${name} mid-batch`);
     const killedAt = Date.now();
     await docker('kill', name);
@@ -518,6 +525,7 @@ async function runFault(name, world) {
     right: by('ok'),
     clear: by('clear'),
     bad: by('bad'),
+    faultMs,
     recoveryMs: rec.ms,
     lagPeak,
     ...info,
@@ -539,7 +547,7 @@ async function runFault(name, world) {
 
 async function main() {
   const t0 = Date.now();
-  const s = await kafkaState();
+  const s = await kafkaState(5);
   const topics = Object.entries(s.topics);
   const off = topics.filter(
     ([, t]) => t.minInsync !== 2 || t.partitions.some((p) => p.replicas.length !== 3),
