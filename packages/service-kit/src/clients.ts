@@ -93,7 +93,11 @@ export function createRedisClient(url: string, o: RedisClientOptions): Redis {
 }
 
 /** A Kafka client from the service's KAFKA_* keys, under the timeouts policy. */
-export function createKafkaClient(config: KafkaConfig, logger: Logger): KafkaClient {
+export function createKafkaClient(
+  config: Pick<KafkaConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX'> &
+    Partial<KafkaConfig>,
+  logger: Logger,
+): KafkaClient {
   return createKafka({
     clientId: config.KAFKA_CLIENT_ID,
     brokers: parseBrokers(config.KAFKA_BROKERS),

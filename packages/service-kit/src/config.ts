@@ -105,8 +105,11 @@ export const kafkaKeys = (clientId: string) => ({
   KAFKA_IDEMPOTENT_PRODUCER: Joi.boolean().default(false),
 });
 
-/** The cluster settings `createKafka` and `startOutboxPipeline` take (`cluster`), from kafkaKeys' values. */
-export const kafkaClusterOf = (c: KafkaConfig) => ({
+/**
+ * The cluster settings `createKafka` and `startOutboxPipeline` take (`cluster`), from kafkaKeys' values;
+ * a missing one leaves the package's default (the broker's defaults, no idempotence).
+ */
+export const kafkaClusterOf = (c: Partial<KafkaConfig>) => ({
   replicationFactor: c.KAFKA_REPLICATION_FACTOR,
   minInsyncReplicas: c.KAFKA_MIN_INSYNC_REPLICAS,
   idempotentProducer: c.KAFKA_IDEMPOTENT_PRODUCER,

@@ -320,6 +320,21 @@ describe('client options policy', () => {
     expect(kafka.brokers).toEqual(['a:9092', 'b:9093']);
     expect(kafka.topic('blog.posts.v1')).toBe('dev.blog.posts.v1');
   });
+
+  it("gives the Kafka client the cluster's replication and idempotence settings", () => {
+    const kafka = createKafkaClient(
+      {
+        KAFKA_BROKERS: 'a:9092',
+        KAFKA_CLIENT_ID: 'svc',
+        KAFKA_TOPIC_PREFIX: '',
+        KAFKA_REPLICATION_FACTOR: 3,
+        KAFKA_MIN_INSYNC_REPLICAS: 2,
+        KAFKA_IDEMPOTENT_PRODUCER: true,
+      },
+      silent,
+    );
+    expect(kafka.cluster).toEqual({ replicationFactor: 3, minInsyncReplicas: 2, idempotentProducer: true });
+  });
 });
 
 describe('runService, the composition root', () => {
