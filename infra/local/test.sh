@@ -24,7 +24,7 @@ node "$INFRA_CLI" run -- bash "$REPO_ROOT/infra/local/run-jest.sh" "$results" "$
 # - npm run test:compose, the platform from docker-compose.yml (MPB_TEST_COMPOSE=0 leaves it out);
 # - npm run test:scale, the HA platform (docker-compose.ha.yml) under faults (MPB_TEST_SCALE=0 leaves
 #   it out).
-# All need Docker (and the second a Compose command), installed and started when this user may;
+# All need Docker (the last two a Compose command too), installed and started when this user may;
 # without them, each is left out with the reason printed.
 if (($# == 0)); then
   if [[ ${MPB_TEST_CONTAINERS:-1} != 0 && $(node "$INFRA_CLI" choose 2>/dev/null) != containers ]]; then
