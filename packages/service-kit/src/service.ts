@@ -73,11 +73,15 @@ const DEFAULT_OUTBOX_MAX_LAG_SECONDS = 60;
 const DEFAULT_CONSUMER_MAX_STALL_SECONDS = 120;
 const DEFAULT_LEDGER_RETENTION_HOURS = 192;
 
-/** What a consumer's factory gets from the kit: the service's one Kafka client, logger and metrics. */
+/**
+ * What a consumer's factory gets from the kit: the service's one Kafka client, logger and metrics,
+ * and what to do when kafkajs gives the consumer up (the kit's `onFatal`: see KitOverrides).
+ */
 export interface ConsumerDeps {
   kafka: KafkaClient;
   logger: Logger;
   metrics: KafkaMetrics;
+  onFatal: (err: Error) => void;
 }
 
 /** Something that runs in the background once the service listens: a scheduler, a reconciler. */
@@ -172,6 +176,12 @@ export const defineService = <C extends PlatformConfig, P extends ServiceParts>(
 
 /** What a test may put in place of the production wiring. */
 export interface KitOverrides {
+  /**
+   * A part of the service failed for good (a consumer kafkajs will not restart): `runService` logs it
+   * and exits 1, so the orchestrator starts a new process. Without it (a test harness) the failure is
+   * logged and the part reports itself not ready.
+   */
+  onFatal?: (err: Error, part: string) => void;
   /** Access tokens' public keys (a test signs its own tokens). */
   loadKeys?: () => Promise<Jwk[]>;
   /** Opens the database (a test pointing at a server that is down skips creating and migrating it). */
@@ -213,6 +223,12 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
       throw new Error(`${this.name}: ${String(key)} is not in the service's configuration`);
     }
     return value as NonNullable<C[K]>;
+  }
+
+  /** What a part that failed for good triggers (see KitOverrides.onFatal). */
+  fatal(err: Error, part: string): void {
+    if (this.overrides.onFatal) this.overrides.onFatal(err, part);
+    else this.logger.error({ part, ...errorFields(err) }, 'a part of the service failed for good');
   }
 
   closes<T>(name: string, resource: T, close: (resource: T) => unknown): T {
@@ -300,7 +316,12 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
   }
 
   consumer(name: string, make: (deps: ConsumerDeps) => EventConsumer): EventConsumer {
-    const consumer = make({ kafka: this.kafka(), logger: this.logger, metrics: this.kafkaMetrics() });
+    const consumer = make({
+      kafka: this.kafka(),
+      logger: this.logger,
+      metrics: this.kafkaMetrics(),
+      onFatal: (err) => this.fatal(err, name),
+    });
     this.consumers.push({ name, consumer });
     this.worker(name, { start: () => consumer.startInBackground(), stop: () => consumer.stop() });
     return consumer;
@@ -469,7 +490,12 @@ export async function runService<C extends PlatformConfig, P extends ServicePart
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   startTracing(definition.name, config);
   try {
-    const kit = new Kit(definition.name, config, logger, createMetrics(definition.name), startedAt, {});
+    const kit = new Kit(definition.name, config, logger, createMetrics(definition.name), startedAt, {
+      onFatal: (err, part) => {
+        logger.fatal({ part, ...errorFields(err) }, `${part} failed for good; exiting`);
+        exit(1);
+      },
+    });
     const parts = await definition.build(kit);
     const http = await listen(parts.http, config.HTTP_PORT, config.HOST);
     parts.onListening?.(http.server);
