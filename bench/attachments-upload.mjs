@@ -12,38 +12,40 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { describeMachine } from './lib/load.mjs';
 
 const MB = 1024 * 1024;
 
 function options(argv) {
-  const o = {
-    base: process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:8080',
-    attachmentsPort: 3004,
-    sizes: [1, 5, 20],
-    concurrency: 20,
-    rounds: 2,
-    start: false,
-    json: false,
-  };
-  for (let i = 2; i < argv.length; i += 1) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === '--base') o.base = value();
-    else if (flag === '--attachments-port') o.attachmentsPort = Number(value());
-    else if (flag === '--sizes') o.sizes = value().split(',').map(Number);
-    else if (flag === '--concurrency') o.concurrency = Number(value());
-    else if (flag === '--rounds') o.rounds = Number(value());
-    else if (flag === '--start') o.start = true;
-    else if (flag === '--json') o.json = true;
-    else if (flag === '--help') {
-      console.log(
-        'usage: node bench/attachments-upload.mjs [--start] [--base URL] [--attachments-port N] [--sizes 1,5,20] [--concurrency N] [--rounds N] [--json]',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${flag}`);
+  const { values } = parseArgs({
+    args: argv.slice(2),
+    options: {
+      base: { type: 'string', default: process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:8080' },
+      'attachments-port': { type: 'string', default: '3004' },
+      sizes: { type: 'string', default: '1,5,20' },
+      concurrency: { type: 'string', default: '20' },
+      rounds: { type: 'string', default: '2' },
+      start: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: node bench/attachments-upload.mjs [--start] [--base URL] [--attachments-port N] [--sizes 1,5,20] [--concurrency N] [--rounds N] [--json]',
+    );
+    process.exit(0);
   }
-  o.base = o.base.replace(/\/+$/, '');
+  const o = {
+    base: values.base.replace(/\/+$/, ''),
+    attachmentsPort: Number(values['attachments-port']),
+    sizes: values.sizes.split(',').map(Number),
+    concurrency: Number(values.concurrency),
+    rounds: Number(values.rounds),
+    start: values.start,
+    json: values.json,
+  };
   if (o.sizes.some((s) => !(s > 0))) throw new Error('--sizes must be positive numbers of MB');
   return o;
 }

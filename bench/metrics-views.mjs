@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,45 +34,36 @@ const { Redis } = requireFromService('ioredis');
 const { loadAuthProto, loadMetricsProto, loadPostsProto } = requireFromService('@mpb/contracts');
 
 function options(argv) {
-  const o = { duration: 10, concurrency: 50, posts: 200, json: false, base: undefined, grpc: undefined };
-  for (let i = 2; i < argv.length; i += 1) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--duration':
-        o.duration = Number(value());
-        break;
-      case '--concurrency':
-        o.concurrency = Number(value());
-        break;
-      case '--posts':
-        o.posts = Number(value());
-        break;
-      case '--base':
-        o.base = value().replace(/\/+$/, '');
-        break;
-      case '--grpc':
-        o.grpc = value();
-        break;
-      case '--token':
-        o.token = value();
-        break;
-      case '--post-ids':
-        o.postIds = value().split(',').map(Number);
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      case '--help':
-        console.log(
-          'usage: node bench/metrics-views.mjs [--duration S] [--concurrency N] [--posts N] [--json] [--base URL --grpc HOST:PORT [--token T --post-ids a,b,...]]',
-        );
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+  const { values } = parseArgs({
+    args: argv.slice(2),
+    options: {
+      duration: { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '50' },
+      posts: { type: 'string', default: '200' },
+      base: { type: 'string' },
+      grpc: { type: 'string' },
+      token: { type: 'string' },
+      'post-ids': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: node bench/metrics-views.mjs [--duration S] [--concurrency N] [--posts N] [--json] [--base URL --grpc HOST:PORT [--token T --post-ids a,b,...]]',
+    );
+    process.exit(0);
   }
+  const o = {
+    duration: Number(values.duration),
+    concurrency: Number(values.concurrency),
+    posts: Number(values.posts),
+    json: values.json,
+    base: values.base?.replace(/\/+$/, ''),
+    grpc: values.grpc,
+    token: values.token,
+    postIds: values['post-ids']?.split(',').map(Number),
+  };
   for (const key of ['duration', 'concurrency', 'posts']) {
     if (!Number.isInteger(o[key]) || o[key] < 1) throw new Error(`--${key} must be a positive integer`);
   }

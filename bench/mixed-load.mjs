@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startPlatform } from '../infra/local/platform.mjs';
 import { startBareChain } from './lib/chain.mjs';
 import { requireFromMetrics } from './lib/deps.mjs';
@@ -24,13 +25,16 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOPIC_PREFIX = 'bench.';
 const DB_SUFFIX = '_bench';
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-const USERS = Number(arg('users', '200'));
-const SECONDS = Number(arg('duration', '30'));
-const THINK_MS = Number(arg('think-ms', '100'));
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '30' },
+    'think-ms': { type: 'string', default: '100' },
+  },
+});
+const USERS = Number(args.users);
+const SECONDS = Number(args.duration);
+const THINK_MS = Number(args['think-ms']);
 if (!(USERS >= 1 && USERS <= 2000) || !(SECONDS >= 1 && SECONDS <= 600)) {
   console.error('--users must be 1–2000 and --duration 1–600 seconds');
   process.exit(2);

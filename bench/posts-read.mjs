@@ -12,56 +12,40 @@
 // --concurrency (50), --posts fixture posts to create (50), --json (print one JSON line at the end).
 // The root ESLint config declares no Node globals for plain JavaScript files yet.
 import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { load, machine, printTable } from './lib/load.mjs';
 
 function options(argv) {
-  const o = {
-    base: process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:8080',
-    authUrl: process.env.BENCH_AUTH_URL,
-    token: process.env.BENCH_TOKEN,
-    duration: 10,
-    concurrency: 50,
-    posts: 50,
-    json: false,
-  };
-  for (let i = 2; i < argv.length; i += 1) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--base':
-        o.base = value();
-        break;
-      case '--auth-url':
-        o.authUrl = value();
-        break;
-      case '--token':
-        o.token = value();
-        break;
-      case '--duration':
-        o.duration = Number(value());
-        break;
-      case '--concurrency':
-        o.concurrency = Number(value());
-        break;
-      case '--posts':
-        o.posts = Number(value());
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      case '--help':
-        console.log(
-          'usage: node bench/posts-read.mjs [--base URL] [--auth-url URL] [--token T] [--duration S] [--concurrency N] [--posts N] [--json]',
-        );
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+  const { values } = parseArgs({
+    args: argv.slice(2),
+    options: {
+      base: { type: 'string', default: process.env.BENCH_BASE_URL ?? 'http://127.0.0.1:8080' },
+      'auth-url': { type: 'string', default: process.env.BENCH_AUTH_URL },
+      token: { type: 'string', default: process.env.BENCH_TOKEN },
+      duration: { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '50' },
+      posts: { type: 'string', default: '50' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: node bench/posts-read.mjs [--base URL] [--auth-url URL] [--token T] [--duration S] [--concurrency N] [--posts N] [--json]',
+    );
+    process.exit(0);
   }
-  o.base = o.base.replace(/\/+$/, '');
-  o.authUrl = (o.authUrl ?? o.base).replace(/\/+$/, '');
+  const base = values.base.replace(/\/+$/, '');
+  const o = {
+    base,
+    authUrl: (values['auth-url'] ?? base).replace(/\/+$/, ''),
+    token: values.token,
+    duration: Number(values.duration),
+    concurrency: Number(values.concurrency),
+    posts: Number(values.posts),
+    json: values.json,
+  };
   for (const key of ['duration', 'concurrency', 'posts']) {
     if (!Number.isInteger(o[key]) || o[key] < 1) throw new Error(`--${key} must be a positive integer`);
   }

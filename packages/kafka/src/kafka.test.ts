@@ -16,7 +16,8 @@ describe('createKafka', () => {
     const kafkaLogger = kafka.raw.logger().namespace('Runner');
     kafkaLogger.info('joined the group', { groupId: 'g' });
     kafkaLogger.warn('The group is rebalancing, re-joining', { groupId: 'g' });
-    kafkaLogger.error('Crash: KafkaJSError', { retryCount: 5 });
+    kafkaLogger.error('Crash: KafkaJSError', { retryCount: 5, stack: 'Error: x\n    at f (file.js:1:1)' });
+    expect(lines.filter((l) => 'stack' in l)).toEqual([]);
     expect(lines).toEqual([
       expect.objectContaining({
         level: 'warn',

@@ -58,12 +58,15 @@ const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** Routes kafkajs's own log lines to pino, keeping their structured fields. */
+/**
+ * Routes kafkajs's own log lines to pino, keeping their structured fields but its `stack`: a stack
+ * trace never goes to the logs (the message and the error's fields say what happened).
+ */
 function pinoLogCreator(logger: Logger) {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
-      const { message, timestamp: _timestamp, logger: _kafkaLogger, ...extra } = log;
+      const { message, timestamp: _timestamp, logger: _kafkaLogger, stack: _stack, ...extra } = log;
       const method = PINO_LEVEL[level] ?? 'info';
       kafkaLogger[method]({ namespace, ...extra }, String(message));
     };

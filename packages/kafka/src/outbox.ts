@@ -9,6 +9,7 @@ import {
   envelopeMessage,
   isUnsendableError,
   messageBytes,
+  ProducerClosedError,
   topicOfEnvelope,
   type EventProducer,
 } from './producer';
@@ -148,7 +149,7 @@ export async function outboxBacklog(
 
 export interface OutboxRelayOptions {
   knex: Knex;
-  producer: Pick<EventProducer, 'publish'>;
+  producer: Pick<EventProducer, 'publish'> & Partial<Pick<EventProducer, 'isConnecting'>>;
   logger: Logger;
   table?: string;
   /** Pause between rounds that found less than a full batch. Default 100 ms. */
@@ -206,7 +207,7 @@ const DELETE_BATCHES_PER_RUN = 20;
 /** Publishes committed outbox rows to Kafka, at least once, in the order they were written. */
 export class OutboxRelay {
   private readonly knex: Knex;
-  private readonly producer: Pick<EventProducer, 'publish'>;
+  private readonly producer: Pick<EventProducer, 'publish'> & Partial<Pick<EventProducer, 'isConnecting'>>;
   private readonly logger: Logger;
   private readonly table: string;
   private readonly pollIntervalMs: number;
@@ -402,8 +403,15 @@ export class OutboxRelay {
         this.failures += 1;
         this.metrics?.outboxFailures.inc();
         const delay = backoffDelay(this.failures, this.retry);
-        // Once per outage, not once per row or round.
-        if (this.failures === 1) {
+        // Once per outage, not once per row or round. A producer still making its first connection
+        // (the service started before Kafka answered) has already warned that it keeps trying: the
+        // rows wait for it, which is a warning, not an error.
+        if (this.failures === 1 && err instanceof ProducerClosedError && this.producer.isConnecting?.()) {
+          this.logger.warn(
+            { err: (err as Error).message },
+            'outbox relay waits for the producer to connect; rows are kept and published then',
+          );
+        } else if (this.failures === 1) {
           this.logger.error(
             { err: (err as Error).message },
             'outbox relay cannot publish; rows are kept and retried',

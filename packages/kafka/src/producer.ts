@@ -231,6 +231,11 @@ export class EventProducer {
     return this.connected && !this.closing;
   }
 
+  /** True while `connectInBackground` is still trying (Kafka not reached yet since the start). */
+  isConnecting(): boolean {
+    return this.connecting !== undefined && !this.connected && !this.closing;
+  }
+
   stats(): ProducerStats {
     return { ...this.counters };
   }

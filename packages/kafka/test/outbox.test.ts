@@ -198,6 +198,41 @@ describe('transactional outbox', () => {
     expect(await distinctEvents(kafka, topic)).toBe(4);
   });
 
+  it('warns, never errors, while rows wait for a producer still making its first connection', async () => {
+    const { table, topic } = await setup('outbox-first-connect');
+    const captured = captureLogger('relay');
+    const starting = new EventProducer({
+      kafka: testKafka(captured.logger, { brokers: ['127.0.0.1:9'] }),
+    });
+    void starting.connectInBackground(undefined, { initialMs: 50, maxMs: 100 });
+    await db.transaction((trx) => writeOutbox(trx, [postEvent('post-1', 1)], { table, topic }));
+    const relay = relayOf(table, {
+      producer: starting,
+      logger: captured.logger,
+      retry: { initialMs: 20, maxMs: 50 },
+    });
+    relay.start();
+    try {
+      const waiting = () =>
+        captured.lines.filter(
+          (l) => l.msg === 'outbox relay waits for the producer to connect; rows are kept and published then',
+        );
+      await waitFor(() => waiting().length === 1, 10000, 'the waiting warning');
+      await waitFor(
+        () => captured.lines.filter((l) => l.msg === 'outbox relay retry failed').length >= 3,
+        10000,
+        'more rounds',
+      );
+      expect(waiting()[0]!.level).toBe('warn');
+      // kafkajs logs its refused connections itself; the relay adds no error of its own.
+      expect(captured.lines.filter((l) => l.level === 'error' && l.component === 'outbox-relay')).toEqual([]);
+      expect((await relay.backlog()).count).toBe(1);
+    } finally {
+      await relay.stop();
+      await starting.disconnect();
+    }
+  });
+
   it.each([
     { exclusive: true, ordered: true },
     { exclusive: false, ordered: false },

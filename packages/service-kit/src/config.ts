@@ -180,6 +180,63 @@ export const statementTimeoutKey = () =>
   Joi.number().integer().min(0).max(600_000).default(CLIENT_TIMEOUTS.database.statementMs);
 
 /**
+ * The values of serviceKeys: what every service that owns a database, serves gRPC and talks to Kafka
+ * reads, besides the base keys.
+ */
+export interface ServiceConfig extends BaseConfig, KafkaConfig {
+  HTTP_PORT: number;
+  GRPC_PORT: number;
+  DATABASE_URL: string;
+  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  MIGRATE_ON_START: boolean;
+}
+
+/**
+ * The base keys, the HTTP and gRPC ports, the database (local default `mpb_<name>`) and how it is
+ * used, and Kafka (client id `mpb-<name>`) of one service.
+ */
+export const serviceKeys = (o: { name: string; httpPort: number; grpcPort: number }) => ({
+  ...baseConfigKeys,
+  HTTP_PORT: Joi.number().port().default(o.httpPort),
+  GRPC_PORT: Joi.number().port().default(o.grpcPort),
+  DATABASE_URL: databaseUrlKey(`postgres://postgres@127.0.0.1:5432/mpb_${o.name}`),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  MIGRATE_ON_START: migrateOnStartKey(),
+  ...kafkaKeys(`mpb-${o.name}`),
+});
+
+/** The values of authClientKeys. */
+export interface AuthClientConfig extends TokenVerificationConfig {
+  /** auth's base URL; its public keys are read where jwksUrlOf says: AUTH_URL + JWKS_PATH. */
+  AUTH_URL: string;
+  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
+  AUTH_GRPC_ADDR: string;
+}
+
+/** What a service that verifies access tokens reads: the claims to pin and where auth is. */
+export const authClientKeys = () => ({
+  ...tokenVerificationKeys(),
+  AUTH_URL: authUrlKey(),
+  AUTH_GRPC_ADDR: authGrpcAddrKey(),
+});
+
+/** The values of publishingKeys. */
+export interface PublishingConfig extends OutboxConfig {
+  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+  LEDGER_RETENTION_HOURS: number;
+  /** /readyz fails when the oldest unpublished outbox event is older than this. */
+  OUTBOX_MAX_LAG_SECONDS: number;
+}
+
+/** What a service that publishes events through its outbox reads: limits, retention, readiness. */
+export const publishingKeys = () => ({
+  ...outboxKeys(),
+  LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
+  OUTBOX_MAX_LAG_SECONDS: outboxMaxLagKey(),
+});
+
+/**
  * For a composition root: on a bad configuration, write one JSON line naming every problem to
  * stderr (no logger exists yet) and exit 1.
  */

@@ -1,5 +1,7 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
+import { JwksClient, JwksError, JwksRateLimitError, SigningKeyNotFoundError } from 'jwks-rsa';
+import { LRUCache } from 'lru-cache';
 import { JWKS_PATH, parseId } from '@mpb/contracts';
 import { isAppError, unauthenticated, unavailable } from '@mpb/errors';
 import type { AuthenticatedUser } from './http/types';
@@ -16,8 +18,16 @@ export interface TokenVerifierOptions {
   issuer: string;
   audience: string;
   algorithms?: Algorithm[];
-  /** An unknown key id triggers a refetch, at most this often. */
+  /**
+   * An unknown key id triggers a refetch, on average at most this often: jwks-rsa's limiter allows
+   * 60,000 / this many fetches a minute. 0 turns the limit off. Default 10 s.
+   */
   minRefetchIntervalMs?: number;
+  /**
+   * How long a key is used without asking for the keys again: a key auth stops publishing is
+   * refused after this, and an auth outage longer than this makes verification a 503. Default 1 h.
+   */
+  keyCacheMaxAgeMs?: number;
   /**
    * Access tokens of a revoked session are refused even before they expire: `SessionRevocations`
    * answers from memory (synchronously), auth asks its own database. A thrown error is a 503.
@@ -29,7 +39,7 @@ export interface TokenVerifierOptions {
    * runs on every request. 0 turns it off. Default 30 s.
    */
   verifiedCacheTtlMs?: number;
-  /** Most tokens remembered (least recently verified go first). Default 10,000. */
+  /** Most tokens remembered (least recently used go first). Default 10,000. */
   verifiedCacheSize?: number;
   clock?: () => number;
 }
@@ -45,8 +55,6 @@ const MAX_CACHED_TOKEN_LENGTH = 2048;
 interface Verified {
   id: number;
   sessionId?: string;
-  /** When to check the signature again: the token's expiry or the cache's TTL, the earlier. */
-  until: number;
 }
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
 
@@ -82,58 +90,69 @@ export function jwksFromUrl(url: string, timeoutMs = 2000): () => Promise<Jwk[]>
 
 /**
  * Verifies access tokens against the published keys, pinning algorithm, issuer and audience.
- * Keys are cached by id; an unknown id refetches (rate-limited), so key rotation needs no restart.
+ * Keys come from `jwks-rsa`: fetched through `loadKeys`, imported from their JWK, remembered by key
+ * id for `keyCacheMaxAgeMs`, one fetch shared by the requests waiting for the same id; an unknown id
+ * refetches (at most 60,000 / `minRefetchIntervalMs` times a minute), so key rotation needs no
+ * restart. Tokens that checked out are remembered in an `lru-cache`.
  */
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   const algorithms = o.algorithms ?? ['ES256'];
   const minInterval = o.minRefetchIntervalMs ?? 10_000;
-  let keys = new Map<string, KeyObject>();
-  let lastFetch = 0;
-  let lastFailure = 0;
-  let inflight: Promise<void> | undefined;
-
-  const refresh = async () => {
-    inflight ??= (async () => {
+  /** Whether the last fetch of the keys failed: a refused refetch is then a 503, not a 401. */
+  let lastFetchFailed = false;
+  const keys = new JwksClient({
+    fetcher: async () => {
       try {
-        const next = new Map<string, KeyObject>();
-        for (const jwk of await o.loadKeys()) {
-          if (!jwk.kid || (jwk.use && jwk.use !== 'sig')) continue;
-          next.set(jwk.kid, createPublicKey({ key: jwk, format: 'jwk' }));
-        }
-        keys = next;
-        lastFetch = Date.now();
+        const fetched = { keys: await o.loadKeys() };
+        lastFetchFailed = false;
+        return fetched;
       } catch (err) {
-        lastFailure = Date.now();
+        lastFetchFailed = true;
         throw isAppError(err) ? err : unavailable('authentication keys unavailable', { cause: err });
-      } finally {
-        inflight = undefined;
       }
-    })();
-    await inflight;
-  };
+    },
+    cache: true,
+    cacheMaxEntries: 16,
+    cacheMaxAge: o.keyCacheMaxAgeMs ?? 60 * 60_000,
+    rateLimit: minInterval > 0,
+    jwksRequestsPerMinute: Math.max(1, Math.floor(60_000 / Math.max(minInterval, 1))),
+  });
 
-  const keyFor = async (kid: string): Promise<KeyObject | undefined> => {
-    const known = keys.get(kid);
-    if (known) return known;
-    // During an auth outage, one fetch per interval: the others fail fast instead of piling up.
-    if (lastFailure > lastFetch && Date.now() - lastFailure < Math.min(minInterval, 1000)) {
-      throw unavailable('authentication keys unavailable');
+  /** The public key (PEM) published under `kid`; undefined when auth publishes none by that id. */
+  const keyFor = async (kid: string): Promise<string | undefined> => {
+    try {
+      return (await keys.getSigningKey(kid)).getPublicKey();
+    } catch (err) {
+      if (isAppError(err)) throw err;
+      // Refused by the limiter: an unknown id while auth answers, a 503 while it does not.
+      if (err instanceof JwksRateLimitError) {
+        if (lastFetchFailed) throw unavailable('authentication keys unavailable', { cause: err });
+        return undefined;
+      }
+      // No key by that id, or no signing key at all, in what auth publishes.
+      if (err instanceof SigningKeyNotFoundError || err instanceof JwksError) return undefined;
+      throw unavailable('authentication keys unavailable', { cause: err });
     }
-    if (lastFetch === 0 || Date.now() - lastFetch >= minInterval) await refresh();
-    return keys.get(kid);
   };
 
   const cacheTtl = o.verifiedCacheTtlMs ?? 30_000;
-  const cacheSize = o.verifiedCacheSize ?? 10_000;
   const now = o.clock ?? Date.now;
-  /** Insertion order is verification order, so the first key is the oldest. */
-  const verified = new Map<string, Verified>();
+  const verified =
+    cacheTtl > 0
+      ? new LRUCache<string, Verified>({
+          max: o.verifiedCacheSize ?? 10_000,
+          // Each entry's TTL is set when stored: the cache's TTL or the token's expiry, the earlier.
+          ttl: cacheTtl,
+          ttlResolution: 0,
+          perf: { now },
+        })
+      : undefined;
 
   /** The signature, algorithm, issuer, audience, expiry and claims; throws `invalid token`. */
-  const check = async (token: string): Promise<Verified> => {
+  const check = async (token: string): Promise<{ v: Verified; exp: number }> => {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw unauthenticated('invalid token');
-    const header = decoded.header as unknown as Record<string, unknown>;
+    const header: Record<string, unknown> = { ...decoded.header };
     if (typeof header.kid !== 'string' || !KID.test(header.kid)) throw unauthenticated('invalid token');
     if (!algorithms.includes(header.alg as Algorithm)) throw unauthenticated('invalid token');
     if (FORBIDDEN_HEADERS.some((h) => h in header)) throw unauthenticated('invalid token');
@@ -155,33 +174,24 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     const id = typeof payload.sub === 'string' ? parseId(payload.sub) : undefined;
     if (id === undefined) throw unauthenticated('invalid token');
     return {
-      id,
-      sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
-      until: Math.min(payload.exp * 1000, now() + cacheTtl),
+      v: { id, sessionId: typeof payload.sid === 'string' ? payload.sid : undefined },
+      exp: payload.exp * 1000,
     };
   };
 
-  const remembered = (token: string): Verified | undefined => {
-    const hit = verified.get(token);
-    if (hit === undefined) return undefined;
-    if (hit.until > now()) return hit;
-    verified.delete(token);
-    return undefined;
-  };
-
-  const remember = (token: string, v: Verified): void => {
-    if (cacheTtl <= 0 || token.length > MAX_CACHED_TOKEN_LENGTH || v.until <= now()) return;
-    verified.delete(token);
-    verified.set(token, v);
-    if (verified.size > cacheSize) verified.delete(verified.keys().next().value!);
+  const remember = (token: string, v: Verified, exp: number): void => {
+    const ttl = Math.min(exp - now(), cacheTtl);
+    if (!verified || token.length > MAX_CACHED_TOKEN_LENGTH || ttl <= 0) return;
+    verified.set(token, v, { ttl });
   };
 
   return {
     async verify(token) {
-      let v = remembered(token);
+      let v = verified?.get(token);
       if (!v) {
-        v = await check(token);
-        remember(token, v);
+        const checked = await check(token);
+        v = checked.v;
+        remember(token, v, checked.exp);
       }
       const { sessionId } = v;
       if (sessionId && o.isSessionRevoked) {

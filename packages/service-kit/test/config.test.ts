@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@mpb/contracts';
 import {
+  authClientKeys,
   authUrlKey,
   ConfigError,
   databaseUrlKey,
@@ -10,8 +11,10 @@ import {
   migrateOnStartKey,
   outboxKeys,
   outboxMaxLagKey,
+  publishingKeys,
   redisUrlKey,
   secretWithLocalDefault,
+  serviceKeys,
   statementTimeoutKey,
   tokenVerificationKeys,
 } from '../src';
@@ -101,5 +104,29 @@ describe('shared config keys', () => {
       expect(err).toBeInstanceOf(ConfigError);
       for (const key of Object.keys(bad)) expect((err as ConfigError).message).toContain(key);
     }
+  });
+
+  it("gives a service's shared keys its own defaults: ports, database and Kafka client named after it", () => {
+    const keys = Joi.object({
+      ...serviceKeys({ name: 'things', httpPort: 3009, grpcPort: 50059 }),
+      ...authClientKeys(),
+      ...publishingKeys(),
+    });
+    expect(loadConfig(keys, {})).toMatchObject({
+      NODE_ENV: 'development',
+      HTTP_PORT: 3009,
+      GRPC_PORT: 50059,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mpb_things',
+      DATABASE_STATEMENT_TIMEOUT_MS: expect.any(Number),
+      MIGRATE_ON_START: true,
+      KAFKA_CLIENT_ID: 'mpb-things',
+      JWT_ISSUER: DEFAULT_TOKEN_ISSUER,
+      JWT_AUDIENCE: DEFAULT_TOKEN_AUDIENCE,
+      AUTH_URL: 'http://127.0.0.1:3001',
+      AUTH_GRPC_ADDR: '127.0.0.1:50051',
+      OUTBOX_MAX_LAG_SECONDS: 60,
+      LEDGER_RETENTION_HOURS: 192,
+      KAFKA_MAX_REQUEST_BYTES: 900 * 1024,
+    });
   });
 });

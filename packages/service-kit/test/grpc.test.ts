@@ -121,6 +121,52 @@ describe('gRPC server and client', () => {
     });
     server.setServing(true);
   });
+
+  it('streams status changes to a health Watch, for the server and for a named service', async () => {
+    const seen = (service: string) => {
+      const statuses: string[] = [];
+      const stream = health.Watch({ service });
+      stream.on('data', (r: { status: string }) => statuses.push(r.status));
+      stream.on('error', () => undefined);
+      return { statuses, stream };
+    };
+    const whole = seen('');
+    const named = seen('blog.auth.v1.UserService');
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i += 1) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => whole.statuses.length > 0 && named.statuses.length > 0);
+    server.setServing(false);
+    await until(() => whole.statuses.length > 1 && named.statuses.length > 1);
+    server.setServing(true);
+    await until(() => whole.statuses.length > 2 && named.statuses.length > 2);
+    whole.stream.cancel();
+    named.stream.cancel();
+    expect(whole.statuses).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+    expect(named.statuses).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+  });
+});
+
+describe('gRPC server shutdown', () => {
+  it('ends open health Watch streams, so a graceful close is not held until it is forced', async () => {
+    const server = new GrpcServer({ logger, metrics: createMetrics('kit-test-close') });
+    const port = await server.listen(0);
+    const health = createGrpcClient(loadHealthProto().grpc.health.v1.Health, `127.0.0.1:${port}`);
+    const statuses: string[] = [];
+    const stream = health.Watch({ service: '' });
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('error', () => resolve());
+    });
+    stream.on('data', (r: { status: string }) => statuses.push(r.status));
+    for (let i = 0; i < 100 && statuses.length === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    await server.close(5000);
+    await ended;
+    (health as unknown as Client).close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
+  });
 });
 
 describe('gRPC client options', () => {

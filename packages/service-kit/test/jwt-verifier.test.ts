@@ -155,7 +155,6 @@ describe('token verifier', () => {
       audience: AUD,
     });
     await expect(down.verify(sign({}))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    // A second call within the back-off fails fast without another fetch.
     await expect(down.verify(sign({}))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const redisDown = createTokenVerifier({
       loadKeys: async () => [primary.jwk],
@@ -193,6 +192,111 @@ describe('token verifier', () => {
     await expect(v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     revoked.clear();
     await expect(v.verify(sign({}))).resolves.toEqual({ id: 7, sessionId: 's1' });
+  });
+
+  describe('fetching the keys', () => {
+    /** A JWKS endpoint that serves `keys`, or 503 while `down`, and counts the fetches. */
+    async function jwksServer(keys: Jwk[]) {
+      const state = { keys, down: false, fetches: 0 };
+      const server = createServer((_req, res) => {
+        state.fetches += 1;
+        if (state.down) {
+          res.statusCode = 503;
+          res.end();
+          return;
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: state.keys }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      const close = () => new Promise((resolve) => server.close(resolve));
+      return { state, url: `http://127.0.0.1:${port}`, close };
+    }
+
+    const servers: Array<{ close(): Promise<unknown> }> = [];
+    afterEach(async () => {
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+    });
+
+    async function fromServer(keys: Jwk[], o: { minRefetchIntervalMs?: number; keyCacheMaxAgeMs?: number } = {}) {
+      const jwks = await jwksServer(keys);
+      servers.push(jwks);
+      const v = createTokenVerifier({
+        loadKeys: jwksFromAuth(jwks.url, 500),
+        issuer: ISS,
+        audience: AUD,
+        verifiedCacheTtlMs: 0,
+        ...o,
+      });
+      return { v, jwks: jwks.state };
+    }
+
+    it('refuses a token whose kid auth does not publish, refetching at most the rate limit allows', async () => {
+      // 10 s between refetches on average: 6 fetches a minute.
+      const { v, jwks } = await fromServer([primary.jwk], { minRefetchIntervalMs: 10_000 });
+      await v.verify(sign({}));
+      expect(jwks.fetches).toBe(1);
+      for (let i = 0; i < 20; i += 1) {
+        await expect(v.verify(sign({}, { kid: `unknown-${i}` }))).rejects.toMatchObject({
+          code: 'UNAUTHENTICATED',
+          message: 'invalid token',
+        });
+      }
+      expect(jwks.fetches).toBe(6);
+      // The known key still verifies without a fetch.
+      await expect(v.verify(sign({}))).resolves.toMatchObject({ id: 7 });
+      expect(jwks.fetches).toBe(6);
+    });
+
+    it('picks up a rotated key without restart, one fetch for all the requests waiting for it', async () => {
+      const next = keyPair('k2');
+      const { v, jwks } = await fromServer([primary.jwk], { minRefetchIntervalMs: 10_000 });
+      await v.verify(sign({}));
+      jwks.keys = [primary.jwk, next.jwk];
+      const token = sign({}, { key: next.privateKey, kid: 'k2' });
+      const answers = await Promise.all(Array.from({ length: 10 }, () => v.verify(token)));
+      expect(answers).toEqual(Array.from({ length: 10 }, () => ({ id: 7, sessionId: 's1' })));
+      expect(jwks.fetches).toBe(2);
+      // Tokens of the old key still verify while auth publishes it.
+      await expect(v.verify(sign({}))).resolves.toMatchObject({ id: 7 });
+      expect(jwks.fetches).toBe(2);
+    });
+
+    it('keeps verifying with the keys it has while the JWKS server is down', async () => {
+      const { v, jwks } = await fromServer([primary.jwk]);
+      await v.verify(sign({}));
+      jwks.down = true;
+      await expect(v.verify(sign({}))).resolves.toMatchObject({ id: 7 });
+      expect(jwks.fetches).toBe(1);
+    });
+
+    it('answers 503 while the JWKS server is down, fetching at most the rate limit allows, and recovers', async () => {
+      const { v, jwks } = await fromServer([primary.jwk], { minRefetchIntervalMs: 10_000 });
+      jwks.down = true;
+      for (let i = 0; i < 10; i += 1) {
+        await expect(v.verify(sign({}))).rejects.toMatchObject({
+          code: 'UNAVAILABLE',
+          message: 'authentication keys unavailable',
+        });
+      }
+      expect(jwks.fetches).toBe(6);
+
+      const recovering = await fromServer([primary.jwk], { minRefetchIntervalMs: 0 });
+      recovering.jwks.down = true;
+      await expect(recovering.v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      recovering.jwks.down = false;
+      await expect(recovering.v.verify(sign({}))).resolves.toMatchObject({ id: 7 });
+    });
+
+    it('stops accepting a key auth no longer publishes once its cache age has passed', async () => {
+      const { v, jwks } = await fromServer([primary.jwk], { minRefetchIntervalMs: 0, keyCacheMaxAgeMs: 50 });
+      await v.verify(sign({}));
+      jwks.keys = [keyPair('k2').jwk];
+      await new Promise((r) => setTimeout(r, 80));
+      await expect(v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(jwks.fetches).toBe(2);
+    });
   });
 
   describe('remembering verified tokens', () => {

@@ -20,7 +20,7 @@ describe('LivenessCache', () => {
     const cache = new LivenessCache<number>({ liveTtlMs: 500, now: () => now });
     const ask = jest.fn(async () => true);
     await cache.isLive(1, ask);
-    now += 499;
+    now += 500;
     expect(cache.known(1)).toBe(true);
     await cache.isLive(1, ask);
     expect(ask).toHaveBeenCalledTimes(1);
@@ -68,11 +68,23 @@ describe('LivenessCache', () => {
     expect(await cache.isLive(4, async () => true)).toBe(true);
   });
 
-  it('forgets the oldest entries beyond its bound', async () => {
+  it('forgets the least recently used entries beyond its bound', async () => {
     const cache = new LivenessCache<number>({ liveTtlMs: 0, maxEntries: 2 });
     for (const id of [1, 2, 3]) cache.markGone(id);
     expect(cache.known(1)).toBeUndefined();
     expect(cache.known(2)).toBe(false);
     expect(cache.known(3)).toBe(false);
+    // 2 was read last, so 3 goes first.
+    expect(cache.known(2)).toBe(false);
+    cache.markGone(4);
+    expect(cache.known(3)).toBeUndefined();
+    expect(cache.known(2)).toBe(false);
+  });
+
+  it('bounds the live answers too', async () => {
+    const cache = new LivenessCache<number>({ liveTtlMs: 60_000, maxEntries: 2 });
+    for (const id of [1, 2, 3]) await cache.isLive(id, async () => true);
+    expect(cache.known(1)).toBeUndefined();
+    expect(cache.known(3)).toBe(true);
   });
 });

@@ -1,41 +1,24 @@
 import { tmpdir } from 'node:os';
 import Joi from 'joi';
 import {
-  authGrpcAddrKey,
-  authUrlKey,
-  baseConfigKeys,
+  authClientKeys,
+  type AuthClientConfig,
   consumerMaxStallKey,
-  type BaseConfig,
-  databaseUrlKey,
-  kafkaKeys,
-  type KafkaConfig,
+  ledgerRetentionKey,
   loadConfig,
   loadConfigOrExit,
-  migrateOnStartKey,
   secretWithLocalDefault,
-  tokenVerificationKeys,
-  type TokenVerificationConfig,
-  statementTimeoutKey,
-  ledgerRetentionKey,
+  serviceKeys,
+  type ServiceConfig,
 } from '@mpb/service-kit';
 
 const MIB = 1024 * 1024;
 
-export interface AttachmentsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig {
-  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
-  DATABASE_STATEMENT_TIMEOUT_MS: number;
-  /** Published outbox rows and processed-event ids are deleted after this many hours. */
+export interface AttachmentsConfig extends ServiceConfig, AuthClientConfig {
+  /** Processed-event ids are deleted after this many hours. */
   LEDGER_RETENTION_HOURS: number;
-  HTTP_PORT: number;
-  GRPC_PORT: number;
-  DATABASE_URL: string;
   /** Consumer group reading post and comment events; every replica uses the same one. */
   KAFKA_GROUP_ID: string;
-  MIGRATE_ON_START: boolean;
-  /** Base URL of auth; its JWKS (JWKS_PATH) verifies access tokens. */
-  AUTH_URL: string;
-  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
-  AUTH_GRPC_ADDR: string;
   /** host:port of the posts gRPC server, asked who wrote a post before a file is attached to it. */
   POSTS_GRPC_ADDR: string;
   /** host:port of the comments gRPC server, asked who wrote a comment. */
@@ -86,20 +69,12 @@ const grpcAddress = (port: number) =>
     .default(`127.0.0.1:${port}`);
 
 export const configSchema = Joi.object<AttachmentsConfig>({
-  ...baseConfigKeys,
-  HTTP_PORT: Joi.number().port().default(3004),
-  GRPC_PORT: Joi.number().port().default(50054),
-  DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_attachments'),
-  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
+  ...serviceKeys({ name: 'attachments', httpPort: 3004, grpcPort: 50054 }),
   LEDGER_RETENTION_HOURS: ledgerRetentionKey(),
-  ...kafkaKeys('mpb-attachments'),
   KAFKA_GROUP_ID: Joi.string()
     .pattern(/^[A-Za-z0-9._-]{1,200}$/, 'consumer group id')
     .default('attachments'),
-  MIGRATE_ON_START: migrateOnStartKey(),
-  ...tokenVerificationKeys(),
-  AUTH_URL: authUrlKey(),
-  AUTH_GRPC_ADDR: authGrpcAddrKey(),
+  ...authClientKeys(),
   POSTS_GRPC_ADDR: grpcAddress(50052),
   COMMENTS_GRPC_ADDR: grpcAddress(50053),
   OWNER_DEADLINE_MS: Joi.number().integer().min(50).max(30_000).default(1000),

@@ -94,6 +94,35 @@ describe('CORS', () => {
     expect(res.headers['access-control-allow-credentials']).toBeUndefined();
   });
 
+  it('names the methods, request headers and max age a preflight may use, and credentials only when set', async () => {
+    const res = await preflight(gateways.listed, 'http://localhost:5173');
+    expect(res.headers['access-control-allow-methods']).toBe('GET, HEAD, POST, PUT, PATCH, DELETE');
+    expect(res.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, X-Request-Id');
+    expect(res.headers['access-control-max-age']).toBe('600');
+    expect(res.headers['content-length']).toBe('0');
+    const any = await send(gateways.any.url, '/api/users', { headers: { origin: 'https://whoever.example' } });
+    expect(any.headers['access-control-allow-origin']).toBe('*');
+    expect(any.headers['access-control-expose-headers']).toBe('X-Request-Id, Retry-After, X-Total-Count, Link');
+    expect(any.headers['access-control-allow-credentials']).toBeUndefined();
+    expect(any.headers.vary ?? '').not.toMatch(/origin/i);
+  });
+
+  it('varies on Origin for every response when only some origins are allowed', async () => {
+    const res = await send(gateways.listed.url, '/api/users');
+    expect(res.headers.vary).toMatch(/origin/i);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('hands an OPTIONS request that is not a preflight on to its service, marked for a listed origin', async () => {
+    const res = await send(gateways.listed.url, '/api/users', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com' },
+    });
+    expect(res.status).toBe(200);
+    expect(upstream.received).toHaveLength(1);
+    expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+  });
+
   it('also marks gateway answers such as errors', async () => {
     const res = await send(gateways.listed.url, '/api/nothing', {
       headers: { origin: 'https://app.example.com' },

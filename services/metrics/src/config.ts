@@ -1,35 +1,23 @@
 import Joi from 'joi';
 import { Topics } from '@mpb/contracts';
 import {
-  authGrpcAddrKey,
-  authUrlKey,
-  baseConfigKeys,
+  authClientKeys,
+  type AuthClientConfig,
   consumerMaxStallKey,
-  type BaseConfig,
-  databaseUrlKey,
-  kafkaKeys,
-  type KafkaConfig,
   loadConfig,
   loadConfigOrExit,
-  migrateOnStartKey,
   redisKeys,
   type RedisConfig,
-  tokenVerificationKeys,
-  type TokenVerificationConfig,
-  statementTimeoutKey,
+  serviceKeys,
+  type ServiceConfig,
 } from '@mpb/service-kit';
 
 /** What one process runs: everything (default), only the API (HTTP + gRPC), or only the consumers. */
 export type MetricsRole = 'all' | 'api' | 'consumer';
 
 /** REDIS_URL holds the counters (likes, views, deletion markers); REDIS_COMMAND_TIMEOUT_MS bounds each command. */
-export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificationConfig, RedisConfig {
-  /** PostgreSQL cancels a statement of the service's pool running longer than this (0: never). */
-  DATABASE_STATEMENT_TIMEOUT_MS: number;
-  HTTP_PORT: number;
-  GRPC_PORT: number;
+export interface MetricsConfig extends ServiceConfig, AuthClientConfig, RedisConfig {
   METRICS_ROLE: MetricsRole;
-  DATABASE_URL: string;
   /** Prefix of every counter key, so several deployments (or test runs) can share one Redis database. */
   METRICS_REDIS_PREFIX: string;
   /** Where likes and views are published and consumed from. */
@@ -65,11 +53,6 @@ export interface MetricsConfig extends BaseConfig, KafkaConfig, TokenVerificatio
    * this many seconds; 0 counts every read (the old behaviour).
    */
   VIEW_DEDUP_SECONDS: number;
-  MIGRATE_ON_START: boolean;
-  /** auth's base URL; its public keys are read where jwksUrlOf (service kit) says: AUTH_URL + JWKS_PATH. */
-  AUTH_URL: string;
-  /** auth's gRPC host:port: the revoked sessions every access token's session is checked against. */
-  AUTH_GRPC_ADDR: string;
   /** host:port of the posts service's gRPC server (does the post exist). */
   POSTS_GRPC_ADDR: string;
   POSTS_DEADLINE_MS: number;
@@ -81,17 +64,12 @@ const HOST_PORT = /^[^\s:,/]+:\d{1,5}$/;
 const TOPIC = /^[A-Za-z0-9._-]{1,200}$/;
 
 export const configSchema = Joi.object<MetricsConfig>({
-  ...baseConfigKeys,
-  HTTP_PORT: Joi.number().port().default(3005),
-  GRPC_PORT: Joi.number().port().default(50055),
+  ...serviceKeys({ name: 'metrics', httpPort: 3005, grpcPort: 50055 }),
   METRICS_ROLE: Joi.string().valid('all', 'api', 'consumer').default('all'),
-  DATABASE_URL: databaseUrlKey('postgres://postgres@127.0.0.1:5432/mpb_metrics'),
-  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutKey(),
   ...redisKeys(),
   METRICS_REDIS_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:._-]{1,64}$/, 'letters, digits, colon, dot, dash, underscore')
     .default('metrics:'),
-  ...kafkaKeys('mpb-metrics'),
   METRICS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.metrics),
   METRICS_PUBLISH_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(2500),
   POSTS_TOPIC: Joi.string().pattern(TOPIC, 'topic name').default(Topics.posts),
@@ -115,10 +93,7 @@ export const configSchema = Joi.object<MetricsConfig>({
     .min(0)
     .max(7 * 24 * 3600)
     .default(1800),
-  MIGRATE_ON_START: migrateOnStartKey(),
-  ...tokenVerificationKeys(),
-  AUTH_URL: authUrlKey(),
-  AUTH_GRPC_ADDR: authGrpcAddrKey(),
+  ...authClientKeys(),
   POSTS_GRPC_ADDR: Joi.string().pattern(HOST_PORT, 'host:port').default('127.0.0.1:50052'),
   POSTS_DEADLINE_MS: Joi.number().integer().min(10).max(10_000).default(1000),
   POSTS_CACHE_TTL_MS: Joi.number().integer().min(0).max(300_000).default(10_000),

@@ -4,11 +4,12 @@ import {
   status,
   type sendUnaryData,
   type ServerUnaryCall,
+  type ServerMethodDefinition,
   type ServerWritableStream,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadHealthProto, type HealthCheckResponse } from '@mpb/contracts';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { renderGrpcError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
 import { contextFrom, failSpan, SpanKind, startSpan, withContext, withRequestId } from '@mpb/telemetry';
@@ -17,14 +18,28 @@ import { incomingCallTrace } from '../trace-context';
 
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
 
-type ServingStatus = 'SERVING' | 'NOT_SERVING';
+/** The RPC names a generated service definition declares (without ServiceDefinition's index signature). */
+type RpcNames<D> = keyof { [K in keyof D as string extends K ? never : K]: D[K] };
+
+/**
+ * One handler per RPC of a generated service definition, each typed by its method: it gets the
+ * decoded request and must answer the response message. A misspelt or missing RPC, or a response of
+ * the wrong shape, does not compile.
+ */
+export type UnaryHandlers<D extends ServiceDefinition> = {
+  [K in RpcNames<D>]: D[K] extends ServerMethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+};
 
 export interface GrpcServerOptions {
   logger: Logger;
   metrics: ServiceMetrics;
 }
 
-/** A gRPC server with the standard health service, error mapping and per-method metrics. */
+/**
+ * A gRPC server with the standard health service (grpc.health.v1 from `grpc-health-check`: the
+ * server as a whole, named '', and every registered service share one status), error mapping and
+ * per-method metrics.
+ */
 export class GrpcServer {
   private readonly server = new Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
@@ -32,35 +47,32 @@ export class GrpcServer {
     'grpc.enable_channelz': 0,
   });
   private servingStatus: ServingStatus = 'NOT_SERVING';
-  private readonly watchers = new Set<ServerWritableStream<unknown, HealthCheckResponse>>();
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  /** Open health Watch streams: close() ends them, or they would hold the shutdown until it is forced. */
+  private readonly watches = new Set<ServerWritableStream<unknown, unknown>>();
   private readonly serviceNames = new Set<string>(['']);
 
   constructor(private readonly o: GrpcServerOptions) {
-    const health = loadHealthProto().grpc.health.v1.Health.service;
-    this.server.addService(health, {
-      Check: (
-        call: ServerUnaryCall<{ service: string }, HealthCheckResponse>,
-        cb: sendUnaryData<HealthCheckResponse>,
-      ) => {
-        if (!this.serviceNames.has(call.request.service)) {
-          cb({ code: status.NOT_FOUND, details: 'unknown service' });
-          return;
-        }
-        cb(null, { status: this.servingStatus });
-      },
-      Watch: (call: ServerWritableStream<unknown, HealthCheckResponse>) => {
-        call.write({ status: this.servingStatus });
-        this.watchers.add(call);
-        call.on('cancelled', () => this.watchers.delete(call));
+    this.health.addToServer({
+      addService: (definition, implementation) => {
+        const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
+        this.server.addService(definition as ServiceDefinition, {
+          ...implementation,
+          watch: (call: ServerWritableStream<unknown, unknown>) => {
+            this.watches.add(call);
+            call.on('cancelled', () => this.watches.delete(call));
+            watch(call);
+          },
+        } as UntypedServiceImplementation);
       },
     });
   }
 
   /** Registers a service; each handler returns a promise, and errors become real gRPC statuses. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler has its own message types
-  add(name: string, definition: ServiceDefinition, handlers: Record<string, UnaryHandler<any, any>>): this {
+  add<D extends ServiceDefinition>(name: string, definition: D, handlers: UnaryHandlers<D>): this {
     const impl: UntypedServiceImplementation = {};
-    for (const [method, handler] of Object.entries(handlers)) {
+    const entries: Array<[string, UnaryHandler<unknown, unknown>]> = Object.entries(handlers);
+    for (const [method, handler] of entries) {
       impl[method] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
         const started = process.hrtime.bigint();
         const { span, ctx } = startSpan(`${name}/${method}`, {
@@ -101,12 +113,13 @@ export class GrpcServer {
     }
     this.server.addService(definition, impl);
     this.serviceNames.add(name);
+    this.health.setStatus(name, this.servingStatus);
     return this;
   }
 
   setServing(serving: boolean): void {
     this.servingStatus = serving ? 'SERVING' : 'NOT_SERVING';
-    for (const w of this.watchers) w.write({ status: this.servingStatus });
+    for (const name of this.serviceNames) this.health.setStatus(name, this.servingStatus);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -122,8 +135,8 @@ export class GrpcServer {
   /** Finishes in-flight calls, forcing after the timeout. */
   async close(timeoutMs = 5000): Promise<void> {
     this.setServing(false);
-    for (const w of this.watchers) w.end();
-    this.watchers.clear();
+    for (const call of this.watches) call.end();
+    this.watches.clear();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

@@ -141,6 +141,33 @@ export function boundHistogram(
   };
 }
 
+/** What a service's HTTP app takes from its composition root besides what its routes need. */
+export interface ServiceHttpDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+/**
+ * A service's HTTP app: the kit's app with the composition root's logger, metrics and readiness
+ * checks, and the service's own router (none: probes and /metrics only).
+ */
+export function createServiceHttpApp(
+  d: ServiceHttpDeps,
+  o: Omit<HttpAppOptions, 'logger' | 'metrics' | 'readiness' | 'routes'> & { router?: RequestHandler },
+): Express {
+  const { router, ...options } = o;
+  return createHttpApp({
+    ...options,
+    logger: d.logger,
+    metrics: d.metrics,
+    readiness: d.readiness,
+    routes: (app) => {
+      if (router) app.use(router);
+    },
+  });
+}
+
 /** The JSON body limit of a service that sets none: a few fields of text. */
 export const DEFAULT_BODY_LIMIT = '16kb';
 

@@ -1,18 +1,9 @@
 import type { Express } from 'express';
-import type { Logger } from '@mpb/logger';
-import {
-  createHttpApp as createServiceApp,
-  type ReadinessCheck,
-  type ServiceMetrics,
-} from '@mpb/service-kit';
+import { createServiceHttpApp, type ServiceHttpDeps } from '@mpb/service-kit';
 import { SERVICE_NAME } from '../domain/auth-service';
 import { authRoutes, type RouteDeps } from './routes';
 
-export interface HttpAppDeps extends RouteDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness?: Record<string, ReadinessCheck>;
-}
+export type HttpAppDeps = RouteDeps & ServiceHttpDeps;
 
 /**
  * The largest body auth's routes need: a registration (name 100, username 50, e-mail 254, password
@@ -21,15 +12,5 @@ export interface HttpAppDeps extends RouteDeps {
 export const BODY_LIMIT = '8kb';
 
 /** The HTTP app without a port: main.ts listens, tests drive it with supertest. */
-export function createHttpApp(d: HttpAppDeps): Express {
-  return createServiceApp({
-    service: SERVICE_NAME,
-    logger: d.logger,
-    metrics: d.metrics,
-    readiness: d.readiness,
-    bodyLimit: BODY_LIMIT,
-    routes: (app) => {
-      app.use(authRoutes(d));
-    },
-  });
-}
+export const createHttpApp = (d: HttpAppDeps): Express =>
+  createServiceHttpApp(d, { service: SERVICE_NAME, bodyLimit: BODY_LIMIT, router: authRoutes(d) });

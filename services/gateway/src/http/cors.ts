@@ -1,3 +1,4 @@
+import corsMiddleware, { type CorsRequest } from 'cors';
 import type { RequestHandler } from 'express';
 
 export interface CorsOptions {
@@ -12,41 +13,51 @@ const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id';
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, X-Total-Count, Link';
 
+/** A browser's preflight: an OPTIONS request naming an origin and the method it wants to send. */
+const isPreflight = (req: CorsRequest): boolean =>
+  req.method === 'OPTIONS' &&
+  req.headers.origin !== undefined &&
+  req.headers['access-control-request-method'] !== undefined;
+
 /**
- * Answers preflights itself (204, never proxied) and marks allowed origins on every response.
- * A denied origin simply gets no CORS headers: the browser then refuses to hand the response to
- * the page. CORS protects browsers' users, not the API; tokens and the services decide access.
+ * The `cors` middleware with the gateway's policy. It answers preflights itself (204, never
+ * proxied) and marks allowed origins on every response. A denied origin simply gets no CORS
+ * headers: the browser then refuses to hand the response to the page. CORS protects browsers'
+ * users, not the API; tokens and the services decide access.
  */
 export function cors(o: CorsOptions): RequestHandler {
   const anyOrigin = o.origins.includes('*');
   const allowed = new Set(o.origins);
-  const maxAge = String(o.maxAgeSeconds ?? 600);
   // The answer depends on the Origin only when some, but not all, origins are allowed.
   const varies = !anyOrigin && allowed.size > 0;
+  const policy = corsMiddleware((req, callback) => {
+    const origin = req.headers.origin;
+    const allowedOrigin = origin !== undefined && (anyOrigin || allowed.has(origin));
+    callback(null, {
+      // false: `cors` adds no header at all and hands the request on.
+      origin: allowedOrigin ? (anyOrigin ? '*' : origin) : false,
+      credentials: o.allowCredentials,
+      methods: ALLOWED_METHODS,
+      allowedHeaders: ALLOWED_HEADERS,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: o.maxAgeSeconds ?? 600,
+      // Only a real preflight is answered here; any other OPTIONS request goes on to its service.
+      preflightContinue: !isPreflight(req),
+      optionsSuccessStatus: 204,
+    });
+  });
 
   return (req, res, next) => {
-    const origin = req.headers.origin;
-    const preflight =
-      req.method === 'OPTIONS' &&
-      origin !== undefined &&
-      req.headers['access-control-request-method'] !== undefined;
     if (varies) res.vary('Origin');
-    if (origin !== undefined && (anyOrigin || allowed.has(origin))) {
-      res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
-      if (o.allowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-      if (preflight) {
-        res.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
-        res.setHeader('Access-Control-Allow-Headers', ALLOWED_HEADERS);
-        res.setHeader('Access-Control-Max-Age', maxAge);
-      } else {
-        res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    policy(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      // A preflight from an origin that is not allowed: answered here too, without CORS headers.
+      if (isPreflight(req)) {
+        res.setHeader('Content-Length', '0');
+        res.status(204).end();
+        return;
       }
-    }
-    if (preflight) {
-      res.setHeader('Content-Length', '0');
-      res.status(204).end();
-      return;
-    }
-    next();
+      next();
+    });
   };
 }

@@ -2,6 +2,7 @@ import type { Client } from '@grpc/grpc-js';
 import { loadPostsProto, type GetPostRequest, type Post, type PostServiceClient } from '@mpb/contracts';
 import { isAppError, notFound, unavailable } from '@mpb/errors';
 import { callUnary, createGrpcClient } from '@mpb/service-kit';
+import { LRUCache } from 'lru-cache';
 import { Messages } from '../domain/metrics-service';
 import type { PostDirectory } from '../domain/ports';
 
@@ -29,8 +30,9 @@ export function createPostDirectory(o: PostsDirectoryOptions): GrpcPostDirectory
   const { PostService } = loadPostsProto().blog.posts.v1;
   // The kit's client options: after posts restarts, likes work again within about a second.
   const client: PostServiceClient = createGrpcClient(PostService, o.address);
-  const maxSize = o.cacheSize ?? 10_000;
-  const live = new Map<number, number>();
+  // The posts that exist, each for cacheTtlMs (least recently used forgotten first beyond the bound).
+  const live =
+    o.cacheTtlMs > 0 ? new LRUCache<number, true>({ max: o.cacheSize ?? 10_000, ttl: o.cacheTtlMs }) : undefined;
   const inflight = new Map<number, Promise<void>>();
 
   const ask = async (postId: number): Promise<void> => {
@@ -49,19 +51,12 @@ export function createPostDirectory(o: PostsDirectoryOptions): GrpcPostDirectory
       throw unavailable('posts service unavailable; nothing was changed, try again', { cause: err });
     }
     if (post.deleted) throw notFound(Messages.postNotFound);
-    if (o.cacheTtlMs > 0) {
-      if (live.size >= maxSize) live.delete(live.keys().next().value!);
-      live.set(postId, Date.now() + o.cacheTtlMs);
-    }
+    live?.set(postId, true);
   };
 
   return {
     async assertLive(postId) {
-      const until = live.get(postId);
-      if (until !== undefined) {
-        if (until > Date.now()) return;
-        live.delete(postId);
-      }
+      if (live?.get(postId)) return;
       let pending = inflight.get(postId);
       if (!pending) {
         pending = ask(postId).finally(() => inflight.delete(postId));
@@ -70,7 +65,7 @@ export function createPostDirectory(o: PostsDirectoryOptions): GrpcPostDirectory
       await pending;
     },
     forget(postId) {
-      live.delete(postId);
+      live?.delete(postId);
     },
     close() {
       (client as Client).close();

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Post } from './post';
 
 export interface LivePostCacheOptions {
@@ -17,48 +18,42 @@ export interface LivePostCacheOptions {
  * deleted post is never served stale; another replica's change shows within the TTL.
  */
 export class LivePostCache {
-  private readonly entries = new Map<number, { post: Post; until: number }>();
-  private readonly ttlMs: number;
-  private readonly maxEntries: number;
-  private readonly maxDescriptionLength: number;
-  private readonly now: () => number;
+  /** An `lru-cache` bounded by count, each entry for the TTL; undefined when the TTL is 0. */
+  private readonly entries: LRUCache<number, Post> | undefined;
   /** Bumped by every forget; a read that started before one does not store what it read. */
   private generation = 0;
 
   constructor(o: LivePostCacheOptions) {
-    this.ttlMs = o.ttlMs;
-    this.maxEntries = o.maxEntries ?? 2000;
-    this.maxDescriptionLength = o.maxDescriptionLength ?? 16_384;
-    this.now = o.clock ?? Date.now;
+    this.entries =
+      o.ttlMs > 0
+        ? new LRUCache({
+            max: o.maxEntries ?? 2000,
+            ttl: o.ttlMs,
+            ttlResolution: 0,
+            perf: { now: o.clock ?? Date.now },
+            // A post whose description is longer than this is not stored.
+            maxEntrySize: o.maxDescriptionLength ?? 16_384,
+            sizeCalculation: (post) => Math.max(1, post.description.length),
+          })
+        : undefined;
   }
 
   /** The live post, from the cache or `load`; undefined when there is none. */
   async get(id: number, load: (id: number) => Promise<Post | undefined>): Promise<Post | undefined> {
-    const hit = this.entries.get(id);
-    if (hit !== undefined) {
-      if (hit.until > this.now()) return hit.post;
-      this.entries.delete(id);
-    }
+    const hit = this.entries?.get(id);
+    if (hit !== undefined) return hit;
     const generation = this.generation;
     const post = await load(id);
-    if (
-      post &&
-      this.ttlMs > 0 &&
-      generation === this.generation &&
-      post.description.length <= this.maxDescriptionLength
-    ) {
-      this.entries.set(id, { post, until: this.now() + this.ttlMs });
-      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    }
+    if (post && generation === this.generation) this.entries?.set(id, post);
     return post;
   }
 
   forget(id: number): void {
     this.generation += 1;
-    this.entries.delete(id);
+    this.entries?.delete(id);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 }

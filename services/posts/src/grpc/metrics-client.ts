@@ -12,7 +12,22 @@ import {
 import { AppError, ERROR_CODES, type ErrorCode } from '@mpb/errors';
 import { callUnary, createGrpcClient, currentTraceContext } from '@mpb/service-kit';
 import type { PostCounts } from '../domain/post';
-import type { MetricsPort } from '../domain/ports';
+
+/** The metrics service as posts uses it: views recorded one at a time, counts read a page at a time. */
+export interface MetricsPort {
+  /**
+   * Counts one view and returns the counts including it. The viewer is the user, or for an anonymous
+   * reader (`viewerId` 0) the client's address; metrics counts a viewer once per post within its
+   * window and then answers `alreadyCounted` with the current counts.
+   */
+  recordView(
+    postId: number,
+    viewerId: number,
+    address?: string,
+  ): Promise<PostCounts & { alreadyCounted?: boolean }>;
+  /** Counts of up to 100 posts in one call; posts metrics does not know may be missing. */
+  getCounts(postIds: number[], viewerId: number): Promise<Map<number, PostCounts>>;
+}
 
 export interface MetricsClientOptions {
   /** host:port of metrics' gRPC server. */

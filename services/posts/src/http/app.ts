@@ -1,18 +1,10 @@
 import type { Express } from 'express';
-import type { Logger } from '@mpb/logger';
-import {
-  createHttpApp as createServiceApp,
-  type ReadinessCheck,
-  type ServiceMetrics,
-} from '@mpb/service-kit';
+import { createServiceHttpApp, type ServiceHttpDeps } from '@mpb/service-kit';
 import { SERVICE_NAME } from '../domain/posts-service';
 import { trustThroughGateway } from './client-address';
 import { postRoutes, type RouteDeps } from './routes';
 
-export interface HttpAppDeps extends RouteDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness?: Record<string, ReadinessCheck>;
+export interface HttpAppDeps extends RouteDeps, ServiceHttpDeps {
   /** The gateway's TRUST_PROXY (GATEWAY_TRUST_PROXY), for the client address of anonymous readers. */
   gatewayTrustProxy?: string;
 }
@@ -25,16 +17,11 @@ export const BODY_LIMIT = '128kb';
 
 /** The HTTP app without a port: main.ts listens, tests drive it with supertest. */
 export function createHttpApp(d: HttpAppDeps): Express {
-  return createServiceApp({
+  return createServiceHttpApp(d, {
     service: SERVICE_NAME,
-    logger: d.logger,
-    metrics: d.metrics,
-    readiness: d.readiness,
     bodyLimit: BODY_LIMIT,
     // Anything but a setting string (absent, a test's stand-in) trusts no proxy behind the gateway.
     trustProxy: trustThroughGateway(typeof d.gatewayTrustProxy === 'string' ? d.gatewayTrustProxy : 'false'),
-    routes: (app) => {
-      app.use(postRoutes(d));
-    },
+    router: postRoutes(d),
   });
 }
