@@ -192,9 +192,9 @@ export interface KitOverrides {
 }
 
 /**
- * The shutdown order: intake first (HTTP, then gRPC, in the order they listened), then everything
- * the service made, newest first: consumers and workers finish their work before the producers and
- * clients they use are closed, and the database goes last.
+ * The shutdown order: intake first (HTTP, the metrics port, gRPC: the order they listened), then
+ * everything the service made, newest first: consumers and workers finish their work before the
+ * producers and clients they use are closed, and the database goes last.
  */
 export function shutdownOrder(intake: ShutdownStep[], made: ShutdownStep[]): ShutdownStep[] {
   return [...intake, ...[...made].reverse()];
