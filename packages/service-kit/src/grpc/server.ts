@@ -22,9 +22,10 @@ export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, R
 type RpcNames<D> = keyof { [K in keyof D as string extends K ? never : K]: D[K] };
 
 /**
- * One handler per RPC of a generated service definition, each typed by its method: it gets the
- * decoded request and must answer the response message. A misspelt or missing RPC, or a response of
- * the wrong shape, does not compile.
+ * The handlers of a generated service definition, each typed by its method: it gets the decoded
+ * request and must answer the response message. A misspelt RPC, or a response of the wrong shape,
+ * does not compile. An RPC left out answers UNIMPLEMENTED, as grpc-js does (a stand-in for an older
+ * server leaves out what that server did not have).
  */
 export type UnaryHandlers<D extends ServiceDefinition> = {
   [K in RpcNames<D>]: D[K] extends ServerMethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
@@ -69,7 +70,7 @@ export class GrpcServer {
   }
 
   /** Registers a service; each handler returns a promise, and errors become real gRPC statuses. */
-  add<D extends ServiceDefinition>(name: string, definition: D, handlers: UnaryHandlers<D>): this {
+  add<D extends ServiceDefinition>(name: string, definition: D, handlers: Partial<UnaryHandlers<D>>): this {
     const impl: UntypedServiceImplementation = {};
     const entries: Array<[string, UnaryHandler<unknown, unknown>]> = Object.entries(handlers);
     for (const [method, handler] of entries) {

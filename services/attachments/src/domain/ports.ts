@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { Attachment, Parent } from './attachment';
 import type { AllowedType } from './file-type';
 
@@ -59,7 +58,8 @@ export interface AttachmentStore {
 }
 
 export interface StoredObject {
-  body: Readable;
+  /** The object's bytes as they arrive from the store. */
+  body: AsyncIterable<Uint8Array>;
   length: number | undefined;
 }
 

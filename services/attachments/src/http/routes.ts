@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import {
@@ -116,7 +115,7 @@ export function attachmentRoutes({ attachments, verifier, publicBaseUrl }: Route
         ...(object.length !== undefined ? { 'Content-Length': String(object.length) } : {}),
       });
       // A failure mid-stream can only cut the response short: the status is already sent.
-      await pipeline(object.body as Readable, res).catch(() => res.destroy());
+      await pipeline(object.body, res).catch(() => res.destroy());
     });
 
     router.delete(`${base}/attachments/:id`, authenticated, async (req, res) => {
