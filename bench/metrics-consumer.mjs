@@ -8,15 +8,18 @@
 //   node bench/metrics-consumer.mjs --events 50000 --posts 200 --batch 1000
 //
 // Options: --events (200000), --posts (1000), --users (200), --like-share (0.2), --batch (the
-// consumer's METRICS_BATCH_SIZE; its default when absent), --timeout seconds (300), --json. Environment: PG_URL
+// consumer's METRICS_BATCH_SIZE; its default when absent), --timeout seconds (300), --cpu-prof DIR
+// (the consumer writes a V8 CPU profile there when it exits), --json. Environment: PG_URL
 // (postgres://postgres@127.0.0.1:5432; the database is mpb_metrics_bench), REDIS_URL
 // (redis://127.0.0.1:6379; database 14 is used), KAFKA_BROKERS (127.0.0.1:9092).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICE = path.join(ROOT, 'services/metrics');
@@ -26,50 +29,36 @@ const pg = requireFromService('pg');
 const { Redis } = requireFromService('ioredis');
 
 function options(argv) {
-  const o = {
-    events: 200_000,
-    posts: 1000,
-    users: 200,
-    likeShare: 0.2,
-    batch: undefined,
-    timeout: 300,
-    json: false,
-  };
-  for (let i = 2; i < argv.length; i += 1) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--events':
-        o.events = Number(value());
-        break;
-      case '--posts':
-        o.posts = Number(value());
-        break;
-      case '--users':
-        o.users = Number(value());
-        break;
-      case '--like-share':
-        o.likeShare = Number(value());
-        break;
-      case '--batch':
-        o.batch = Number(value());
-        break;
-      case '--timeout':
-        o.timeout = Number(value());
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      case '--help':
-        console.log(
-          'usage: node bench/metrics-consumer.mjs [--events N] [--posts N] [--users N] [--like-share F] [--batch N] [--timeout S] [--json]',
-        );
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+  const { values } = parseArgs({
+    args: argv.slice(2),
+    options: {
+      events: { type: 'string', default: '200000' },
+      posts: { type: 'string', default: '1000' },
+      users: { type: 'string', default: '200' },
+      'like-share': { type: 'string', default: '0.2' },
+      batch: { type: 'string' },
+      timeout: { type: 'string', default: '300' },
+      'cpu-prof': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: node bench/metrics-consumer.mjs [--events N] [--posts N] [--users N] [--like-share F] [--batch N] [--timeout S] [--cpu-prof DIR] [--json]',
+    );
+    process.exit(0);
   }
+  const o = {
+    events: Number(values.events),
+    posts: Number(values.posts),
+    users: Number(values.users),
+    likeShare: Number(values['like-share']),
+    batch: values.batch === undefined ? undefined : Number(values.batch),
+    timeout: Number(values.timeout),
+    cpuProf: values['cpu-prof'] === undefined ? undefined : path.resolve(values['cpu-prof']),
+    json: values.json,
+  };
   if (o.batch !== undefined && !(Number.isInteger(o.batch) && o.batch >= 1))
     throw new Error('--batch must be a positive integer');
   for (const key of ['events', 'posts', 'users', 'timeout']) {
@@ -172,8 +161,9 @@ async function main() {
   console.log(`produced in ${((Date.now() - produceStarted) / 1000).toFixed(1)} s`);
 
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  // BENCH_NODE_ARGS adds Node flags to the consumer, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  // BENCH_NODE_ARGS adds Node flags to the consumer; --cpu-prof DIR has it write a CPU profile there.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (o.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`);
   const child = spawn(process.execPath, [...nodeArgs, path.join(SERVICE, 'dist/src/main.js')], {
     cwd: SERVICE,
     env: {
@@ -213,8 +203,21 @@ async function main() {
       return 0; // the child creates the database and tables on start
     }
   };
+  /** The consumer's CPU time (user + system) so far, in microseconds, from /proc (Linux; NaN elsewhere). */
+  const cpuMicros = () => {
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    } catch {
+      return NaN;
+    }
+  };
   const spawned = Date.now();
   let first = 0;
+  let firstCpu = NaN;
+  let foldCpu = NaN;
+  let firstApplied = 0;
   let done = 0;
   const deadline = spawned + o.timeout * 1000;
   const progress = [];
@@ -222,10 +225,15 @@ async function main() {
     if (exitedEarly) throw new Error(`the consumer exited early: ${await exited}`);
     const n = await applied();
     const now = Date.now();
-    if (n > 0 && first === 0) first = now;
+    if (n > 0 && first === 0) {
+      first = now;
+      firstCpu = cpuMicros();
+      firstApplied = n;
+    }
     if (first && (progress.length === 0 || now - progress.at(-1).t >= 1000)) progress.push({ t: now, n });
     if (n >= o.events) {
       done = now;
+      foldCpu = cpuMicros() - firstCpu;
       break;
     }
     await sleep(50);
@@ -288,13 +296,17 @@ async function main() {
     fold_s: Number(foldSeconds.toFixed(2)),
     events_per_s: Math.round(o.events / foldSeconds),
     events_per_s_with_startup: Math.round(o.events / ((done - spawned) / 1000)),
+    // CPU the consumer process spent per event folded (less sensitive to other work on the machine
+    // than the rate: 1e6 / this is the rate one free core would reach if the consumer were the limit).
+    cpu_us_per_event: Number((foldCpu / (o.events - firstApplied)).toFixed(1)),
     totals_exact: mismatches === 0,
     mismatched_posts: mismatches,
     consumer_exit: exitCode,
   };
   console.log(
     `folded ${o.events} events in ${result.fold_s} s after ${result.startup_s} s of start-up: ${result.events_per_s} events/s ` +
-      `(${result.events_per_s_with_startup} events/s including start-up)`,
+      `(${result.events_per_s_with_startup} events/s including start-up); ` +
+      `consumer CPU ${result.cpu_us_per_event} µs/event`,
   );
   console.log(
     `totals: ${mismatches === 0 ? 'exact' : `${mismatches} posts differ`}; consumer exit after SIGTERM: ${exitCode}`,

@@ -64,6 +64,7 @@ async function waitReady(url, timeoutMs, isAlive) {
  * @param {string} [o.topicPrefix] put before every Kafka topic and group name (KAFKA_TOPIC_PREFIX)
  * @param {(name: string, line: string) => void} [o.onLog]
  * @param {Record<string, Record<string,string>>} [o.extraEnv] per service
+ * @param {Record<string, string[]>} [o.nodeArgs] Node flags per service (say `--cpu-prof`, which NODE_OPTIONS refuses)
  */
 export async function startPlatform(o) {
   const services = presentServices();
@@ -99,7 +100,8 @@ export async function startPlatform(o) {
         extra: { ...o.extraEnv?.[s.name], ...extra },
       }),
     };
-    const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js')], {
+    const main = path.join(REPO_ROOT, 'services', s.name, 'dist/src/main.js');
+    const proc = spawn(process.execPath, [...(o.nodeArgs?.[s.name] ?? []), main], {
       cwd: path.join(REPO_ROOT, 'services', s.name),
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

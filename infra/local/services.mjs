@@ -24,6 +24,15 @@ export const presentServices = (only = process.env.MPB_SERVICES) =>
   );
 
 /**
+ * Node flags every service runs with (as NODE_OPTIONS; infra/docker/service.Dockerfile sets the same):
+ * V8's young generation capped at 4 MiB per semi-space instead of 16. Under load it otherwise grows
+ * to its cap in every process, which took posts, metrics and the gateway past 150 MiB resident after
+ * the view and like benchmarks (bench/README.md); capped, each stays under it. Flags in the caller's
+ * NODE_OPTIONS come after these and win.
+ */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=4';
+
+/**
  * Environment for every service, given the ports in use (`ports[name] = { http, grpc }`),
  * the shared infrastructure env and a database-name suffix (`_test`, `_e2e`).
  */
@@ -35,6 +44,7 @@ export function serviceEnv(
 ) {
   const pg = infra.PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const env = {
+    NODE_OPTIONS: [SERVICE_NODE_OPTIONS, process.env.NODE_OPTIONS].filter(Boolean).join(' '),
     NODE_ENV: infra.NODE_ENV ?? 'development',
     LOG_LEVEL: logLevel,
     HOST: '127.0.0.1',

@@ -132,4 +132,4 @@ describe('contract canary', () => {
   });
 });
 
-const CONTRACT_HASH = 'a243d8934a51e475';
+const CONTRACT_HASH = '11e5a9d75a643ad1';

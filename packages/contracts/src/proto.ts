@@ -38,6 +38,9 @@ export type { PostCounts, PostCounts__Output } from './generated/blog/metrics/v1
 export type { RecordViewRequest } from './generated/blog/metrics/v1/RecordViewRequest';
 export type { GetCountsRequest } from './generated/blog/metrics/v1/GetCountsRequest';
 export type { GetCountsResponse } from './generated/blog/metrics/v1/GetCountsResponse';
+export type { RecordViewsRequest } from './generated/blog/metrics/v1/RecordViewsRequest';
+export type { RecordViewsResponse } from './generated/blog/metrics/v1/RecordViewsResponse';
+export type { RecordViewResult } from './generated/blog/metrics/v1/RecordViewResult';
 export type {
   MetricsServiceHandlers,
   MetricsServiceClient,
@@ -65,20 +68,22 @@ export const PROTO_LOADER_OPTIONS: Options = {
 
 const cache = new Map<string, GrpcObject>();
 
-function load(file: string): GrpcObject {
+/**
+ * Loads a proto file (once) as the package object grpc-js builds at run time. `T` is the type
+ * proto-loader-gen-types generated from the same file (src/generated), which describes that object:
+ * the one place where the runtime value takes its generated type.
+ */
+function load<T extends object>(file: string): T {
   let pkg = cache.get(file);
   if (!pkg) {
     pkg = loadPackageDefinition(loadSync(file, PROTO_LOADER_OPTIONS));
     cache.set(file, pkg);
   }
-  return pkg;
+  return pkg as T;
 }
 
-export const loadAuthProto = (): AuthProto => load('blog/auth/v1/auth.proto') as unknown as AuthProto;
-export const loadPostsProto = (): PostsProto => load('blog/posts/v1/posts.proto') as unknown as PostsProto;
-export const loadCommentsProto = (): CommentsProto =>
-  load('blog/comments/v1/comments.proto') as unknown as CommentsProto;
-export const loadMetricsProto = (): MetricsProto =>
-  load('blog/metrics/v1/metrics.proto') as unknown as MetricsProto;
-export const loadHealthProto = (): HealthProto =>
-  load('grpc/health/v1/health.proto') as unknown as HealthProto;
+export const loadAuthProto = (): AuthProto => load<AuthProto>('blog/auth/v1/auth.proto');
+export const loadPostsProto = (): PostsProto => load<PostsProto>('blog/posts/v1/posts.proto');
+export const loadCommentsProto = (): CommentsProto => load<CommentsProto>('blog/comments/v1/comments.proto');
+export const loadMetricsProto = (): MetricsProto => load<MetricsProto>('blog/metrics/v1/metrics.proto');
+export const loadHealthProto = (): HealthProto => load<HealthProto>('grpc/health/v1/health.proto');

@@ -43,8 +43,12 @@ interface CommonOptions {
   groupId: string;
   topics: string[];
   logger: Logger;
-  /** Called when kafkajs gives up and will not restart the consumer. Default: log and exit(1). */
-  onFatal?: (err: Error) => void;
+  /**
+   * Called when kafkajs gives up and will not restart the consumer, which then reports itself not
+   * running. The caller decides what that means for the process (a service built on the service kit
+   * exits 1); nothing in this package ends the process.
+   */
+  onFatal: (err: Error) => void;
   /**
    * Where a group without committed offsets starts. Default true: a new group must not silently skip
    * the events produced before it first joined, and handlers are idempotent.

@@ -9,13 +9,6 @@ import { Consumption } from './consumption';
 import { DeadLetterQueue } from './dead-letter';
 import { ensureTopics } from './topics';
 
-const defaultOnFatal =
-  (logger: Logger) =>
-  (err: Error): void => {
-    logger.fatal({ err }, 'kafka consumer crashed and will not restart; exiting');
-    process.exit(1);
-  };
-
 /**
  * Consumes events from a consumer group. Offsets only advance past work that is done: a message is
  * resolved after its handler succeeded or after it was parked in the dead-letter topic; a transient
@@ -34,7 +27,6 @@ export class EventConsumer {
   private readonly consumption: Consumption;
   private readonly lagReader: ConsumerLag;
   private readonly sleeper = new Sleeper();
-  private readonly onFatal: (err: Error) => void;
   private started = false;
   private starting: Promise<void> | undefined;
   private stopping = false;
@@ -55,7 +47,6 @@ export class EventConsumer {
     };
     this.options = options;
     this.logger = options.logger.child({ component: 'event-consumer', group: options.groupId });
-    this.onFatal = options.onFatal ?? defaultOnFatal(this.logger);
     const { kafka, groupId, metrics } = options;
     this.consumer = kafka.raw.consumer({
       groupId,
@@ -93,7 +84,8 @@ export class EventConsumer {
         return;
       }
       this.crashed = true;
-      this.onFatal(error);
+      this.logger.error({ err: error.message }, 'kafka consumer crashed and will not restart');
+      this.options.onFatal(error);
     });
   }
 

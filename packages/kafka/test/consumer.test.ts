@@ -23,8 +23,8 @@ import {
 } from './helpers';
 
 type ConsumerOverrides =
-  | Omit<Extract<EventConsumerOptions, { handle: unknown }>, 'kafka' | 'logger' | 'topics' | 'groupId'>
-  | Omit<Extract<EventConsumerOptions, { handleBatch: unknown }>, 'kafka' | 'logger' | 'topics' | 'groupId'>;
+  | Omit<Extract<EventConsumerOptions, { handle: unknown }>, 'kafka' | 'logger' | 'topics' | 'groupId' | 'onFatal'>
+  | Omit<Extract<EventConsumerOptions, { handleBatch: unknown }>, 'kafka' | 'logger' | 'topics' | 'groupId' | 'onFatal'>;
 
 describe('EventConsumer', () => {
   const { logger, lines } = captureLogger();

@@ -240,6 +240,9 @@ describe('size limits: nothing one event, batch or backlog holds can wedge a rel
       kafka,
       logger,
       groupId: unique('limits-dlt-group'),
+      onFatal: (err) => {
+        throw err;
+      },
       topics: [topic],
       ensureTopics: false,
       handle: async (envelope) => {
@@ -288,6 +291,9 @@ describe('size limits: nothing one event, batch or backlog holds can wedge a rel
       kafka: late,
       logger,
       groupId: unique('late-group'),
+      onFatal: (err) => {
+        throw err;
+      },
       topics: [topic],
       handle: async (e) => {
         seen.push(e.id);

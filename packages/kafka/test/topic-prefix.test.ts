@@ -40,6 +40,9 @@ describe('KAFKA_TOPIC_PREFIX', () => {
       logger,
       topics: [topic],
       groupId: 'readers',
+      onFatal: (err) => {
+        throw err;
+      },
       handle: async (e) => void seen.push(e),
     });
     expect(consumer.groupId).toBe(`${prefix}readers`);

@@ -2,14 +2,15 @@ import type http from 'node:http';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import type { EventEnvelope } from '@mpb/contracts';
 import {
   createKafkaMetrics,
   ensureTopics,
+  EventConsumer,
   EventProducer,
   LedgerPruner,
   pruneProcessedEvents,
   startOutboxPipeline,
-  type EventConsumer,
   type KafkaClient,
   type KafkaMetrics,
   type OutboxPipeline,
@@ -55,6 +56,8 @@ export interface PlatformConfig extends BaseConfig {
   KAFKA_BROKERS?: string;
   KAFKA_CLIENT_ID?: string;
   KAFKA_TOPIC_PREFIX?: string;
+  /** The consumer group of a service that declares `consumes`. */
+  KAFKA_GROUP_ID?: string;
   KAFKA_MAX_REQUEST_BYTES?: number;
   KAFKA_MAX_EVENT_BYTES?: number;
   LEDGER_RETENTION_HOURS?: number;
@@ -70,11 +73,15 @@ const DEFAULT_OUTBOX_MAX_LAG_SECONDS = 60;
 const DEFAULT_CONSUMER_MAX_STALL_SECONDS = 120;
 const DEFAULT_LEDGER_RETENTION_HOURS = 192;
 
-/** What a consumer's factory gets from the kit: the service's one Kafka client, logger and metrics. */
+/**
+ * What a consumer's factory gets from the kit: the service's one Kafka client, logger and metrics,
+ * and what to do when kafkajs gives the consumer up (the kit's `onFatal`: see KitOverrides).
+ */
 export interface ConsumerDeps {
   kafka: KafkaClient;
   logger: Logger;
   metrics: KafkaMetrics;
+  onFatal: (err: Error) => void;
 }
 
 /** Something that runs in the background once the service listens: a scheduler, a reconciler. */
@@ -116,6 +123,16 @@ export interface ServiceKit<C extends PlatformConfig = PlatformConfig> {
    * as Kafka answers), and its readiness check, named `name`, is the platform's consumer rule.
    */
   consumer(name: string, make: (deps: ConsumerDeps) => EventConsumer): EventConsumer;
+  /**
+   * Consumes `topics` in the service's group (KAFKA_GROUP_ID), one event at a time, with `handle`
+   * recording each event id in the processed-events ledger of `ledger` (pruned past
+   * LEDGER_RETENTION_HOURS): the `consumer` of the platform's idempotent consumers.
+   */
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer;
   /** Deletes processed-event ids of `knex` past LEDGER_RETENTION_HOURS, once the service listens. */
   processedEventsPruner(knex: Knex): LedgerPruner;
   /** The sessions auth revoked, followed from its feed at AUTH_GRPC_ADDR. */
@@ -159,6 +176,12 @@ export const defineService = <C extends PlatformConfig, P extends ServiceParts>(
 
 /** What a test may put in place of the production wiring. */
 export interface KitOverrides {
+  /**
+   * A part of the service failed for good (a consumer kafkajs will not restart): `runService` logs it
+   * and exits 1, so the orchestrator starts a new process. Without it (a test harness) the failure is
+   * logged and the part reports itself not ready.
+   */
+  onFatal?: (err: Error, part: string) => void;
   /** Access tokens' public keys (a test signs its own tokens). */
   loadKeys?: () => Promise<Jwk[]>;
   /** Opens the database (a test pointing at a server that is down skips creating and migrating it). */
@@ -200,6 +223,12 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
       throw new Error(`${this.name}: ${String(key)} is not in the service's configuration`);
     }
     return value as NonNullable<C[K]>;
+  }
+
+  /** What a part that failed for good triggers (see KitOverrides.onFatal). */
+  fatal(err: Error, part: string): void {
+    if (this.overrides.onFatal) this.overrides.onFatal(err, part);
+    else this.logger.error({ part, ...errorFields(err) }, 'a part of the service failed for good');
   }
 
   closes<T>(name: string, resource: T, close: (resource: T) => unknown): T {
@@ -287,10 +316,28 @@ class Kit<C extends PlatformConfig> implements ServiceKit<C> {
   }
 
   consumer(name: string, make: (deps: ConsumerDeps) => EventConsumer): EventConsumer {
-    const consumer = make({ kafka: this.kafka(), logger: this.logger, metrics: this.kafkaMetrics() });
+    const consumer = make({
+      kafka: this.kafka(),
+      logger: this.logger,
+      metrics: this.kafkaMetrics(),
+      onFatal: (err) => this.fatal(err, name),
+    });
     this.consumers.push({ name, consumer });
     this.worker(name, { start: () => consumer.startInBackground(), stop: () => consumer.stop() });
     return consumer;
+  }
+
+  consumes(o: {
+    topics: string[];
+    ledger: Knex;
+    handle: (envelope: EventEnvelope) => Promise<void>;
+  }): EventConsumer {
+    const groupId = this.need('KAFKA_GROUP_ID');
+    this.processedEventsPruner(o.ledger);
+    return this.consumer(
+      'consumer',
+      (deps) => new EventConsumer({ ...deps, groupId, topics: o.topics, handle: o.handle }),
+    );
   }
 
   processedEventsPruner(knex: Knex): LedgerPruner {
@@ -383,7 +430,14 @@ export async function buildService<C extends PlatformConfig, P extends ServicePa
 ): Promise<BuiltService<C, P>> {
   const config = definition.config(o.env ?? process.env);
   const logger = o.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
-  const kit = new Kit(definition.name, config, logger, o.metrics ?? createMetrics(definition.name), new Date(), o);
+  const kit = new Kit(
+    definition.name,
+    config,
+    logger,
+    o.metrics ?? createMetrics(definition.name),
+    new Date(),
+    o,
+  );
   let parts: P;
   try {
     parts = await definition.build(kit);
@@ -436,7 +490,12 @@ export async function runService<C extends PlatformConfig, P extends ServicePart
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
   startTracing(definition.name, config);
   try {
-    const kit = new Kit(definition.name, config, logger, createMetrics(definition.name), startedAt, {});
+    const kit = new Kit(definition.name, config, logger, createMetrics(definition.name), startedAt, {
+      onFatal: (err, part) => {
+        logger.fatal({ part, ...errorFields(err) }, `${part} failed for good; exiting`);
+        exit(1);
+      },
+    });
     const parts = await definition.build(kit);
     const http = await listen(parts.http, config.HTTP_PORT, config.HOST);
     parts.onListening?.(http.server);
@@ -450,7 +509,8 @@ export async function runService<C extends PlatformConfig, P extends ServicePart
     let grpcPort: number | undefined;
     const grpc = parts.grpc;
     if (grpc) {
-      if (config.GRPC_PORT === undefined) throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
+      if (config.GRPC_PORT === undefined)
+        throw new Error(`${definition.name}: GRPC_PORT is not in its configuration`);
       grpcPort = await grpc.listen(config.GRPC_PORT, config.HOST);
       intake.push({ name: 'grpc', run: () => grpc.close() });
     }

@@ -11,11 +11,11 @@ const MAX_TRACESTATE_LENGTH = 512;
 /**
  * The one reading of an incoming W3C trace context, from HTTP headers or gRPC metadata alike: a
  * well-formed `traceparent` (anything else starts a new trace), and `tracestate` with it when it is
- * text of at most 512 characters.
+ * text of 1 to 512 characters (empty, as an unset proto3 string arrives, it is none).
  */
 export function parseTraceContext(traceparent: unknown, tracestate: unknown): TraceContext {
   if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return {};
-  return typeof tracestate === 'string' && tracestate.length <= MAX_TRACESTATE_LENGTH
+  return typeof tracestate === 'string' && tracestate.length > 0 && tracestate.length <= MAX_TRACESTATE_LENGTH
     ? { traceparent, tracestate }
     : { traceparent };
 }
@@ -43,3 +43,6 @@ export function traceContextOfCall(call: { metadata: Metadata }): TraceContext {
   const carrier = currentCarrier();
   return carrier.traceparent ? carrier : incomingCallTrace(call);
 }
+
+/** The W3C trace context of the span running now (empty outside one), for a call that carries it itself. */
+export const currentTraceContext = (): TraceContext => currentCarrier();

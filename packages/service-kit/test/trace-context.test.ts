@@ -10,6 +10,8 @@ describe('parseTraceContext, the one reading of incoming trace context', () => {
     expect(parseTraceContext(TRACEPARENT, 'x'.repeat(512)).tracestate).toHaveLength(512);
     expect(parseTraceContext(TRACEPARENT, 'x'.repeat(513))).toEqual({ traceparent: TRACEPARENT });
     expect(parseTraceContext(TRACEPARENT, undefined)).toEqual({ traceparent: TRACEPARENT });
+    // An empty tracestate (a proto3 string left unset) is none: events refuse an empty one.
+    expect(parseTraceContext(TRACEPARENT, '')).toEqual({ traceparent: TRACEPARENT });
   });
 
   it.each([

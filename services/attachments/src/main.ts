@@ -1,5 +1,4 @@
 import { Topics } from '@mpb/contracts';
-import { EventConsumer } from '@mpb/kafka';
 import { defineService, runService } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadAttachmentsConfig } from './config';
@@ -51,18 +50,16 @@ export const attachmentsService = defineService({
         graceSeconds: config.RECONCILE_GRACE_SECONDS,
       }),
     );
-    kit.processedEventsPruner(knex);
     // Deletions of posts and comments (attachments publishes nothing); the topics are created on start.
-    const consumer = kit.consumer(
-      'consumer',
-      (deps) =>
-        new EventConsumer({
-          ...deps,
-          groupId: config.KAFKA_GROUP_ID,
-          topics: [Topics.posts, Topics.comments],
-          handle: parentEventsHandler({ attachments: context.attachments, consumer: config.KAFKA_GROUP_ID, logger }),
-        }),
-    );
+    const consumer = kit.consumes({
+      topics: [Topics.posts, Topics.comments],
+      ledger: knex,
+      handle: parentEventsHandler({
+        attachments: context.attachments,
+        consumer: config.KAFKA_GROUP_ID,
+        logger,
+      }),
+    });
     return {
       context,
       knex,
@@ -70,7 +67,12 @@ export const attachmentsService = defineService({
       objects,
       consumer,
       // The bucket must answer HeadBucket (else 503); without Kafka uploads and downloads still work.
-      http: createHttpApp({ ...context, logger, metrics, readiness: kit.readiness({ storage: () => objects.ping() }) }),
+      http: createHttpApp({
+        ...context,
+        logger,
+        metrics,
+        readiness: kit.readiness({ storage: () => objects.ping() }),
+      }),
       grpc: createGrpcServer({ logger, metrics }),
       about: { group_id: config.KAFKA_GROUP_ID, bucket: config.S3_BUCKET },
     };

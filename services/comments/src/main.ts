@@ -1,5 +1,4 @@
 import { Topics } from '@mpb/contracts';
-import { EventConsumer } from '@mpb/kafka';
 import { defineService, runService } from '@mpb/service-kit';
 import { migrations } from '../migrations';
 import { loadCommentsConfig } from './config';
@@ -40,17 +39,11 @@ export const commentsService = (o: { cascadeChunkSize?: number } = {}) =>
       });
       // The consumed topic is created with the published one, so a misspelt topic fails loudly.
       const outbox = await kit.outbox({ knex, topics: [Topics.comments, Topics.posts] });
-      kit.processedEventsPruner(knex);
-      const consumer = kit.consumer(
-        'consumer',
-        (deps) =>
-          new EventConsumer({
-            ...deps,
-            groupId: config.KAFKA_GROUP_ID,
-            topics: [Topics.posts],
-            handle: postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
-          }),
-      );
+      const consumer = kit.consumes({
+        topics: [Topics.posts],
+        ledger: knex,
+        handle: postEventsHandler({ comments: context.comments, consumer: config.KAFKA_GROUP_ID, logger }),
+      });
       return {
         context,
         knex,

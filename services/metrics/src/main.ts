@@ -20,7 +20,10 @@ export const metricsService = defineService({
   config: loadMetricsConfig,
   async build(kit) {
     const { config, logger, metrics } = kit;
-    const knex = await kit.database({ migrations, applicationName: `${SERVICE_NAME}-${config.METRICS_ROLE}` });
+    const knex = await kit.database({
+      migrations,
+      applicationName: `${SERVICE_NAME}-${config.METRICS_ROLE}`,
+    });
     // Commands of concurrent requests issued in the same tick share one write to Redis.
     const redis = kit.redis({ autoPipelining: true });
     await redis.ping();

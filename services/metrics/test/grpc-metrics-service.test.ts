@@ -9,6 +9,8 @@ import {
   type MetricsServiceClient,
   type PostCounts,
   type RecordViewRequest,
+  type RecordViewsRequest,
+  type RecordViewsResponse,
 } from '@mpb/contracts';
 import { callUnary, createGrpcClient, type GrpcServer } from '@mpb/service-kit';
 import { readTopic, waitFor } from '@mpb/test-kit';
@@ -111,6 +113,76 @@ describe('RecordView', () => {
   it('refuses impossible ids', async () => {
     await expect(recordView(0)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'invalid post id' });
     await expect(recordView(newId(), -1)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('RecordViews', () => {
+  const recordViews = (views: RecordViewRequest[]) =>
+    callUnary<RecordViewsRequest, RecordViewsResponse>(client, client.RecordViews, { views }, CALL);
+
+  it('counts each view as RecordView would and answers each in its own result, in order', async () => {
+    const postId = newId();
+    // Counted once first, so its snapshot is in Redis (views racing a cold post's refill are all
+    // answered the count after the refill, with one call or many).
+    await recordView(postId);
+    const gone = newId();
+    await recordView(gone);
+    await t.cache.forgetPost(gone);
+    const { results } = await recordViews([
+      ...Array.from({ length: 30 }, () => ({ post_id: postId, viewer_id: 0 })),
+      { post_id: 0, viewer_id: 0 },
+      { post_id: gone, viewer_id: 0 },
+      { post_id: postId, viewer_id: 4 },
+    ]);
+    expect(results).toHaveLength(33);
+    const counted = [...results!.slice(0, 30), results![32]!];
+    expect(counted.map((r) => Number(r.counts?.views)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 31 }, (_, i) => i + 2),
+    );
+    expect(counted.every((r) => r.counts?.post_id === postId && r.error_code === '')).toBe(true);
+    expect(results![30]).toMatchObject({ error_code: 'BAD_REQUEST', error_message: 'invalid post id' });
+    expect(results![31]).toMatchObject({ error_code: 'NOT_FOUND', error_message: 'post not found' });
+    expect(results![31]!.counts).toBeNull();
+    await t.waitForSync();
+    expect((await stored(t.knex, postId)).views).toBe(32);
+  });
+
+  it("publishes each view's event continuing its own reader's trace", async () => {
+    const [a, b] = [newId(), newId()];
+    const traceOf = (c: string) => `00-${c.repeat(32)}-${'e'.repeat(16)}-01`;
+    await recordViews([
+      { post_id: a, viewer_id: 0, traceparent: traceOf('a') },
+      { post_id: b, viewer_id: 0, traceparent: traceOf('b') },
+    ]);
+    const reader = await readTopic({
+      brokers: t.config.KAFKA_BROKERS,
+      clientId: 'metrics-viewed-reader-batch',
+      topic: t.config.METRICS_TOPIC,
+    });
+    const traces = () =>
+      reader.received
+        .map(
+          (m) => JSON.parse(m.value!.toString()) as { aggregate_id: string; trace: { traceparent?: string } },
+        )
+        .filter((e) => e.aggregate_id === String(a) || e.aggregate_id === String(b));
+    let seen: ReturnType<typeof traces> = [];
+    try {
+      seen = await waitFor(async () => (traces().length >= 2 ? traces() : undefined), 20_000);
+    } finally {
+      await reader.stop();
+    }
+    expect(Object.fromEntries(seen.map((e) => [e.aggregate_id, e.trace.traceparent]))).toEqual({
+      [String(a)]: traceOf('a'),
+      [String(b)]: traceOf('b'),
+    });
+    // And the consumer folds them (an event it refused would be parked, never counted).
+    await t.waitForSync();
+    expect([(await stored(t.knex, a)).views, (await stored(t.knex, b)).views]).toEqual([1, 1]);
+  });
+
+  it('refuses more than 500 views in one call', async () => {
+    const views = Array.from({ length: 501 }, () => ({ post_id: newId(), viewer_id: 0 }));
+    await expect(recordViews(views)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
 

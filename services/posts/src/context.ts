@@ -11,10 +11,10 @@ import {
 } from '@mpb/service-kit';
 import type { PostsConfig } from './config';
 import { PostRepository } from './data/post-repository';
-import { CountsWithFallback } from './domain/counts';
-import type { MetricsPort } from './domain/ports';
 import { LivePostCache } from './domain/live-post-cache';
 import { PostsService } from './domain/posts-service';
+import { CountsWithFallback } from './grpc/counts-with-fallback';
+import type { MetricsPort } from './grpc/metrics-client';
 
 export type PostsSettings = Pick<PostsConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'AUTH_URL'> &
   Partial<Pick<PostsConfig, 'POST_CACHE_TTL_MS'>>;

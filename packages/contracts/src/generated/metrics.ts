@@ -21,6 +21,9 @@ export interface ProtoGrpcType {
         };
         PostCounts: MessageTypeDefinition;
         RecordViewRequest: MessageTypeDefinition;
+        RecordViewResult: MessageTypeDefinition;
+        RecordViewsRequest: MessageTypeDefinition;
+        RecordViewsResponse: MessageTypeDefinition;
       };
     };
   };

@@ -4,6 +4,7 @@ import {
   status,
   type sendUnaryData,
   type ServerUnaryCall,
+  type ServerMethodDefinition,
   type ServerWritableStream,
   type ServiceDefinition,
   type UntypedServiceImplementation,
@@ -16,6 +17,18 @@ import type { ServiceMetrics } from '../metrics';
 import { incomingCallTrace } from '../trace-context';
 
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+/** The RPC names a generated service definition declares (without ServiceDefinition's index signature). */
+type RpcNames<D> = keyof { [K in keyof D as string extends K ? never : K]: D[K] };
+
+/**
+ * One handler per RPC of a generated service definition, each typed by its method: it gets the
+ * decoded request and must answer the response message. A misspelt or missing RPC, or a response of
+ * the wrong shape, does not compile.
+ */
+export type UnaryHandlers<D extends ServiceDefinition> = {
+  [K in RpcNames<D>]: D[K] extends ServerMethodDefinition<infer Req, infer Res> ? UnaryHandler<Req, Res> : never;
+};
 
 export interface GrpcServerOptions {
   logger: Logger;
@@ -56,10 +69,10 @@ export class GrpcServer {
   }
 
   /** Registers a service; each handler returns a promise, and errors become real gRPC statuses. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler has its own message types
-  add(name: string, definition: ServiceDefinition, handlers: Record<string, UnaryHandler<any, any>>): this {
+  add<D extends ServiceDefinition>(name: string, definition: D, handlers: UnaryHandlers<D>): this {
     const impl: UntypedServiceImplementation = {};
-    for (const [method, handler] of Object.entries(handlers)) {
+    const entries: Array<[string, UnaryHandler<unknown, unknown>]> = Object.entries(handlers);
+    for (const [method, handler] of entries) {
       impl[method] = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
         const started = process.hrtime.bigint();
         const { span, ctx } = startSpan(`${name}/${method}`, {

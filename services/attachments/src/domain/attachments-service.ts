@@ -1,21 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
-import {
-  badRequest,
-  forbidden,
-  isAppError,
-  notFound,
-  payloadTooLarge,
-  unavailable,
-  unsupportedMediaType,
-} from '@mpb/errors';
-import { errorFields, type Logger } from '@mpb/logger';
+import { forbidden, notFound } from '@mpb/errors';
+import type { Logger } from '@mpb/logger';
 import type { PageRequest } from '@mpb/service-kit';
 import type { Attachment, Parent, ParentKind } from './attachment';
-import { sanitizeFileName } from './file-name';
-import { nameContradicts, PlainTextCheck, SNIFF_BYTES, sniffType } from './file-type';
-import type { UploadAdmission } from './upload-admission';
+import { Messages, notFoundMessage } from './messages';
 import type {
   AttachmentStore,
   ObjectStore,
@@ -23,62 +10,11 @@ import type {
   ParentLivenessMemory,
   StoredObject,
 } from './ports';
+import type { UploadAdmission } from './upload-admission';
+import type { UploadLimits } from './upload-limits';
+import { storageDown, Uploader, type IncomingFile } from './upload';
 
 export const SERVICE_NAME = 'attachments';
-
-/** Texts of the old API where it had them, and of this service's additions. */
-export const Messages = {
-  attachmentNotFound: 'attachment not found',
-  postNotFound: 'post not found',
-  commentNotFound: 'comment not found',
-  postsUnavailable: 'posts service unavailable',
-  commentsUnavailable: 'comments service unavailable',
-  uploadForbidden: {
-    post: 'you can attach files only to your own posts',
-    comment: 'you can attach files only to your own comments',
-  },
-  deleteForbidden: 'you can delete only your own attachments',
-  invalidPostId: 'invalid post id',
-  invalidCommentId: 'invalid comment id',
-  invalidAttachmentId: 'invalid attachment id',
-  storageUnavailable: 'file storage unavailable',
-  databaseUnavailable: 'attachment database unavailable',
-  notMultipart: 'expected a multipart/form-data body with files in the field "files"',
-  malformedMultipart: 'malformed multipart body',
-  noFiles: 'no files in the field "files"',
-  allowedTypes: 'PNG, JPEG, GIF, WebP, PDF or plain text',
-} as const;
-
-export const notFoundMessage = (kind: ParentKind): string =>
-  kind === 'post' ? Messages.postNotFound : Messages.commentNotFound;
-
-export interface UploadLimits {
-  maxFileBytes: number;
-  maxFiles: number;
-  maxRequestBytes: number;
-}
-
-/** `10 MiB` when it is a whole number of MiB or KiB, else bytes. */
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
-  return `${n} bytes`;
-}
-
-export const limitMessages = {
-  file: (name: string, l: UploadLimits) =>
-    `file "${name}" is larger than the limit of ${formatBytes(l.maxFileBytes)}`,
-  request: (l: UploadLimits) =>
-    `the files of one request may total at most ${formatBytes(l.maxRequestBytes)}`,
-  files: (l: UploadLimits) => `too many files: at most ${l.maxFiles} per request`,
-};
-
-/** A file as the transport hands it over: the client's name and its bytes as they arrive. */
-export interface IncomingFile {
-  fileName: string | undefined;
-  /** `truncated` is set by a parser that stopped at the per-file limit. */
-  stream: Readable & { truncated?: boolean };
-}
 
 export interface AttachmentsServiceDeps {
   store: AttachmentStore;
@@ -117,27 +53,16 @@ export interface ReconcileReport {
   orphanObjects: number;
 }
 
-/** A row created by this request, with the object it points at. */
-interface Written {
-  id: number;
-  key: string;
-  size: number;
-}
-
-/** A database failure during an upload: the client is told to retry, nothing half-written stays. */
-const databaseDown = (err: unknown) =>
-  isAppError(err) ? err : unavailable(Messages.databaseUnavailable, { cause: err });
-const storageDown = (err: unknown) =>
-  isAppError(err) ? err : unavailable(Messages.storageUnavailable, { cause: err });
-
 export class AttachmentsService {
   private readonly keyPrefix: string;
   private readonly batchSize: number;
   private readonly listLimit: number;
   private readonly liveness: ParentLivenessMemory;
+  private readonly uploader: Uploader;
 
   constructor(private readonly d: AttachmentsServiceDeps) {
     this.keyPrefix = d.keyPrefix ?? '';
+    this.uploader = new Uploader({ ...d, keyPrefix: this.keyPrefix });
     this.batchSize = d.batchSize ?? 500;
     this.listLimit = d.listLimit ?? 1000;
     this.liveness = d.parentLiveness ?? askEveryTime;
@@ -166,32 +91,9 @@ export class AttachmentsService {
     if (author !== userId) throw forbidden(Messages.uploadForbidden[parent.kind]);
   }
 
-  /**
-   * Stores every file of one request, or none: each gets a `pending` row and a server-generated key,
-   * is streamed to S3 while it is typed, counted and checked, and all become `ready` in one statement
-   * at the end. Any failure removes what this request wrote (what cannot be removed now stays
-   * pending, hidden, for reconciliation).
-   */
-  async upload(parent: Parent, userId: number, files: AsyncIterable<IncomingFile>): Promise<Attachment[]> {
-    const written: Written[] = [];
-    const budget = { requestBytes: 0 };
-    try {
-      for await (const file of files) {
-        await this.storeOne(parent, userId, file, written, budget);
-      }
-      if (written.length === 0) throw badRequest(Messages.noFiles);
-      const ready = await this.d.store
-        .markReady(written.map(({ id, size }) => ({ id, size })))
-        .catch((err: unknown) => {
-          throw databaseDown(err);
-        });
-      // A cascade took some rows while the files were streaming: the parent is gone.
-      if (ready.length !== written.length) throw notFound(notFoundMessage(parent.kind));
-      return ready;
-    } catch (err) {
-      await this.discard(written);
-      throw err;
-    }
+  /** Stores every file of one request, or none (see Uploader). */
+  upload(parent: Parent, userId: number, files: AsyncIterable<IncomingFile>): Promise<Attachment[]> {
+    return this.uploader.upload(parent, userId, files);
   }
 
   /**
@@ -224,7 +126,7 @@ export class AttachmentsService {
     return total === undefined ? { items: attachments } : { items: attachments, total };
   }
 
-  /** A ready attachment of a live parent; anything else is as unknown as no attachment. */
+  /** A ready attachment of a live parent; anything else answers as no attachment would. */
   async get(kind: ParentKind, id: number, ctx: RequestContext = {}): Promise<Attachment> {
     const attachment = await this.d.store.findReady(kind, id);
     if (!attachment || !(await this.parentIsLive(attachment.parent, ctx)))
@@ -250,7 +152,7 @@ export class AttachmentsService {
     });
   }
 
-  /** The attachment and its bytes; a row whose object is missing is as unknown as no row. */
+  /** The attachment and its bytes; a row whose object is missing answers as no row would. */
   async open(
     kind: ParentKind,
     id: number,
@@ -322,124 +224,6 @@ export class AttachmentsService {
     if (report.staleRows + report.orphanObjects > 0)
       this.d.logger.info({ ...report }, 'reconciled attachments');
     return report;
-  }
-
-  private keyOf(parent: Parent): string {
-    return `${this.keyPrefix}${parent.kind}s/${parent.id}/${randomUUID()}`;
-  }
-
-  private async storeOne(
-    parent: Parent,
-    userId: number,
-    file: IncomingFile,
-    written: Written[],
-    budget: { requestBytes: number },
-  ): Promise<void> {
-    const { limits } = this.d;
-    const fileName = sanitizeFileName(file.fileName);
-    const iterator = file.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    // The transport fails a stream with an AppError (a limit); anything else is a broken body.
-    const chunks = {
-      next: () =>
-        iterator.next().catch((err: unknown) => {
-          throw isAppError(err) ? err : badRequest(Messages.malformedMultipart, { cause: err });
-        }),
-    };
-
-    const headChunks: Buffer[] = [];
-    let headBytes = 0;
-    let ended = false;
-    while (headBytes < SNIFF_BYTES) {
-      const next = await chunks.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      headChunks.push(next.value);
-      headBytes += next.value.length;
-    }
-    if (headBytes === 0) throw badRequest(`file "${fileName}" is empty`);
-    const fileType = sniffType(Buffer.concat(headChunks).subarray(0, SNIFF_BYTES));
-    if (!fileType)
-      throw unsupportedMediaType(`file "${fileName}" is not an allowed type (${Messages.allowedTypes})`);
-    if (nameContradicts(fileName, fileType))
-      throw unsupportedMediaType(
-        `file "${fileName}" does not hold what its name says: its content is ${fileType}`,
-      );
-
-    const objectKey = this.keyOf(parent);
-    const inserted = await this.d.store
-      .insertPending({ parent, userId, objectKey, fileName, fileType })
-      .catch((err: unknown) => {
-        throw databaseDown(err);
-      });
-    if (inserted.outcome === 'parent_deleted') throw notFound(notFoundMessage(parent.kind));
-    const entry: Written = { id: inserted.id, key: objectKey, size: 0 };
-    written.push(entry);
-
-    const body = new PassThrough({ highWaterMark: 64 * 1024 });
-    const uploading = this.d.objects.upload(objectKey, body, fileType).catch((err: unknown) => {
-      const failure = storageDown(err);
-      body.destroy(failure);
-      throw failure;
-    });
-    // Awaited below; marked handled now so a failure while the body is still being fed is not "unhandled".
-    uploading.catch(() => undefined);
-    const text = fileType === 'text/plain' ? new PlainTextCheck() : undefined;
-    const send = async (chunk: Buffer) => {
-      entry.size += chunk.length;
-      budget.requestBytes += chunk.length;
-      if (entry.size > limits.maxFileBytes) throw payloadTooLarge(limitMessages.file(fileName, limits));
-      if (budget.requestBytes > limits.maxRequestBytes) throw payloadTooLarge(limitMessages.request(limits));
-      if (text && !text.push(chunk))
-        throw unsupportedMediaType(
-          `file "${fileName}" is not valid plain text (UTF-8 without control characters)`,
-        );
-      if (!body.write(chunk)) await once(body, 'drain');
-    };
-    try {
-      for (const chunk of headChunks) await send(chunk);
-      while (!ended) {
-        const next = await chunks.next();
-        if (next.done) break;
-        await send(next.value);
-      }
-      if (file.stream.truncated) throw payloadTooLarge(limitMessages.file(fileName, limits));
-      if (text && !text.end())
-        throw unsupportedMediaType(
-          `file "${fileName}" is not valid plain text (UTF-8 without control characters)`,
-        );
-      body.end();
-    } catch (err) {
-      // Ends the upload (its temporary file removed, nothing sent to S3) before the cleanup deletes the key.
-      if (!body.destroyed) body.destroy(err instanceof Error ? err : new Error(String(err)));
-      await uploading.catch(() => undefined);
-      throw err;
-    }
-    await uploading;
-  }
-
-  /** Best effort: each object, then its row; a row whose object could not be deleted stays for reconciliation. */
-  private async discard(written: Written[]): Promise<void> {
-    const removable: number[] = [];
-    for (const w of written) {
-      try {
-        await this.d.objects.delete(w.key);
-        removable.push(w.id);
-      } catch (err) {
-        this.d.logger.warn(
-          { key: w.key, ...errorFields(err) },
-          'could not delete an object; reconciliation will',
-        );
-      }
-    }
-    if (removable.length === 0) return;
-    await this.d.store.removeRows(removable).catch((err: unknown) => {
-      this.d.logger.warn(
-        { ids: removable, ...errorFields(err) },
-        'could not delete pending rows; reconciliation will',
-      );
-    });
   }
 
   /** Objects first, then rows: a row never points at an object that is already gone for long. */

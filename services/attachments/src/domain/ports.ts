@@ -65,7 +65,7 @@ export interface StoredObject {
 
 export interface ObjectStore {
   /** Streams `body` to `key` without holding it in memory; rejects, storing nothing, if the body errors. */
-  upload(key: string, body: Readable, contentType: AllowedType): Promise<void>;
+  upload(key: string, body: AsyncIterable<Buffer>, contentType: AllowedType): Promise<void>;
   /** undefined when there is no such object. */
   get(key: string): Promise<StoredObject | undefined>;
   /** Deleting a missing object is not an error. */

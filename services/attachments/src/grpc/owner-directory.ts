@@ -1,4 +1,3 @@
-import type { Client } from '@grpc/grpc-js';
 import {
   loadCommentsProto,
   loadPostsProto,
@@ -12,7 +11,7 @@ import {
 import { isAppError, unavailable } from '@mpb/errors';
 import { callUnary, createGrpcClient } from '@mpb/service-kit';
 import type { Parent } from '../domain/attachment';
-import { Messages } from '../domain/attachments-service';
+import { Messages } from '../domain/messages';
 import type { OwnerDirectory } from '../domain/ports';
 
 /**
@@ -54,7 +53,7 @@ export class GrpcOwnerDirectory implements OwnerDirectory {
   }
 
   close(): void {
-    (this.posts as unknown as Client).close();
-    (this.comments as unknown as Client).close();
+    this.posts.close();
+    this.comments.close();
   }
 }

@@ -1,8 +1,16 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
-import { badRequest, payloadTooLarge, unsupportedMediaType, type AppError } from '@mpb/errors';
-import { limitMessages, Messages, type IncomingFile, type UploadLimits } from '../domain/attachments-service';
+import { badRequest, isAppError, payloadTooLarge, unsupportedMediaType, type AppError } from '@mpb/errors';
+import type { IncomingFile } from '../domain/upload';
+import { limitMessages, type UploadLimits } from '../domain/upload-limits';
+
+/** Texts of the multipart answers, kept because clients match on them. */
+export const MultipartMessages = {
+  notMultipart: 'expected a multipart/form-data body with files in the field "files"',
+  malformedMultipart: 'malformed multipart body',
+  noFiles: 'no files in the field "files"',
+} as const;
 
 /** The field that carries files, as in the old API. Other parts (text fields, files in other fields) are skipped. */
 export const FILES_FIELD = 'files';
@@ -20,7 +28,7 @@ export const rawBodyLimit = (limits: UploadLimits): number =>
  * length, undefined for a body of unknown length (chunked).
  */
 export function assertDeclaredLength(req: IncomingMessage, limits: UploadLimits): number | undefined {
-  if (!isMultipart(req)) throw unsupportedMediaType(Messages.notMultipart);
+  if (!isMultipart(req)) throw unsupportedMediaType(MultipartMessages.notMultipart);
   const header = req.headers['content-length'];
   if (header === undefined) return undefined;
   const declared = Number(header);
@@ -58,7 +66,7 @@ export function receiveFiles(req: IncomingMessage, limits: UploadLimits): Receiv
       },
     });
   } catch {
-    throw badRequest(Messages.malformedMultipart);
+    throw badRequest(MultipartMessages.malformedMultipart);
   }
 
   const queue: Array<IncomingFile | AppError | null> = [];
@@ -87,12 +95,12 @@ export function receiveFiles(req: IncomingMessage, limits: UploadLimits): Receiv
     stream.once('close', () => {
       if (current === stream) current = undefined;
     });
-    push({ fileName: info.filename, stream });
+    push({ fileName: info.filename, chunks: chunksOf(stream), truncated: () => stream.truncated === true });
   });
   parser.on('filesLimit', () => fail(payloadTooLarge(limitMessages.files(limits))));
   parser.on('partsLimit', () => fail(payloadTooLarge('too many parts in the form')));
   parser.on('fieldsLimit', () => fail(payloadTooLarge('too many fields in the form')));
-  parser.on('error', () => fail(badRequest(Messages.malformedMultipart)));
+  parser.on('error', () => fail(badRequest(MultipartMessages.malformedMultipart)));
   parser.on('close', () => push(null));
   req.on('aborted', () => fail(badRequest('the upload was interrupted')));
 
@@ -103,12 +111,17 @@ export function receiveFiles(req: IncomingMessage, limits: UploadLimits): Receiv
   req.pipe(counter).pipe(parser);
 
   async function* files(): AsyncGenerator<IncomingFile> {
+    let given = 0;
     for (;;) {
       if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
       const item = queue.shift();
-      if (item === null || item === undefined) return;
+      if (item === null || item === undefined) {
+        if (given === 0) throw badRequest(MultipartMessages.noFiles);
+        return;
+      }
       if (item instanceof Error) throw item;
+      given += 1;
       yield item;
     }
   }
@@ -122,6 +135,23 @@ export function receiveFiles(req: IncomingMessage, limits: UploadLimits): Receiv
       current?.resume();
       req.resume();
     },
+  };
+}
+
+/**
+ * A file part's bytes as they arrive. A part fails with an AppError when a limit ended it; any other
+ * failure is a broken body (400). No `return`: a reader that stops early leaves the part to `abort()`,
+ * which drains it.
+ */
+function chunksOf(stream: Readable): AsyncIterable<Buffer> {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () =>
+        iterator.next().catch((err: unknown) => {
+          throw isAppError(err) ? err : badRequest(MultipartMessages.malformedMultipart, { cause: err });
+        }),
+    }),
   };
 }
 

@@ -10,7 +10,8 @@ import {
   type TokenVerifier,
 } from '@mpb/service-kit';
 import { toAttachmentResponse, type Parent, type ParentKind } from '../domain/attachment';
-import { Messages, type AttachmentsService } from '../domain/attachments-service';
+import type { AttachmentsService } from '../domain/attachments-service';
+import { Messages } from '../domain/messages';
 import { contentDisposition } from '../domain/file-name';
 import { assertDeclaredLength, receiveFiles } from './multipart';
 

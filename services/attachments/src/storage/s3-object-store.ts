@@ -65,7 +65,7 @@ export class S3ObjectStore implements ObjectStore {
    * few 64 KiB buffers whatever the file's size, and the temporary file is removed at once, whatever
    * happens. The SDK hashes the file for the signature by reading it again, not by buffering it.
    */
-  async upload(key: string, body: Readable, contentType: AllowedType): Promise<void> {
+  async upload(key: string, body: AsyncIterable<Buffer>, contentType: AllowedType): Promise<void> {
     const path = join(this.spoolDir, `mpb-upload-${randomUUID()}`);
     try {
       await pipeline(body, createWriteStream(path, { flags: 'wx', mode: 0o600 }));

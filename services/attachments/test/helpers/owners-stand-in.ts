@@ -16,8 +16,8 @@ interface Owned {
 }
 
 /**
- * One real gRPC server playing both owner services (blog.posts.v1.PostService/GetPost and
- * blog.comments.v1.CommentService/GetComment) from in-test maps, so attachments is tested over the
+ * One real gRPC server playing both owner services (blog.posts.v1.PostService and
+ * blog.comments.v1.CommentService) from in-test maps, so attachments is tested over the
  * wire without the posts and comments code.
  */
 export class OwnersStandIn {
@@ -54,21 +54,28 @@ export class OwnersStandIn {
       if (!found || (found.deleted && !includeDeleted)) throw notFound(`${what} not found`);
       return found;
     };
+    const post = (id: GetPostRequest['id'], p: Owned): Post => ({
+      id,
+      user_id: p.author,
+      title: 't',
+      description: 'd',
+      tag: '',
+      deleted: p.deleted,
+      created_at: now(),
+      updated_at: now(),
+    });
     server.add('blog.posts.v1.PostService', loadPostsProto().blog.posts.v1.PostService.service, {
       GetPost: async (r: GetPostRequest): Promise<Post> => {
         this.asked.push(`post:${r.id}`);
-        const p = find(this.posts, r.id, r.include_deleted, 'post');
-        return {
-          id: r.id,
-          user_id: p.author,
-          title: 't',
-          description: 'd',
-          tag: '',
-          deleted: p.deleted,
-          created_at: now(),
-          updated_at: now(),
-        };
+        return post(r.id, find(this.posts, r.id, r.include_deleted, 'post'));
       },
+      // attachments asks one post at a time; the batch call answers from the same map.
+      GetPosts: async (r) => ({
+        posts: r.ids.flatMap((id) => {
+          const p = this.posts.get(Number(id));
+          return p && (!p.deleted || r.include_deleted) ? [post(id, p)] : [];
+        }),
+      }),
     });
     server.add(
       'blog.comments.v1.CommentService',

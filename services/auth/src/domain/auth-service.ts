@@ -7,7 +7,21 @@ import type { SessionStore, UserStore } from './ports';
 import { readRevocationPage, type RevocationPage } from './revocation-feed';
 import { hashRefreshToken, isPlausibleRefreshToken, newRefreshToken } from './tokens';
 import { userRegisteredPayload, type User } from './user';
-import type { LoginInput, RegisterInput } from './validation';
+
+/** A registration as the HTTP layer's body schema accepts it (trimmed, checked). */
+export interface RegisterInput {
+  name: string;
+  username: string;
+  email: string;
+  password: string;
+  age?: number | null;
+}
+
+/** A login as the HTTP layer's body schema accepts it. */
+export interface LoginInput {
+  username: string;
+  password: string;
+}
 
 /** Texts of the old API, kept because clients match on them. */
 export const Messages = {

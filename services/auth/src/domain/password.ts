@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
 
+/** bcrypt only reads the first 72 bytes: a longer password would match any password sharing them. */
+export const PASSWORD_MAX_BYTES = 72;
+
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, hash: string): Promise<boolean>;

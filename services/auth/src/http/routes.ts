@@ -4,7 +4,7 @@ import { requireAuth, requireId, traceContextOf, validate, type TokenVerifier } 
 import type { AuthService } from '../domain/auth-service';
 import type { Keyring } from '../domain/ports';
 import { toOwnProfile, toPublicProfile } from '../domain/user';
-import { loginSchema, logoutSchema, refreshSchema, registerSchema } from '../domain/validation';
+import { loginSchema, logoutSchema, refreshSchema, registerSchema } from './request-schemas';
 
 export interface RouteDeps {
   auth: AuthService;

@@ -5,6 +5,9 @@ import type {
   CommentUpdatedPayload,
 } from '@mpb/contracts';
 
+/** Counted in characters (code points), as the old API and PostgreSQL's varchar(500) count them. */
+export const TEXT_MAX_CHARS = 500;
+
 /** A comment as the service works with it. */
 export interface Comment {
   id: number;

@@ -75,7 +75,7 @@ export class CommentsService {
     return { items: comments, total, request };
   }
 
-  /** A live comment of a live post; anything else is as unknown as a comment that never existed. */
+  /** A live comment of a live post; anything else answers as a comment that never existed would. */
   async get(id: number, ctx: RequestContext = {}): Promise<Comment> {
     const comment = await this.d.comments.findById(id);
     if (!comment || !(await this.postIsLive(comment.postId, ctx))) throw notFound(Messages.commentNotFound);

@@ -1,4 +1,3 @@
-import type { Client } from '@grpc/grpc-js';
 import { loadPostsProto, type GetPostRequest, type Post, type PostServiceClient } from '@mpb/contracts';
 import { isAppError } from '@mpb/errors';
 import { callUnary, createGrpcClient } from '@mpb/service-kit';
@@ -31,6 +30,6 @@ export class GrpcPostDirectory implements PostDirectory {
   }
 
   close(): void {
-    (this.client as unknown as Client).close();
+    this.client.close();
   }
 }

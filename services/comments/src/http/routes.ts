@@ -11,7 +11,7 @@ import {
 } from '@mpb/service-kit';
 import { toCommentResponse, type Comment } from '../domain/comment';
 import { Messages, type CommentsService, type RequestContext } from '../domain/comments-service';
-import { commentTextSchema, createCommentSchema } from '../domain/validation';
+import { commentTextSchema, createCommentSchema } from './request-schemas';
 
 export interface RouteDeps {
   comments: CommentsService;

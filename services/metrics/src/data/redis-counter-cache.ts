@@ -39,9 +39,13 @@ const SCRIPTS = {
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
-/** ioredis adds defined scripts as methods (on the client and on pipelines) it has no types for. */
+/**
+ * ioredis adds defined scripts as methods (on the client and on pipelines) it has no types for: the
+ * method is looked up, and checked to be one, at run time.
+ */
 const script = (target: Redis | ChainableCommander, name: ScriptName): ScriptCall => {
-  const fn = (target as unknown as Record<string, ScriptCall>)[name]!;
+  const fn: unknown = Reflect.get(target, name);
+  if (typeof fn !== 'function') throw new Error(`redis script ${name} is not defined on this client`);
   return fn.bind(target);
 };
 

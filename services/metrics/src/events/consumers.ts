@@ -8,6 +8,8 @@ export interface ConsumerOptions {
   kafka: KafkaClient;
   logger: Logger;
   metrics: KafkaMetrics;
+  /** What to do when kafkajs gives the consumer up (the service kit's decision). */
+  onFatal: (err: Error) => void;
   folder: CounterFolder;
   sessionTimeoutMs?: number;
 }
@@ -36,6 +38,7 @@ export function createCounterConsumer(
     kafka: o.kafka,
     logger: o.logger,
     metrics: o.metrics,
+    onFatal: o.onFatal,
     ...sessionOptions(o.sessionTimeoutMs),
     groupId: o.groupId,
     topics: [o.topic],
@@ -62,6 +65,7 @@ export function createPostDeletionConsumer(
     kafka: o.kafka,
     logger: o.logger,
     metrics: o.metrics,
+    onFatal: o.onFatal,
     ...sessionOptions(o.sessionTimeoutMs),
     groupId: o.groupId,
     topics: [o.topic],

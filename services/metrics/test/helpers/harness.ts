@@ -208,7 +208,15 @@ export async function startTestMetrics(o: StartOptions = {}): Promise<TestMetric
   const consumers: EventConsumer[] = [];
   let declared: EventConsumer[] | undefined = built.parts.consumers;
   const startConsumers = async (): Promise<void> => {
-    const deps = { kafka, logger, metrics: built.kit.kafkaMetrics() };
+    const deps = {
+      kafka,
+      logger,
+      metrics: built.kit.kafkaMetrics(),
+      // A consumer kafkajs gives up on fails the test that runs it.
+      onFatal: (err: Error) => {
+        throw err;
+      },
+    };
     const fresh = declared ?? consumerSpecs.map((spec) => spec.make(deps));
     declared = undefined;
     consumers.splice(0, consumers.length, ...fresh);

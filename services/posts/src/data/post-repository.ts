@@ -4,7 +4,7 @@ import { writeOutbox } from '@mpb/kafka';
 import { MAX_COUNTED_TOTAL } from '@mpb/service-kit';
 import type { Post } from '../domain/post';
 import type { NewPost, PostModification, PostStore } from '../domain/ports';
-import type { ListQuery, PostChanges } from '../domain/validation';
+import type { ListQuery, PostChanges } from '../domain/post-input';
 
 interface PostRow {
   id: string | number;

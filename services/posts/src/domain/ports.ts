@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '@mpb/contracts';
 import type { Post, PostCounts } from './post';
-import type { ListQuery, NewPostInput, PostChanges } from './validation';
+import type { ListQuery, NewPostInput, PostChanges } from './post-input';
 
 /** What the domain needs from storage; src/data implements it with knex. */
 
@@ -29,18 +29,21 @@ export interface PostStore {
   modifyLive(id: number, decide: (current: Post) => PostModification): Promise<Post | undefined>;
 }
 
-/** The metrics service as posts uses it: views recorded one at a time, counts read a page at a time. */
-export interface MetricsPort {
+/**
+ * Likes and views of posts as reads need them: never failing. When metrics cannot answer, the last
+ * counts seen (or zero) stand in and a view is reported as not recorded.
+ */
+export interface PostCountsPort {
   /**
-   * Counts one view and returns the counts including it. The viewer is the user, or for an anonymous
-   * reader (`viewerId` 0) the client's address; metrics counts a viewer once per post within its
-   * window and then answers `alreadyCounted` with the current counts.
+   * Counts one view of a read and answers the counts including it; `recorded` is false when the
+   * viewer was counted already within metrics' window, or metrics did not answer. `address` names an
+   * anonymous reader (`viewerId` 0).
    */
-  recordView(
+  tryRecordView(
     postId: number,
     viewerId: number,
     address?: string,
-  ): Promise<PostCounts & { alreadyCounted?: boolean }>;
-  /** Counts of up to 100 posts in one call; posts metrics does not know may be missing. */
-  getCounts(postIds: number[], viewerId: number): Promise<Map<number, PostCounts>>;
+  ): Promise<{ counts: PostCounts; recorded: boolean }>;
+  /** Counts of every post asked for (at most 100). */
+  countsOf(postIds: number[], viewerId: number): Promise<Map<number, PostCounts>>;
 }

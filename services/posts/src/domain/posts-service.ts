@@ -1,11 +1,10 @@
 import type { TraceContext } from '@mpb/contracts';
 import { badRequest, forbidden, notFound } from '@mpb/errors';
-import type { CountsWithFallback } from './counts';
 import type { LivePostCache } from './live-post-cache';
 import { NO_COUNTS, toPostResponse, type Post, type PostResponse } from './post';
 import { postCreatedEvent, postDeletedEvent, postUpdatedEvent } from './post-events';
-import type { PostModification, PostStore } from './ports';
-import type { ListQuery, NewPostInput, PostChanges } from './validation';
+import type { PostCountsPort, PostModification, PostStore } from './ports';
+import type { ListQuery, NewPostInput, PostChanges } from './post-input';
 
 export { SERVICE_NAME } from './post-events';
 
@@ -25,7 +24,7 @@ export const ANONYMOUS = 0;
 
 export interface PostsServiceDeps {
   posts: PostStore;
-  counts: CountsWithFallback;
+  counts: PostCountsPort;
   /** Live posts remembered for reads; every update and delete made here forgets the post at once. */
   livePosts?: LivePostCache;
 }

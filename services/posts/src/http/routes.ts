@@ -17,7 +17,7 @@ import {
   toNewPostInput,
   toPostChanges,
   updatePostSchema,
-} from '../domain/validation';
+} from './request-schemas';
 
 export interface RouteDeps {
   posts: PostsService;

@@ -4,6 +4,8 @@ import {
   type GetCountsResponse,
   type PostCounts,
   type RecordViewRequest,
+  type RecordViewsRequest,
+  type RecordViewsResponse,
 } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
 import { createMetrics, GrpcServer } from '@mpb/service-kit';
@@ -19,6 +21,10 @@ export const STAND_IN_VIEWS = 40;
 export class MetricsStandIn {
   readonly getCountsCalls: Array<{ post_ids: number[]; viewer_id: number }> = [];
   readonly recordViewCalls: Array<{ post_id: number; viewer_id: number; viewer_address: string }> = [];
+  /** How many views each RecordViews call carried (each view also lands in recordViewCalls). */
+  readonly recordViewsBatches: number[] = [];
+  /** Post ids whose views RecordViews refuses with NOT_FOUND, as metrics does for a deleted post. */
+  readonly gone = new Set<number>();
   delayMs = 0;
   /** Answer a viewer's second view of a post as `already_counted`, as metrics does within its window. */
   dedup = false;
@@ -27,7 +33,8 @@ export class MetricsStandIn {
   private readonly server: GrpcServer;
   port = 0;
 
-  constructor() {
+  /** `batches: false` leaves RecordViews out (UNIMPLEMENTED), as a metrics from before the call. */
+  constructor(o: { batches?: boolean } = {}) {
     this.server = new GrpcServer({
       logger: createLogger({ service: 'metrics-stand-in', level: 'silent' }),
       metrics: createMetrics('metrics-stand-in'),
@@ -36,27 +43,12 @@ export class MetricsStandIn {
       'blog.metrics.v1.MetricsService',
       loadMetricsProto().blog.metrics.v1.MetricsService.service,
       {
-        RecordView: async (req: RecordViewRequest): Promise<PostCounts> => {
-          const postId = Number(req.post_id);
-          const viewer = { viewer_id: Number(req.viewer_id), viewer_address: req.viewer_address ?? '' };
-          this.recordViewCalls.push({ post_id: postId, ...viewer });
-          await this.pause();
-          const key = `${postId} ${viewer.viewer_id || viewer.viewer_address}`;
-          if (this.dedup && this.seen.has(key)) {
-            const views = this.viewsOf(postId);
-            return {
-              post_id: postId,
-              likes: STAND_IN_LIKES,
-              views,
-              liked_by_viewer: false,
-              already_counted: true,
-            };
-          }
-          this.seen.add(key);
-          const views = this.viewsOf(postId) + 1;
-          this.views.set(postId, views);
-          return { post_id: postId, likes: STAND_IN_LIKES, views, liked_by_viewer: false };
-        },
+        RecordView: (req: RecordViewRequest): Promise<PostCounts> => this.recordView(req),
+        ...(o.batches === false
+          ? {}
+          : {
+              RecordViews: (req: RecordViewsRequest): Promise<RecordViewsResponse> => this.recordViews(req),
+            }),
         GetCounts: async (req: GetCountsRequest): Promise<GetCountsResponse> => {
           const ids = (req.post_ids ?? []).map(Number);
           this.getCountsCalls.push({ post_ids: ids, viewer_id: Number(req.viewer_id) });
@@ -93,6 +85,41 @@ export class MetricsStandIn {
       getCounts: this.getCountsCalls.filter((c) => c.post_ids.includes(postId)).length,
       recordView: this.recordViewCalls.filter((c) => c.post_id === postId).length,
     };
+  }
+
+  private async recordView(req: RecordViewRequest): Promise<PostCounts> {
+    const postId = Number(req.post_id);
+    const viewer = { viewer_id: Number(req.viewer_id), viewer_address: req.viewer_address ?? '' };
+    this.recordViewCalls.push({ post_id: postId, ...viewer });
+    await this.pause();
+    const key = `${postId} ${viewer.viewer_id || viewer.viewer_address}`;
+    if (this.dedup && this.seen.has(key)) {
+      const views = this.viewsOf(postId);
+      return {
+        post_id: postId,
+        likes: STAND_IN_LIKES,
+        views,
+        liked_by_viewer: false,
+        already_counted: true,
+      };
+    }
+    this.seen.add(key);
+    const views = this.viewsOf(postId) + 1;
+    this.views.set(postId, views);
+    return { post_id: postId, likes: STAND_IN_LIKES, views, liked_by_viewer: false };
+  }
+
+  private async recordViews(req: RecordViewsRequest): Promise<RecordViewsResponse> {
+    const views = req.views ?? [];
+    this.recordViewsBatches.push(views.length);
+    const results = await Promise.all(
+      views.map(async (v) =>
+        this.gone.has(Number(v.post_id))
+          ? { error_code: 'NOT_FOUND', error_message: 'post not found' }
+          : { counts: await this.recordView(v) },
+      ),
+    );
+    return { results };
   }
 
   private viewsOf(postId: number): number {

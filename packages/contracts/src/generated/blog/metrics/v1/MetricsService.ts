@@ -18,6 +18,14 @@ import type {
   RecordViewRequest as _blog_metrics_v1_RecordViewRequest,
   RecordViewRequest__Output as _blog_metrics_v1_RecordViewRequest__Output,
 } from '../../../blog/metrics/v1/RecordViewRequest';
+import type {
+  RecordViewsRequest as _blog_metrics_v1_RecordViewsRequest,
+  RecordViewsRequest__Output as _blog_metrics_v1_RecordViewsRequest__Output,
+} from '../../../blog/metrics/v1/RecordViewsRequest';
+import type {
+  RecordViewsResponse as _blog_metrics_v1_RecordViewsResponse,
+  RecordViewsResponse__Output as _blog_metrics_v1_RecordViewsResponse__Output,
+} from '../../../blog/metrics/v1/RecordViewsResponse';
 
 export interface MetricsServiceClient extends grpc.Client {
   GetCounts(
@@ -101,6 +109,47 @@ export interface MetricsServiceClient extends grpc.Client {
     argument: _blog_metrics_v1_RecordViewRequest,
     callback: grpc.requestCallback<_blog_metrics_v1_PostCounts__Output>,
   ): grpc.ClientUnaryCall;
+
+  RecordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recordViews(
+    argument: _blog_metrics_v1_RecordViewsRequest,
+    callback: grpc.requestCallback<_blog_metrics_v1_RecordViewsResponse__Output>,
+  ): grpc.ClientUnaryCall;
 }
 
 export interface MetricsServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -110,6 +159,11 @@ export interface MetricsServiceHandlers extends grpc.UntypedServiceImplementatio
   >;
 
   RecordView: grpc.handleUnaryCall<_blog_metrics_v1_RecordViewRequest__Output, _blog_metrics_v1_PostCounts>;
+
+  RecordViews: grpc.handleUnaryCall<
+    _blog_metrics_v1_RecordViewsRequest__Output,
+    _blog_metrics_v1_RecordViewsResponse
+  >;
 }
 
 export interface MetricsServiceDefinition extends grpc.ServiceDefinition {
@@ -124,5 +178,11 @@ export interface MetricsServiceDefinition extends grpc.ServiceDefinition {
     _blog_metrics_v1_PostCounts,
     _blog_metrics_v1_RecordViewRequest__Output,
     _blog_metrics_v1_PostCounts__Output
+  >;
+  RecordViews: MethodDefinition<
+    _blog_metrics_v1_RecordViewsRequest,
+    _blog_metrics_v1_RecordViewsResponse,
+    _blog_metrics_v1_RecordViewsRequest__Output,
+    _blog_metrics_v1_RecordViewsResponse__Output
   >;
 }

@@ -1,7 +1,5 @@
 import Joi from 'joi';
-
-/** Counted in characters (code points), as the old API and PostgreSQL's varchar(500) count them. */
-export const TEXT_MAX_CHARS = 500;
+import { TEXT_MAX_CHARS } from '../domain/comment';
 
 /**
  * Surrounding whitespace is trimmed and what remains must be 1–500 characters, so a comment of

@@ -1,17 +1,17 @@
 import Joi from 'joi';
 import { badRequest } from '@mpb/errors';
 import { parseId } from '@mpb/contracts';
-import type { PageRequest } from '@mpb/service-kit';
-
-export const TITLE_MIN = 3;
-export const TITLE_MAX = 200;
-export const DESCRIPTION_MIN = 10;
-/** The old API had no upper bound; 20 000 characters is a long article and keeps rows small. */
-export const DESCRIPTION_MAX = 20_000;
-export const TAG_MAX = 50;
-
-/** Single-line fields (title, tag) refuse every control character, NUL and line breaks included. */
-const CONTROL_CHARACTERS = /\p{Cc}/u;
+import {
+  CONTROL_CHARACTERS,
+  DESCRIPTION_MAX,
+  DESCRIPTION_MIN,
+  TAG_MAX,
+  TITLE_MAX,
+  TITLE_MIN,
+  type ListFilters,
+  type NewPostInput,
+  type PostChanges,
+} from '../domain/post-input';
 
 const noControlCharacters = { name: 'control characters', invert: true } as const;
 const messages = {
@@ -69,19 +69,6 @@ export const updatePostSchema = Joi.object<UpdatePostBody>({
   tag: tag.allow(null),
 });
 
-export interface NewPostInput {
-  title: string;
-  description: string;
-  tag: string | null;
-}
-
-/** Fields to change; a missing key keeps the stored value. */
-export interface PostChanges {
-  title?: string;
-  description?: string;
-  tag?: string | null;
-}
-
 export const toNewPostInput = (b: CreatePostBody): NewPostInput => ({
   title: b.title,
   description: b.description,
@@ -98,15 +85,6 @@ export function toPostChanges(b: UpdatePostBody): PostChanges {
 
 /** What the deep-page 400 of `GET /api/posts` says: the list's name and how to reach older posts. */
 export const POSTS_PAGING = { items: 'posts', hint: 'filter by tag or user_id to reach older ones' } as const;
-
-/** The filters of `GET /api/posts`. */
-export interface ListFilters {
-  tag?: string;
-  userId?: number;
-}
-
-/** One page of the filtered list (the page comes from the service kit's parsePageRequest). */
-export type ListQuery = PageRequest & ListFilters;
 
 /**
  * The filters of `GET /api/posts`: bad values are a 400 naming the parameter; unknown parameters are

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { notFound, unavailable } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
-import { CountsWithFallback, LruCache } from './counts';
-import type { PostCounts } from './post';
-import type { MetricsPort } from './ports';
+import type { PostCounts } from '../domain/post';
+import { CountsWithFallback, LruCache } from './counts-with-fallback';
+import type { MetricsPort } from './metrics-client';
 
 /** A metrics service whose answers the test controls. */
 class ScriptedMetrics implements MetricsPort {

@@ -1,5 +1,6 @@
 import { validate } from '@mpb/service-kit';
-import { loginSchema, PASSWORD_MAX_BYTES, refreshSchema, registerSchema } from './validation';
+import { PASSWORD_MAX_BYTES } from '../domain/password';
+import { loginSchema, refreshSchema, registerSchema } from './request-schemas';
 
 const valid = { name: 'Ann Lee', username: 'ann_lee', email: 'ann@example.com', password: 'secret1' };
 

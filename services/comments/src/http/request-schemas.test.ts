@@ -1,5 +1,6 @@
 import { validate } from '@mpb/service-kit';
-import { commentTextSchema, createCommentSchema, TEXT_MAX_CHARS } from './validation';
+import { TEXT_MAX_CHARS } from '../domain/comment';
+import { commentTextSchema, createCommentSchema } from './request-schemas';
 
 function failure(
   schema: Parameters<typeof validate>[0],

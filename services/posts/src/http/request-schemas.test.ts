@@ -6,7 +6,7 @@ import {
   toNewPostInput,
   toPostChanges,
   updatePostSchema,
-} from './validation';
+} from './request-schemas';
 
 const valid = { title: 'A fine title', description: 'Long enough description' };
 

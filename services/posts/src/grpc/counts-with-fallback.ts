@@ -1,7 +1,8 @@
 import { isAppError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
-import { NO_COUNTS, type PostCounts } from './post';
-import type { MetricsPort } from './ports';
+import { NO_COUNTS, type PostCounts } from '../domain/post';
+import type { PostCountsPort } from '../domain/ports';
+import type { MetricsPort } from './metrics-client';
 
 export interface CountsOptions {
   metrics: MetricsPort;
@@ -58,7 +59,7 @@ export class LruCache<K, V> {
  * calls are skipped for `retryAfterMs`, then one request probes metrics again; failures are logged
  * once per outage and then at most once per `warnIntervalMs`, never once per request.
  */
-export class CountsWithFallback {
+export class CountsWithFallback implements PostCountsPort {
   private readonly metrics: MetricsPort;
   private readonly logger: Logger;
   private readonly cache: LruCache<number, PostCounts>;

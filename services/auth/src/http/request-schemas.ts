@@ -1,7 +1,6 @@
 import Joi from 'joi';
-
-/** bcrypt only reads the first 72 bytes: a longer password would match any password sharing them. */
-export const PASSWORD_MAX_BYTES = 72;
+import type { LoginInput, RegisterInput } from '../domain/auth-service';
+import { PASSWORD_MAX_BYTES } from '../domain/password';
 
 const password = Joi.string()
   .min(6)
@@ -26,14 +25,6 @@ const noNul = (schema: Joi.StringSchema): Joi.StringSchema =>
     .messages({ 'string.nul': '{{#label}} must not contain NUL characters' });
 const username = noNul(Joi.string().trim().min(3).max(50));
 
-export interface RegisterInput {
-  name: string;
-  username: string;
-  email: string;
-  password: string;
-  age?: number | null;
-}
-
 export const registerSchema = Joi.object<RegisterInput>({
   name: noNul(Joi.string().trim().min(2).max(100)).required(),
   username: username.required(),
@@ -46,11 +37,6 @@ export const registerSchema = Joi.object<RegisterInput>({
   password: password.required(),
   age: Joi.number().integer().min(0).max(123).allow(null),
 });
-
-export interface LoginInput {
-  username: string;
-  password: string;
-}
 
 export const loginSchema = Joi.object<LoginInput>({
   username: username.required(),
