@@ -16,12 +16,13 @@
 // in the environment (PG_URL, REDIS_URL, KAFKA_BROKERS, S3_*), `_bench` databases and `bench.`
 // topics, metrics with VIEW_DEDUP_SECONDS=0, and measures it (pids taken from the children);
 // --cpu-prof DIR starts those services with `node --cpu-prof` writing their profiles to DIR.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBareChain } from './lib/chain.mjs';
 import { lagSampler } from './lib/kafka-lag.mjs';
 import { describeMachine, load, printTable } from './lib/load.mjs';
+import { cpuMicros, rssMiB } from './lib/proc.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -52,20 +53,6 @@ const positive = (name) => {
   if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive whole number`);
   return n;
 };
-
-/** Resident memory of a process now, in MiB, from /proc/PID/status. */
-function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-/** CPU time (user + system) of a process so far, in microseconds, from /proc/PID/stat. */
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
 
 /** Runs `work` and returns its result with the CPU each named process spent per request. */
 async function withCpu(pids, work) {

@@ -13,13 +13,13 @@
 // (postgres://postgres@127.0.0.1:5432; the database is mpb_metrics_bench), REDIS_URL
 // (redis://127.0.0.1:6379; database 14 is used), KAFKA_BROKERS (127.0.0.1:9092).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuMicros } from './lib/proc.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICE = path.join(ROOT, 'services/metrics');
@@ -203,12 +203,10 @@ async function main() {
       return 0; // the child creates the database and tables on start
     }
   };
-  /** The consumer's CPU time (user + system) so far, in microseconds, from /proc (Linux; NaN elsewhere). */
-  const cpuMicros = () => {
+  /** The consumer's CPU time so far, in microseconds (NaN where /proc cannot tell). */
+  const consumerCpu = () => {
     try {
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+      return cpuMicros(child.pid);
     } catch {
       return NaN;
     }
@@ -227,13 +225,13 @@ async function main() {
     const now = Date.now();
     if (n > 0 && first === 0) {
       first = now;
-      firstCpu = cpuMicros();
+      firstCpu = consumerCpu();
       firstApplied = n;
     }
     if (first && (progress.length === 0 || now - progress.at(-1).t >= 1000)) progress.push({ t: now, n });
     if (n >= o.events) {
       done = now;
-      foldCpu = cpuMicros() - firstCpu;
+      foldCpu = consumerCpu() - firstCpu;
       break;
     }
     await sleep(50);

@@ -3,7 +3,6 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { createEnvelope, deadLetterTopicOf, EventTypes, Topics, type EventType } from '@mpb/contracts';
 import { readTopic, waitFor } from '@mpb/test-kit';
-import { parentEventsHandler } from '../src/events/parent-events';
 import {
   bearer,
   samples,

@@ -8,7 +8,7 @@ import {
   type RecordViewsResponse,
 } from '@mpb/contracts';
 import { createLogger } from '@mpb/logger';
-import { createMetrics, GrpcServer } from '@mpb/service-kit';
+import { createMetrics, GrpcServer, type UnaryHandlers } from '@mpb/service-kit';
 
 export const STAND_IN_LIKES = 7;
 export const STAND_IN_VIEWS = 40;
@@ -39,30 +39,35 @@ export class MetricsStandIn {
       logger: createLogger({ service: 'metrics-stand-in', level: 'silent' }),
       metrics: createMetrics('metrics-stand-in'),
     });
+    const definition = loadMetricsProto().blog.metrics.v1.MetricsService.service;
+    const handlers: Omit<UnaryHandlers<typeof definition>, 'RecordViews'> &
+      Partial<Pick<UnaryHandlers<typeof definition>, 'RecordViews'>> = {
+      RecordView: (req: RecordViewRequest): Promise<PostCounts> => this.recordView(req),
+      ...(o.batches === false
+        ? {}
+        : {
+            RecordViews: (req: RecordViewsRequest): Promise<RecordViewsResponse> => this.recordViews(req),
+          }),
+      GetCounts: async (req: GetCountsRequest): Promise<GetCountsResponse> => {
+        const ids = (req.post_ids ?? []).map(Number);
+        this.getCountsCalls.push({ post_ids: ids, viewer_id: Number(req.viewer_id) });
+        await this.pause();
+        return {
+          counts: ids.map((id) => ({
+            post_id: id,
+            likes: STAND_IN_LIKES,
+            views: this.viewsOf(id),
+            liked_by_viewer: false,
+          })),
+        };
+      },
+    };
+    // A metrics from before RecordViews leaves it out and the server answers it UNIMPLEMENTED: the one
+    // place a partial implementation is wanted, so the typed `add` is told so here.
     this.server.add(
       'blog.metrics.v1.MetricsService',
-      loadMetricsProto().blog.metrics.v1.MetricsService.service,
-      {
-        RecordView: (req: RecordViewRequest): Promise<PostCounts> => this.recordView(req),
-        ...(o.batches === false
-          ? {}
-          : {
-              RecordViews: (req: RecordViewsRequest): Promise<RecordViewsResponse> => this.recordViews(req),
-            }),
-        GetCounts: async (req: GetCountsRequest): Promise<GetCountsResponse> => {
-          const ids = (req.post_ids ?? []).map(Number);
-          this.getCountsCalls.push({ post_ids: ids, viewer_id: Number(req.viewer_id) });
-          await this.pause();
-          return {
-            counts: ids.map((id) => ({
-              post_id: id,
-              likes: STAND_IN_LIKES,
-              views: this.viewsOf(id),
-              liked_by_viewer: false,
-            })),
-          };
-        },
-      },
+      definition,
+      handlers as UnaryHandlers<typeof definition>,
     );
   }
 
