@@ -6,7 +6,6 @@ import {
   consumerMaxStallKey,
   ledgerRetentionKey,
   loadConfig,
-  loadConfigOrExit,
   secretWithLocalDefault,
   serviceKeys,
   type ServiceConfig,
@@ -134,7 +133,3 @@ export const configSchema = Joi.object<AttachmentsConfig>({
 export function loadAttachmentsConfig(env: NodeJS.ProcessEnv = process.env): AttachmentsConfig {
   return loadConfig(configSchema, env);
 }
-
-/** For entry points: the configuration, or one line naming every problem and exit code 1. */
-export const loadAttachmentsConfigOrExit = (service: string): AttachmentsConfig =>
-  loadConfigOrExit(service, configSchema);

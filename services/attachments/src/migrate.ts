@@ -1,7 +1,7 @@
-import { runMigrationJob } from '@mpb/service-kit';
+import { loadConfigOrExit, runMigrationJob } from '@mpb/service-kit';
 import { migrations } from '../migrations';
-import { loadAttachmentsConfigOrExit } from './config';
+import { configSchema } from './config';
 import { SERVICE_NAME } from './domain/attachments-service';
 
 /** `pnpm migrate`: brings attachments' database up to date, then exits (for deploy jobs). */
-void runMigrationJob(SERVICE_NAME, loadAttachmentsConfigOrExit(SERVICE_NAME), migrations);
+void runMigrationJob(SERVICE_NAME, loadConfigOrExit(SERVICE_NAME, configSchema), migrations);

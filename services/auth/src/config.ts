@@ -2,7 +2,6 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import Joi from 'joi';
 import {
   loadConfig,
-  loadConfigOrExit,
   publishingKeys,
   type PublishingConfig,
   serviceKeys,
@@ -57,6 +56,3 @@ function ecP256PrivateKey(value: string): string {
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   return loadConfig(configSchema, env);
 }
-
-/** For entry points: the configuration, or one line naming every problem and exit code 1. */
-export const loadAuthConfigOrExit = (service: string): AuthConfig => loadConfigOrExit(service, configSchema);

@@ -1,7 +1,7 @@
-import { runMigrationJob } from '@mpb/service-kit';
+import { loadConfigOrExit, runMigrationJob } from '@mpb/service-kit';
 import { migrations } from '../migrations';
-import { loadAuthConfigOrExit } from './config';
+import { configSchema } from './config';
 import { SERVICE_NAME } from './domain/auth-service';
 
 /** `pnpm migrate`: brings auth's database up to date, then exits (for deploy jobs). */
-void runMigrationJob(SERVICE_NAME, loadAuthConfigOrExit(SERVICE_NAME), migrations);
+void runMigrationJob(SERVICE_NAME, loadConfigOrExit(SERVICE_NAME, configSchema), migrations);

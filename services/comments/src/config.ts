@@ -4,7 +4,6 @@ import {
   type AuthClientConfig,
   consumerMaxStallKey,
   loadConfig,
-  loadConfigOrExit,
   publishingKeys,
   type PublishingConfig,
   serviceKeys,
@@ -45,7 +44,3 @@ export const configSchema = Joi.object<CommentsConfig>({
 export function loadCommentsConfig(env: NodeJS.ProcessEnv = process.env): CommentsConfig {
   return loadConfig(configSchema, env);
 }
-
-/** For entry points: the configuration, or one line naming every problem and exit code 1. */
-export const loadCommentsConfigOrExit = (service: string): CommentsConfig =>
-  loadConfigOrExit(service, configSchema);

@@ -5,7 +5,6 @@ import {
   type AuthClientConfig,
   consumerMaxStallKey,
   loadConfig,
-  loadConfigOrExit,
   redisKeys,
   type RedisConfig,
   serviceKeys,
@@ -103,7 +102,3 @@ export const configSchema = Joi.object<MetricsConfig>({
 export function loadMetricsConfig(env: NodeJS.ProcessEnv = process.env): MetricsConfig {
   return loadConfig(configSchema, env);
 }
-
-/** For entry points: the configuration, or one line naming every problem and exit code 1. */
-export const loadMetricsConfigOrExit = (service: string): MetricsConfig =>
-  loadConfigOrExit(service, configSchema);

@@ -3,7 +3,6 @@ import {
   authClientKeys,
   type AuthClientConfig,
   loadConfig,
-  loadConfigOrExit,
   publishingKeys,
   type PublishingConfig,
   serviceKeys,
@@ -49,7 +48,3 @@ export const configSchema = Joi.object<PostsConfig>({
 export function loadPostsConfig(env: NodeJS.ProcessEnv = process.env): PostsConfig {
   return loadConfig(configSchema, env);
 }
-
-/** For entry points: the configuration, or one line naming every problem and exit code 1. */
-export const loadPostsConfigOrExit = (service: string): PostsConfig =>
-  loadConfigOrExit(service, configSchema);

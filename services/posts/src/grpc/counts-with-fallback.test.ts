@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { notFound, unavailable } from '@mpb/errors';
 import { createLogger } from '@mpb/logger';
 import type { PostCounts } from '../domain/post';
-import { CountsWithFallback, LruCache } from './counts-with-fallback';
+import { CountsWithFallback } from './counts-with-fallback';
 import type { MetricsPort } from './metrics-client';
 
 /** A metrics service whose answers the test controls. */
@@ -60,20 +60,6 @@ function setup(o: { retryAfterMs?: number; warnIntervalMs?: number; cacheSize?: 
     },
   };
 }
-
-describe('LRU cache', () => {
-  it('forgets the least recently used entry beyond its capacity', () => {
-    const lru = new LruCache<number, string>(2);
-    lru.set(1, 'a');
-    lru.set(2, 'b');
-    expect(lru.get(1)).toBe('a');
-    lru.set(3, 'c');
-    expect(lru.get(2)).toBeUndefined();
-    expect(lru.get(1)).toBe('a');
-    expect(lru.get(3)).toBe('c');
-    expect(lru.size).toBe(2);
-  });
-});
 
 describe('counts with fallback', () => {
   it('serves metrics counts while metrics answers', async () => {

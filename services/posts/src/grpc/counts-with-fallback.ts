@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { isAppError } from '@mpb/errors';
 import { errorFields, type Logger } from '@mpb/logger';
 import { NO_COUNTS, type PostCounts } from '../domain/post';
@@ -22,37 +23,6 @@ export interface CountsOptions {
 const isAnswer = (err: unknown): boolean =>
   isAppError(err) && ['NOT_FOUND', 'BAD_REQUEST', 'VALIDATION_FAILED'].includes(err.code);
 
-/** A bounded map that forgets the least recently used entry first. */
-export class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
-
-  constructor(private readonly capacity: number) {
-    if (capacity < 1) throw new Error('capacity must be at least 1');
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-  }
-}
-
 /**
  * Likes and views from metrics, without ever failing a read: when metrics is down, slow or not
  * deployed yet, posts are served with the last counts seen for them (or zero). After a failure the
@@ -62,7 +32,8 @@ export class LruCache<K, V> {
 export class CountsWithFallback implements PostCountsPort {
   private readonly metrics: MetricsPort;
   private readonly logger: Logger;
-  private readonly cache: LruCache<number, PostCounts>;
+  /** The last counts seen per post (an `lru-cache`: the least recently used forgotten first). */
+  private readonly cache: LRUCache<number, PostCounts>;
   private readonly retryAfterMs: number;
   private readonly warnIntervalMs: number;
   private readonly onFallback: (reason: 'failed' | 'skipped') => void;
@@ -76,7 +47,7 @@ export class CountsWithFallback implements PostCountsPort {
   constructor(o: CountsOptions) {
     this.metrics = o.metrics;
     this.logger = o.logger;
-    this.cache = new LruCache(o.cacheSize ?? 10_000);
+    this.cache = new LRUCache({ max: o.cacheSize ?? 10_000 });
     this.retryAfterMs = o.retryAfterMs ?? 1000;
     this.warnIntervalMs = o.warnIntervalMs ?? 30_000;
     this.onFallback = o.onFallback ?? (() => undefined);
