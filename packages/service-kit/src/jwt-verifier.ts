@@ -208,3 +208,21 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     },
   };
 }
+
+/**
+ * The verifier of a service that takes auth's access tokens: auth's keys, the issuer and audience from
+ * the service's config (`authClientKeys`), a session auth revoked refused (`kit.revocations()`), and
+ * the kit's refetch rule. One construction for every service, so none of them drifts.
+ */
+export function sessionTokenVerifier(o: {
+  settings: { JWT_ISSUER: string; JWT_AUDIENCE: string };
+  loadKeys: () => Promise<Jwk[]>;
+  revocations: { isRevoked(sessionId: string): boolean };
+}): TokenVerifier {
+  return createTokenVerifier({
+    loadKeys: o.loadKeys,
+    issuer: o.settings.JWT_ISSUER,
+    audience: o.settings.JWT_AUDIENCE,
+    isSessionRevoked: (sessionId) => o.revocations.isRevoked(sessionId),
+  });
+}

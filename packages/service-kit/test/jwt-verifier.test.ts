@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { unavailable } from '@mpb/errors';
 import { createServer } from 'node:http';
-import { createTokenVerifier, jwksFromAuth, jwksUrlOf, type Jwk } from '../src';
+import { createTokenVerifier, jwksFromAuth, jwksUrlOf, sessionTokenVerifier, type Jwk } from '../src';
 
 const ISS = 'mpb-auth';
 const AUD = 'mpb-api';
@@ -194,6 +194,24 @@ describe('token verifier', () => {
     await expect(v.verify(sign({}))).resolves.toEqual({ id: 7, sessionId: 's1' });
   });
 
+  it("sessionTokenVerifier checks the config's issuer and audience and auth's revoked sessions", async () => {
+    const revoked = new Set<string>();
+    const v = sessionTokenVerifier({
+      settings: { JWT_ISSUER: ISS, JWT_AUDIENCE: AUD },
+      loadKeys: async () => [primary.jwk],
+      revocations: { isRevoked: (sid) => revoked.has(sid) },
+    });
+    await expect(v.verify(sign({}))).resolves.toEqual({ id: 7, sessionId: 's1' });
+    revoked.add('s1');
+    await expect(v.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    const otherAudience = sessionTokenVerifier({
+      settings: { JWT_ISSUER: ISS, JWT_AUDIENCE: 'another-api' },
+      loadKeys: async () => [primary.jwk],
+      revocations: { isRevoked: () => false },
+    });
+    await expect(otherAudience.verify(sign({}))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
   describe('fetching the keys', () => {
     /** A JWKS endpoint that serves `keys`, or 503 while `down`, and counts the fetches. */
     async function jwksServer(keys: Jwk[]) {
@@ -219,7 +237,10 @@ describe('token verifier', () => {
       await Promise.all(servers.splice(0).map((s) => s.close()));
     });
 
-    async function fromServer(keys: Jwk[], o: { minRefetchIntervalMs?: number; keyCacheMaxAgeMs?: number } = {}) {
+    async function fromServer(
+      keys: Jwk[],
+      o: { minRefetchIntervalMs?: number; keyCacheMaxAgeMs?: number } = {},
+    ) {
       const jwks = await jwksServer(keys);
       servers.push(jwks);
       const v = createTokenVerifier({

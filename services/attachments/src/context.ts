@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
 import {
-  createTokenVerifier,
+  sessionTokenVerifier,
   LivenessCache,
   type Jwk,
   type SessionRevocations,
@@ -66,11 +66,10 @@ export function createAttachmentsContext(c: {
       }),
       parentLiveness: new LivenessCache<string>({ liveTtlMs: c.settings.PARENT_LIVENESS_CACHE_MS }),
     }),
-    verifier: createTokenVerifier({
+    verifier: sessionTokenVerifier({
+      settings: c.settings,
       loadKeys: c.loadKeys,
-      issuer: c.settings.JWT_ISSUER,
-      audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: (sessionId) => c.revocations.isRevoked(sessionId),
+      revocations: c.revocations,
     }),
     publicBaseUrl: c.settings.PUBLIC_BASE_URL,
   };

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '@mpb/logger';
 import {
-  createTokenVerifier,
+  sessionTokenVerifier,
   LivenessCache,
   type Jwk,
   type SessionRevocations,
@@ -40,11 +40,10 @@ export function createCommentsContext(c: {
       cascadeChunkSize: c.cascadeChunkSize,
       postLiveness: new LivenessCache<number>({ liveTtlMs: c.settings.POST_LIVENESS_CACHE_MS }),
     }),
-    verifier: createTokenVerifier({
+    verifier: sessionTokenVerifier({
+      settings: c.settings,
       loadKeys: c.loadKeys,
-      issuer: c.settings.JWT_ISSUER,
-      audience: c.settings.JWT_AUDIENCE,
-      isSessionRevoked: (sessionId) => c.revocations.isRevoked(sessionId),
+      revocations: c.revocations,
     }),
   };
 }

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { errorFields, type Logger } from '@mpb/logger';
 import { Counter, Histogram } from 'prom-client';
 import {
-  createTokenVerifier,
+  sessionTokenVerifier,
   jwksFromAuth,
   type ConsumerDeps,
   type Jwk,
@@ -124,12 +124,10 @@ export function createApiContext(d: {
   /** Waits until PostgreSQL has every published metric event (see MetricsServiceDeps.foldBarrier). */
   foldBarrier?: () => Promise<void>;
 }): ApiContext {
-  const verifier = createTokenVerifier({
+  const verifier = sessionTokenVerifier({
+    settings: d.settings,
     loadKeys: d.loadKeys ?? jwksFromAuth(d.settings.AUTH_URL),
-    issuer: d.settings.JWT_ISSUER,
-    audience: d.settings.JWT_AUDIENCE,
-    minRefetchIntervalMs: 5_000,
-    isSessionRevoked: (sessionId) => d.revocations.isRevoked(sessionId),
+    revocations: d.revocations,
   });
   const service = new MetricsService({
     cache: d.cache,

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { Counter } from 'prom-client';
 import type { Logger } from '@mpb/logger';
 import {
-  createTokenVerifier,
+  sessionTokenVerifier,
   jwksFromAuth,
   type Jwk,
   type SessionRevocations,
@@ -55,12 +55,10 @@ export function createPostsContext(d: PostsContextDeps): PostsContext {
     logger: d.logger.child({ component: 'metrics-counts' }),
     onFallback: (reason) => fallbacks.inc({ reason }),
   });
-  const verifier = createTokenVerifier({
+  const verifier = sessionTokenVerifier({
+    settings: d.settings,
     loadKeys: d.loadKeys ?? jwksFromAuth(d.settings.AUTH_URL),
-    issuer: d.settings.JWT_ISSUER,
-    audience: d.settings.JWT_AUDIENCE,
-    minRefetchIntervalMs: 5_000,
-    isSessionRevoked: (sessionId) => d.revocations.isRevoked(sessionId),
+    revocations: d.revocations,
   });
   return {
     posts: new PostsService({
