@@ -62,10 +62,10 @@ describe('Prometheus metrics on every service', () => {
 
   it('counts the gRPC calls metrics served to posts', async () => {
     const text = await scrape(serviceUrl('metrics'));
-    const recordView = samples(text, 'grpc_server_handling_seconds_count').find((l) =>
-      l.includes('method="blog.metrics.v1.MetricsService/RecordView",code="OK"'),
+    const recordViews = samples(text, 'grpc_server_handling_seconds_count').find((l) =>
+      l.includes('method="blog.metrics.v1.MetricsService/RecordViews",code="OK"'),
     );
-    expect(recordView && valueOf(recordView)).toBeGreaterThan(0);
+    expect(recordViews && valueOf(recordViews)).toBeGreaterThan(0);
   });
 
   it.each(['comments', 'metrics', 'attachments'] as ServiceName[])(

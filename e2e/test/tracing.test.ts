@@ -72,7 +72,7 @@ describe('one trace from a gateway request to the consumers of its events', () =
     const spans = await waitForSpans(traceId, [
       { service: 'gateway', kind: SPAN_KIND.SERVER },
       { service: 'posts', kind: SPAN_KIND.SERVER },
-      { service: 'metrics', name: 'blog.metrics.v1.MetricsService/RecordView' },
+      { service: 'metrics', name: 'blog.metrics.v1.MetricsService/RecordViews' },
     ]);
     const byService = (name: string) => spans.find((s) => s.service === name && s.kind === SPAN_KIND.SERVER)!;
     // Each hop is a child of the one before it, not merely in the same trace.
