@@ -27,7 +27,8 @@ export const presentServices = (only = process.env.MPB_SERVICES) =>
  * Node flags every service runs with (as NODE_OPTIONS; infra/docker/service.Dockerfile sets the same):
  * V8's young generation capped at 4 MiB per semi-space instead of 16. Under load it otherwise grows
  * to its cap in every process, which took posts, metrics and the gateway past 150 MiB resident after
- * the view and like benchmarks (bench/README.md); capped, each stays under it. Flags in the caller's
+ * the view and like benchmarks (bench/README.md); capped, they grow less (on a quiet machine posts
+ * and metrics still end at 155 and 183 MiB after three rounds). Flags in the caller's
  * NODE_OPTIONS come after these and win.
  */
 export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=4';
